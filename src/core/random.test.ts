@@ -3,9 +3,27 @@ import { Rng } from './random.ts';
 
 describe('Rng', () => {
   it('is reproducible for a seed and differs across seeds', () => {
-    const a = Array.from({ length: 5 }, ((r) => () => r.nextU32())(new Rng(42)));
-    const b = Array.from({ length: 5 }, ((r) => () => r.nextU32())(new Rng(42)));
-    const c = Array.from({ length: 5 }, ((r) => () => r.nextU32())(new Rng(43)));
+    const a = Array.from(
+      { length: 5 },
+      (
+        (r) => () =>
+          r.nextU32()
+      )(new Rng(42)),
+    );
+    const b = Array.from(
+      { length: 5 },
+      (
+        (r) => () =>
+          r.nextU32()
+      )(new Rng(42)),
+    );
+    const c = Array.from(
+      { length: 5 },
+      (
+        (r) => () =>
+          r.nextU32()
+      )(new Rng(43)),
+    );
     expect(a).toEqual(b);
     expect(a).not.toEqual(c);
   });

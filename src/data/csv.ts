@@ -52,7 +52,7 @@ export class CsvParser {
 
   push(text: string): void {
     let i = 0;
-    if (!this.started) {
+    if (!this.started && text.length > 0) {
       this.started = true;
       if (text.charCodeAt(0) === 0xfeff) i = 1;
     }
@@ -92,6 +92,7 @@ export class CsvParser {
         this.endField(text.slice(fieldStart, i));
         fieldStart = i + 1;
       } else if (c === LF || c === CR) {
+        if (this.recordLength + (i - recordStart) > this.maxRecordChars) this.skippingOversize = true;
         this.endField(text.slice(fieldStart, i));
         this.endRecord();
         this.line++;
@@ -114,12 +115,21 @@ export class CsvParser {
   }
 
   end(): void {
+    if (this.skippingOversize || this.recordLength + this.field.length > this.maxRecordChars) {
+      this.onRecord({ fields: [], line: this.recordLine, malformed: 'record-too-long' });
+      this.reset();
+      return;
+    }
     if (this.quotePending) {
       this.quotePending = false;
       this.inQuotes = false;
     }
     if (this.inQuotes) {
-      this.onRecord({ fields: [...this.fields, this.field], line: this.recordLine, malformed: 'unterminated-quote' });
+      this.onRecord({
+        fields: [...this.fields, this.field],
+        line: this.recordLine,
+        malformed: 'unterminated-quote',
+      });
       this.reset();
       return;
     }
@@ -192,7 +202,9 @@ async function maybeGunzip(source: ReadableStream<Uint8Array>): Promise<Readable
     },
   });
   const gz = head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1];
-  return gz ? rest.pipeThrough(new DecompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>) : rest;
+  return gz
+    ? rest.pipeThrough(new DecompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>)
+    : rest;
 }
 
 /**

@@ -8,9 +8,15 @@
  */
 import { LIMITS } from '../core/limits.ts';
 import { type CsvRecord, type ReadProgress, readCsv } from './csv.ts';
-import { type DatasetId, type DatasetSchema, type DetectedHeader, detectSchema, SchemaError } from './schema.ts';
-import { RELEASES } from './schemas/index.ts';
 import { mosProxy } from './qoe.ts';
+import {
+  type DatasetId,
+  type DatasetSchema,
+  type DetectedHeader,
+  detectSchema,
+  SchemaError,
+} from './schema.ts';
+import { RELEASES } from './schemas/index.ts';
 
 export type SkipReason =
   | 'wrong-column-count'
@@ -142,7 +148,8 @@ export async function importCsv(
   })) {
     for (const rec of batch) {
       if (!detected) {
-        if (rec.malformed) throw new ImportError(`line ${rec.line}: the header is not valid CSV (${rec.malformed})`);
+        if (rec.malformed)
+          throw new ImportError(`line ${rec.line}: the header is not valid CSV (${rec.malformed})`);
         detected = detectSchema(rec.fields, RELEASES, options.dataset);
         builder = new TableBuilder(detected);
         continue;
@@ -224,7 +231,8 @@ class TableBuilder {
     if (this.binaryIdx >= 0) {
       const b = f[this.binaryIdx]!.trim();
       const expected = fine === s.benign ? '0' : '1';
-      if (b !== expected && Number(b) !== Number(expected)) {
+      const v = parseNumber(b);
+      if (b !== expected && v !== Number(expected)) {
         return this.skip(rec, 'label-mismatch', `${s.binaryLabel}=${b.slice(0, 20)} but class is ${fine}`);
       }
     }
@@ -251,7 +259,8 @@ class TableBuilder {
         continue;
       }
       const v = parseNumber(raw);
-      if (typeof v !== 'number') return this.skip(rec, v === 'bad' ? 'bad-number' : v, `${name}="${raw.slice(0, 40)}"`);
+      if (typeof v !== 'number')
+        return this.skip(rec, v === 'bad' ? 'bad-number' : v, `${name}="${raw.slice(0, 40)}"`);
       this.qoeValues[name] = v;
     }
     for (let j = 0; j < this.catIdx.length; j++) {

@@ -68,7 +68,8 @@ export function assertSchemaConsistent(s: DatasetSchema): void {
   assign([s.label], 'label');
   if (s.binaryLabel) assign([s.binaryLabel], 'binaryLabel');
   const header = new Set(s.columns);
-  if (header.size !== s.columns.length) throw new SchemaError(`${s.dataset}/${s.release}: duplicate header names`);
+  if (header.size !== s.columns.length)
+    throw new SchemaError(`${s.dataset}/${s.release}: duplicate header names`);
   for (const c of roles.keys()) {
     if (!header.has(c)) throw new SchemaError(`${s.dataset}/${s.release}: role for unknown column "${c}"`);
   }
@@ -90,7 +91,8 @@ export function labelAt(schema: DatasetSchema, fine: string, level: LabelLevel):
 export function classesAt(schema: DatasetSchema, level: LabelLevel): string[] {
   if (level === 'fine') return [...schema.classes];
   if (level === 'binary') return ['benign', 'attack'];
-  if (!schema.categories) throw new SchemaError(`${schema.dataset} has no category labels; use fine or binary`);
+  if (!schema.categories)
+    throw new SchemaError(`${schema.dataset} has no category labels; use fine or binary`);
   return [...new Set(schema.classes.map((c) => schema.categories![c]!))];
 }
 
@@ -119,18 +121,22 @@ export function detectSchema(
   const candidates = releases.filter((r) => r.dataset === dataset);
   if (candidates.length === 0) throw new SchemaError(`unknown dataset "${dataset}"`);
   let best: { schema: DatasetSchema; missing: string[] } | undefined;
+  let match: DatasetSchema | undefined;
   for (const schema of candidates) {
     const missing = schema.columns.filter((c) => !position.has(c));
-    if (missing.length === 0) {
-      const index: Record<string, number> = {};
-      for (const c of schema.columns) index[c] = position.get(c)!;
-      const known = new Set(schema.columns);
-      return { schema, index, extra: names.filter((n) => !known.has(n)) };
-    }
+    // Of the releases fully present, the widest wins: TON_IoT's 46-column header contains the 44 columns.
+    if (missing.length === 0 && (!match || schema.columns.length > match.columns.length)) match = schema;
     if (!best || missing.length < best.missing.length) best = { schema, missing };
   }
+  if (match) {
+    const index: Record<string, number> = {};
+    for (const c of match.columns) index[c] = position.get(c)!;
+    const known = new Set(match.columns);
+    return { schema: match, index, extra: names.filter((n) => !known.has(n)) };
+  }
   const b = best!;
-  const shown = b.missing.slice(0, 8).join(', ') + (b.missing.length > 8 ? `, … (${b.missing.length} in all)` : '');
+  const shown =
+    b.missing.slice(0, 8).join(', ') + (b.missing.length > 8 ? `, … (${b.missing.length} in all)` : '');
   throw new SchemaError(
     `the header does not match any ${dataset} release; closest is ${b.schema.release} ` +
       `(${b.schema.columns.length} columns), which needs: ${shown}`,
