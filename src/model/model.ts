@@ -35,7 +35,7 @@ export interface ModelConfig {
   mosWeight: number;
 }
 
-export const DEFAULT_MODEL = { dModel: 32, heads: 4, ffDim: 64, convLayers: 2, mosWeight: 0.5 } as const;
+export const DEFAULT_MODEL = { dModel: 32, heads: 2, ffDim: 64, convLayers: 2, mosWeight: 0.5 } as const;
 
 export class ModelConfigError extends Error {
   override name = 'ModelConfigError';

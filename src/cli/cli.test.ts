@@ -1,0 +1,135 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { TONIOT_TRAIN_TEST } from '../data/schemas/toniot.ts';
+import { syntheticCsv } from '../data/synthetic.ts';
+
+const BIN = new URL('../../bin/pqfed.js', import.meta.url).pathname;
+const REAL = new URL('../../../shared/data/ton_iot/ton_iot_network.dev.csv.gz', import.meta.url).pathname;
+const FIXTURE = new URL('../../test/fixtures/toniot.csv', import.meta.url).pathname;
+
+function pqfed(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 300_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('pqfed CLI', () => {
+  it('rejects bad arguments with one line on stderr and exit code 2', () => {
+    for (const args of [
+      ['import', FIXTURE, '--dataset', 'nope', '--json'],
+      ['import', '/no/such/file.csv', '--dataset', 'toniot', '--json'],
+      ['import', '--dataset', 'toniot'],
+      ['train', '--dataset', 'toniot', '--json'],
+      ['train', '--dataset', 'toniot', '--data', FIXTURE, '--epochs', 'x'],
+      ['frobnicate'],
+      ['import', FIXTURE, '--dataset', 'edgeiiot', '--json'],
+    ]) {
+      const r = pqfed(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(
+        r.stderr
+          .trim()
+          .split('\n')
+          .filter((l) => l.startsWith('pqfed:')),
+      ).toHaveLength(1);
+    }
+    expect(pqfed('import', FIXTURE, '--dataset', 'edgeiiot').stderr).toMatch(/needs: .*frame\.time/);
+  }, 120_000);
+
+  it('imports a fixture and prints exactly one JSON object', { timeout: 60_000 }, () => {
+    const r = pqfed('import', FIXTURE, '--dataset', 'toniot', '--json');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const report = JSON.parse(lines[0]!);
+    expect(Object.keys(report)).toEqual(
+      expect.arrayContaining([
+        'dataset',
+        'rowsRead',
+        'rowsKept',
+        'rowsSkipped',
+        'skipped',
+        'duplicatesDropped',
+        'features',
+        'classes',
+      ]),
+    );
+    expect(report.rowsRead).toBe(report.rowsKept + report.rowsSkipped);
+  });
+
+  it('writes the cleaned table atomically with --out, without identifier columns', {
+    timeout: 60_000,
+  }, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pqfed-cli-'));
+    const out = join(dir, 'clean.csv');
+    const r = pqfed('import', FIXTURE, '--dataset', 'toniot', '--out', out, '--json');
+    expect(r.code).toBe(0);
+    const header = readFileSync(out, 'utf8').split('\n')[0]!.split(',');
+    expect(header).toContain('duration');
+    expect(header).toContain('mos_proxy');
+    for (const id of ['src_ip', 'dst_ip', 'src_port', 'dst_port', 'dns_query', 'http_uri'])
+      expect(header).not.toContain(id);
+  });
+
+  it('trains on a small synthetic file and reports the DESIGN.md fields', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pqfed-cli-'));
+    const file = join(dir, 'synthetic_toniot.csv');
+    writeFileSync(file, syntheticCsv(TONIOT_TRAIN_TEST, 800, 4));
+    const r = pqfed(
+      'train',
+      '--dataset',
+      'toniot',
+      '--data',
+      file,
+      '--epochs',
+      '2',
+      '--backend',
+      'cpu',
+      '--json',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    for (const k of ['accuracy', 'macroF1', 'perClass', 'mos', 'majorityBaseline', 'rows', 'samplesPerSec']) {
+      expect(report).toHaveProperty(k);
+    }
+    expect(report.mos).toHaveProperty('mae');
+    expect(report.mos).toHaveProperty('rmse');
+    expect(report.majorityBaseline).toHaveProperty('accuracy');
+    expect(report.majorityBaseline).toHaveProperty('macroF1');
+    expect(report.rows.train + report.rows.test).toBeGreaterThan(0);
+    expect(report.backend.name).toBe('wasm');
+    const first = Object.values(report.perClass)[0] as Record<string, number>;
+    expect(Object.keys(first).sort()).toEqual(['f1', 'precision', 'recall', 'support']);
+  }, 300_000);
+
+  it.runIf(existsSync(REAL))(
+    'imports the shipped TON_IoT subset: 141,625 rows and the SCHEMAS.md class counts',
+    () => {
+      const r = pqfed('import', REAL, '--dataset', 'toniot', '--json');
+      expect(r.code).toBe(0);
+      const report = JSON.parse(r.stdout);
+      expect(report.rowsRead).toBe(141_625);
+      expect(report.rowsSkipped).toBe(0);
+      expect(report.classes).toEqual({
+        normal: 29_823,
+        scanning: 18_559,
+        ransomware: 16_109,
+        backdoor: 14_375,
+        password: 14_268,
+        injection: 13_982,
+        ddos: 13_717,
+        dos: 12_616,
+        xss: 7_451,
+        mitm: 725,
+      });
+      for (const id of ['src_ip', 'src_port', 'dst_ip', 'dst_port', 'dns_query', 'ssl_subject', 'http_uri']) {
+        expect(report.features).not.toContain(id);
+      }
+      for (const q of report.qoeColumns) expect(report.features).not.toContain(q);
+    },
+    120_000,
+  );
+});
