@@ -85,9 +85,9 @@ describe('pqfed CLI', () => {
       '--data',
       file,
       '--epochs',
-      '2',
+      '1',
       '--backend',
-      'cpu',
+      'wasm',
       '--json',
     );
     expect(r.code, r.stderr).toBe(0);

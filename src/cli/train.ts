@@ -27,9 +27,9 @@ export async function trainCommand(argv: string[]): Promise<CentralizedReport & 
   const dataFile = stringFlag(values.data, 'data');
   if (!dataFile) throw new UsageError('--data FILE is required');
   const testFile = stringFlag(values.test, 'test');
-  const epochs = intFlag(values.epochs, 'epochs', 8, 1, 10_000);
-  const batchSize = intFlag(values.batch, 'batch', 128, 1, 65_536);
-  const learningRate = numFlag(values.lr, 'lr', 2e-3, 1e-6, 1);
+  const epochs = intFlag(values.epochs, 'epochs', 6, 1, 10_000);
+  const batchSize = intFlag(values.batch, 'batch', 256, 1, 65_536);
+  const learningRate = numFlag(values.lr, 'lr', 3e-3, 1e-6, 1);
   const seed = intFlag(values.seed, 'seed', 1, 0, 2 ** 31 - 1);
   const level = choiceFlag(values.labels, 'labels', LEVELS, 'fine');
   const testFraction = numFlag(values['test-fraction'], 'test-fraction', 0.2, 0.01, 0.9);

@@ -1,8 +1,4 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { encode, fitPreprocessor } from '../data/features.ts';
-import { importCsv } from '../data/import.ts';
-import { TONIOT_TRAIN_TEST } from '../data/schemas/toniot.ts';
-import { syntheticCsv, syntheticStream } from '../data/synthetic.ts';
 import { useBackend } from './backend.ts';
 import { modelConfigFor } from './centralized.ts';
 import { mm } from './matmul.ts';
@@ -15,20 +11,13 @@ import {
   paramSpecs,
 } from './model.ts';
 import { tf } from './tf.ts';
+import { syntheticTrainingData } from './throughput.ts';
 import { makeBatch, train } from './train.ts';
 import { flatten, unflatten, WeightShapeError } from './weights.ts';
 
 const small: ModelConfig = { ...DEFAULT_MODEL, numNumeric: 5, catVocab: [3, 4], numClasses: 3 };
 
-async function syntheticData(rows: number, seed: number) {
-  const { table } = await importCsv(syntheticStream(syntheticCsv(TONIOT_TRAIN_TEST, rows, seed)), {
-    dataset: 'toniot',
-    synthetic: true,
-  });
-  const all = Int32Array.from({ length: table.n }, (_, i) => i);
-  const pre = fitPreprocessor(table, all);
-  return { pre, data: encode(table, all, pre) };
-}
+const syntheticData = (rows: number, seed: number) => syntheticTrainingData('toniot', rows, seed);
 
 /** Loss after each of `steps` Adam steps from the same weights and batches on `backend`. */
 async function lossTrace(

@@ -1,0 +1,160 @@
+/**
+ * The client page (/): shows what the trainer worker found (backend, WebGPU adapter, WASM SIMD/threads,
+ * cross-origin isolation), lets the user override the backend, and trains the default model on synthetic
+ * TON_IoT rows in the worker. Nothing here imports tfjs: the main thread never trains.
+ */
+import { proxy } from 'comlink';
+import type { DemoProgress, LossTraceOptions } from '../../workers/trainer.worker.ts';
+import { SYNTHETIC_NOTICE } from '../data/synthetic.ts';
+import type { BackendName, BackendReport } from '../model/backend.ts';
+import type { BenchmarkOptions } from '../model/throughput.ts';
+import { createTrainer } from './trainer.ts';
+
+type BackendChoice = BackendName | 'auto';
+
+const DEMO = { rows: 2000, steps: 300, batchSize: 32, learningRate: 2e-3, seed: 1 } as const;
+
+function el<T extends HTMLElement>(id: string): T {
+  const e = document.getElementById(id);
+  if (!e) throw new Error(`page: missing #${id}`);
+  return e as T;
+}
+
+const ui = {
+  status: el<HTMLParagraphElement>('status'),
+  select: el<HTMLSelectElement>('backend-select'),
+  name: el('backend-name'),
+  adapter: el('backend-adapter'),
+  simd: el('backend-simd'),
+  threads: el('backend-threads'),
+  isolated: el('backend-isolated'),
+  skipped: el<HTMLUListElement>('backend-skipped'),
+  notice: el('synthetic-notice'),
+  button: el<HTMLButtonElement>('train-button'),
+  progress: el<HTMLProgressElement>('train-progress'),
+  step: el('train-step'),
+  loss: el('train-loss'),
+  speed: el('train-speed'),
+};
+
+function setStatus(text: string, state: 'ok' | 'busy' | 'error' = 'ok'): void {
+  ui.status.textContent = text;
+  ui.status.dataset.state = state;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+const yesNo = (v: boolean | undefined) => (v === undefined ? '–' : v ? 'yes' : 'no');
+
+function showReport(report: BackendReport, skipped: { name: string; reason: string }[]): void {
+  ui.name.textContent = report.name;
+  ui.adapter.textContent = report.adapter ?? (report.name === 'webgpu' ? 'unknown' : '–');
+  ui.simd.textContent = yesNo(report.simd);
+  ui.threads.textContent = report.threads === undefined ? '–' : String(report.threads);
+  ui.isolated.textContent = yesNo(report.crossOriginIsolated ?? globalThis.crossOriginIsolated);
+  ui.skipped.replaceChildren(
+    ...skipped.map((s) => {
+      const li = document.createElement('li');
+      li.textContent = `${s.name} passed over: ${s.reason}`;
+      return li;
+    }),
+  );
+}
+
+ui.notice.textContent = `Trains on TON_IoT-shaped ${SYNTHETIC_NOTICE}.`;
+
+const trainer = createTrainer();
+let training = false;
+
+async function chooseBackend(choice: BackendChoice): Promise<void> {
+  ui.select.disabled = true;
+  ui.button.disabled = true;
+  setStatus(`Selecting the ${choice} backend…`, 'busy');
+  try {
+    const { report, skipped } = await trainer.api.useBackend(choice);
+    showReport(report, skipped);
+    setStatus(`Ready: training runs on ${report.name} in a Web Worker.`);
+  } catch (err) {
+    setStatus(`Backend ${choice} is not available here (${errorText(err)}).`, 'error');
+  } finally {
+    ui.select.disabled = false;
+    ui.button.disabled = false;
+  }
+}
+
+function showProgress(p: DemoProgress): void {
+  ui.progress.max = p.steps;
+  ui.progress.value = p.step;
+  ui.progress.textContent = `${Math.round((100 * p.step) / p.steps)}%`;
+  ui.step.textContent = `${p.step} / ${p.steps}`;
+  ui.loss.textContent = p.loss.toFixed(4);
+  ui.speed.textContent = p.samplesPerSec.toFixed(0);
+}
+
+async function trainDemo(): Promise<void> {
+  training = true;
+  ui.select.disabled = true;
+  ui.button.textContent = 'Stop training';
+  ui.progress.value = 0;
+  setStatus(`Training on ${SYNTHETIC_NOTICE}…`, 'busy');
+  try {
+    const r = await trainer.api.trainDemo({ ...DEMO }, proxy(showProgress));
+    const how = r.stopped ? 'Stopped' : 'Done';
+    setStatus(
+      `${how} after ${r.steps} steps on ${r.backend}: loss ${r.loss.toFixed(4)}, ` +
+        `${r.samplesPerSec.toFixed(0)} samples/s (${r.rows} synthetic rows, ${r.classes} classes, ` +
+        `${r.params} parameters).`,
+    );
+  } catch (err) {
+    setStatus(`Training failed: ${errorText(err)}`, 'error');
+  } finally {
+    training = false;
+    ui.select.disabled = false;
+    ui.button.textContent = 'Train on synthetic sample';
+  }
+}
+
+ui.select.addEventListener('change', () => void chooseBackend(ui.select.value as BackendChoice));
+ui.button.addEventListener('click', () => {
+  if (training) void trainer.api.stopDemo();
+  else void trainDemo();
+});
+
+/**
+ * Test and scripting hook: each call runs in a fresh worker on the named backend and ends it afterwards,
+ * so runs on different backends share nothing.
+ */
+const hook = {
+  async lossTrace(backend: BackendName, opts: LossTraceOptions) {
+    const t = createTrainer();
+    try {
+      const { report, skipped } = await t.api.useBackend(backend);
+      return { report, skipped, trace: await t.api.lossTrace(opts) };
+    } finally {
+      t.terminate();
+    }
+  },
+  async benchmark(backend: BackendName, opts: BenchmarkOptions) {
+    const t = createTrainer();
+    try {
+      const { report } = await t.api.useBackend(backend);
+      return { report, result: await t.api.benchmark(opts) };
+    } finally {
+      t.terminate();
+    }
+  },
+};
+
+export type PqfedHook = typeof hook;
+
+declare global {
+  interface Window {
+    __pqfed?: PqfedHook;
+  }
+}
+
+window.__pqfed = hook;
+
+void chooseBackend('auto');
