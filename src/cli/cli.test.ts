@@ -60,19 +60,23 @@ describe('pqfed CLI', () => {
     expect(report.rowsRead).toBe(report.rowsKept + report.rowsSkipped);
   });
 
-  it('writes the cleaned table atomically with --out, without identifier columns', {
-    timeout: 60_000,
-  }, () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pqfed-cli-'));
-    const out = join(dir, 'clean.csv');
-    const r = pqfed('import', FIXTURE, '--dataset', 'toniot', '--out', out, '--json');
-    expect(r.code).toBe(0);
-    const header = readFileSync(out, 'utf8').split('\n')[0]!.split(',');
-    expect(header).toContain('duration');
-    expect(header).toContain('mos_proxy');
-    for (const id of ['src_ip', 'dst_ip', 'src_port', 'dst_port', 'dns_query', 'http_uri'])
-      expect(header).not.toContain(id);
-  });
+  it(
+    'writes the cleaned table atomically with --out, without identifier columns',
+    {
+      timeout: 60_000,
+    },
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'pqfed-cli-'));
+      const out = join(dir, 'clean.csv');
+      const r = pqfed('import', FIXTURE, '--dataset', 'toniot', '--out', out, '--json');
+      expect(r.code).toBe(0);
+      const header = readFileSync(out, 'utf8').split('\n')[0]!.split(',');
+      expect(header).toContain('duration');
+      expect(header).toContain('mos_proxy');
+      for (const id of ['src_ip', 'dst_ip', 'src_port', 'dst_port', 'dns_query', 'http_uri'])
+        expect(header).not.toContain(id);
+    },
+  );
 
   it('trains on a small synthetic file and reports the DESIGN.md fields', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pqfed-cli-'));
