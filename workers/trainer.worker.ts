@@ -27,7 +27,7 @@ import {
   measureTrainingThroughput,
   syntheticTrainingData,
 } from '../src/model/throughput.ts';
-import { TrainingError, train } from '../src/model/train.ts';
+import { train } from '../src/model/train.ts';
 
 setWasmPaths({
   'tfjs-backend-wasm.wasm': wasmPlain,
@@ -89,38 +89,25 @@ async function ensureBackend(): Promise<void> {
   if (!current) current = (await pickBackend()).report;
 }
 
-/** Runs `train()` until `steps` steps have run, reading the loss after every `readEvery` steps. */
+/** Runs `steps` optimizer steps (or fewer if `signal` stops it), reporting every `readEvery` steps. */
 async function trainSteps(
   model: MultiTaskModel,
   data: EncodedData,
   o: { steps: number; batchSize: number; learningRate: number; seed: number; readEvery: number },
   onStep: (step: number, loss: number, samplesPerSec: number) => void,
-  outer?: AbortSignal,
+  signal?: AbortSignal,
 ): Promise<{ stopped: boolean }> {
-  const stepsPerEpoch = Math.ceil(data.n / o.batchSize);
-  const stop = new AbortController();
-  const onOuter = () => stop.abort();
-  outer?.addEventListener('abort', onOuter);
-  try {
-    await train(model, data, {
-      epochs: Math.ceil(o.steps / stepsPerEpoch),
-      batchSize: o.batchSize,
-      learningRate: o.learningRate,
-      seed: o.seed,
-      readEvery: o.readEvery,
-      signal: stop.signal,
-      onProgress: (p) => {
-        const step = p.epoch * stepsPerEpoch + p.step;
-        onStep(step, p.loss, p.samplesPerSec);
-        if (step >= o.steps) stop.abort();
-      },
-    });
-  } catch (err) {
-    if (!(err instanceof TrainingError && stop.signal.aborted)) throw err;
-  } finally {
-    outer?.removeEventListener('abort', onOuter);
-  }
-  return { stopped: outer?.aborted ?? false };
+  const { stopped } = await train(model, data, {
+    epochs: Math.ceil(o.steps / Math.ceil(data.n / o.batchSize)),
+    maxSteps: o.steps,
+    batchSize: o.batchSize,
+    learningRate: o.learningRate,
+    seed: o.seed,
+    readEvery: o.readEvery,
+    signal,
+    onProgress: (p) => onStep(p.stepsDone, p.loss, p.samplesPerSec),
+  });
+  return { stopped };
 }
 
 const api = {
@@ -146,8 +133,7 @@ const api = {
     const numTensors: number[] = [];
     let samplesPerSec = 0;
     try {
-      await trainSteps(model, data, { ...opts, readEvery: 1 }, (step, loss, sps) => {
-        if (step > opts.steps) return;
+      await trainSteps(model, data, { ...opts, readEvery: 1 }, (_step, loss, sps) => {
         losses.push(loss);
         numTensors.push(tf.memory().numTensors);
         samplesPerSec = sps;
@@ -181,7 +167,7 @@ const api = {
         data,
         { ...opts, readEvery },
         (step, loss, samplesPerSec) => {
-          last = { step: Math.min(step, opts.steps), steps: opts.steps, loss, samplesPerSec };
+          last = { step, steps: opts.steps, loss, samplesPerSec };
           onProgress(last);
         },
         controller.signal,

@@ -41,8 +41,9 @@ async function adapterInfo(): Promise<string | undefined> {
 
 /** Makes `name` the active backend, or throws BackendUnavailableError saying why not. */
 export async function useBackend(name: BackendName): Promise<BackendReport> {
+  let adapter: string | undefined;
   if (name === 'webgpu') {
-    const adapter = await adapterInfo().catch(() => undefined);
+    adapter = await adapterInfo().catch(() => undefined);
     if (adapter === undefined) throw new BackendUnavailableError('webgpu: no navigator.gpu adapter');
     if (!webgpuLoaded) {
       await import('@tensorflow/tfjs-backend-webgpu');
@@ -64,7 +65,7 @@ export async function useBackend(name: BackendName): Promise<BackendReport> {
     report.simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
     report.threads = getThreadsCount();
   }
-  if (name === 'webgpu') report.adapter = await adapterInfo();
+  if (adapter !== undefined) report.adapter = adapter;
   return report;
 }
 

@@ -84,6 +84,7 @@ describe('weights', () => {
     m.dispose();
     expect(() => paramSpecs({ ...small, dModel: 30, heads: 4 })).toThrow(ModelConfigError);
     expect(() => paramSpecs({ ...small, numClasses: 1 })).toThrow(/numClasses/);
+    expect(() => paramSpecs({ ...small, dModel: 512, ffDim: 4096 })).toThrow(/above the limit/);
   });
 });
 
@@ -132,6 +133,39 @@ describe('training', () => {
     // after the first step (which creates Adam's slots) the tensor count never moves
     expect(new Set(cpu.tensors.slice(1)).size).toBe(1);
     expect(new Set(wasm.tensors.slice(1)).size).toBe(1);
+  }, 60_000);
+
+  it('stops after maxSteps, and early with stopped=true when its signal aborts', async () => {
+    await useBackend('wasm');
+    const { pre, data } = await syntheticData(300, 3);
+    const config = modelConfigFor(pre);
+    const model = new MultiTaskModel(config, initWeights(config, 1).weights);
+    const seen: number[] = [];
+    const r = await train(model, data, {
+      epochs: 10,
+      maxSteps: 7,
+      batchSize: 64,
+      learningRate: 1e-3,
+      seed: 1,
+      readEvery: 3,
+      onProgress: (p) => seen.push(p.stepsDone),
+    });
+    expect(r.steps).toBe(7);
+    expect(r.stopped).toBe(false);
+    expect(seen).toEqual([3, 5, 6, 7]); // every 3rd step, each epoch's end (5 steps/epoch) and the last step
+    const stop = new AbortController();
+    const s = await train(model, data, {
+      epochs: 10,
+      batchSize: 64,
+      learningRate: 1e-3,
+      seed: 1,
+      readEvery: 1,
+      signal: stop.signal,
+      onProgress: (p) => p.stepsDone === 4 && stop.abort(),
+    });
+    expect(s.steps).toBe(4);
+    expect(s.stopped).toBe(true);
+    model.dispose();
   }, 60_000);
 
   it('learns synthetic TON_IoT: the loss falls and accuracy beats the majority class', async () => {

@@ -16,6 +16,7 @@
  * manifest (weights.ts), so the same definition serves the browser, the worker, Node and the aggregator's
  * wire format. Initialisation is seeded and computed in JavaScript, so it is identical on every backend.
  */
+import { LIMITS } from '../core/limits.ts';
 import { Rng } from '../core/random.ts';
 import { mm, swapLastAxes } from './matmul.ts';
 import { tf } from './tf.ts';
@@ -58,6 +59,20 @@ export function checkConfig(c: ModelConfig): void {
   if (c.catVocab.some((v) => !Number.isInteger(v) || v < 1)) {
     throw new ModelConfigError(
       `model config: every catVocab entry must be an integer ≥ 1, got ${c.catVocab}`,
+    );
+  }
+  // Upper bound on the parameter count (embeddings, conv, attention, feed-forward) against the global limit.
+  const d = c.dModel;
+  const vocab = c.catVocab.reduce((a, b) => a + b, 0);
+  const approxParams =
+    2 * c.numNumeric * d +
+    (vocab + c.catVocab.length) * d +
+    c.convLayers * 3 * d * d +
+    4 * d * d +
+    2 * d * c.ffDim;
+  if (approxParams > LIMITS.maxModelParams) {
+    throw new ModelConfigError(
+      `model config: about ${approxParams} parameters, above the limit of ${LIMITS.maxModelParams}`,
     );
   }
 }

@@ -25,7 +25,9 @@ export interface TrainOptions {
   /** Read the loss back every this many steps (default 20). */
   readEvery?: number;
   onProgress?: (p: TrainProgress) => void;
-  /** Stops training at the next step boundary. */
+  /** Stop after this many optimizer steps in all (default: every step of `epochs` epochs). */
+  maxSteps?: number;
+  /** Stops training at the next step boundary; the result then says `stopped`. */
   signal?: AbortSignal;
 }
 
@@ -34,6 +36,8 @@ export interface TrainProgress {
   epochs: number;
   step: number;
   stepsPerEpoch: number;
+  /** Optimizer steps done so far, over all epochs. */
+  stepsDone: number;
   loss: number;
   samplesPerSec: number;
 }
@@ -46,6 +50,8 @@ export interface TrainResult {
   /** Loss read back during training (every `readEvery` steps and at each epoch end). */
   losses: number[];
   finalLoss: number;
+  /** True when `signal` stopped training early. */
+  stopped: boolean;
 }
 
 export class TrainingError extends Error {
@@ -139,12 +145,17 @@ export async function train(
   let steps = 0;
   let samples = 0;
   let finalLoss = Number.NaN;
+  let stopped = false;
+  const maxSteps = Math.min(opts.maxSteps ?? Number.POSITIVE_INFINITY, stepsPerEpoch * opts.epochs);
   const t0 = performance.now();
   try {
-    for (let epoch = 0; epoch < opts.epochs; epoch++) {
+    for (let epoch = 0; epoch < opts.epochs && steps < maxSteps && !stopped; epoch++) {
       new Rng(opts.seed * 1000003 + epoch).shuffle(order);
-      for (let s = 0; s < stepsPerEpoch; s++) {
-        if (opts.signal?.aborted) throw new TrainingError('training stopped');
+      for (let s = 0; s < stepsPerEpoch && steps < maxSteps; s++) {
+        if (opts.signal?.aborted) {
+          stopped = true;
+          break;
+        }
         const start = s * opts.batchSize;
         const end = Math.min(data.n, start + opts.batchSize);
         const b = makeBatch(data, order, start, end);
@@ -161,7 +172,7 @@ export async function train(
         disposeBatch(b);
         steps++;
         samples += end - start;
-        const last = s === stepsPerEpoch - 1;
+        const last = s === stepsPerEpoch - 1 || steps === maxSteps;
         if (steps % readEvery === 0 || last) {
           finalLoss = (await lossT.data())[0]!;
           if (!Number.isFinite(finalLoss)) {
@@ -174,6 +185,7 @@ export async function train(
             epochs: opts.epochs,
             step: s + 1,
             stepsPerEpoch,
+            stepsDone: steps,
             loss: finalLoss,
             samplesPerSec: samples / ((performance.now() - t0) / 1000),
           });
@@ -187,7 +199,7 @@ export async function train(
     if (globalTensors) tf.dispose(globalTensors);
   }
   const seconds = (performance.now() - t0) / 1000;
-  return { steps, samples, seconds, samplesPerSec: samples / seconds, losses, finalLoss };
+  return { steps, samples, seconds, samplesPerSec: samples / seconds, losses, finalLoss, stopped };
 }
 
 /** Predicted class and MOS for every row, in batches. */
