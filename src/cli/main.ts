@@ -5,16 +5,28 @@
 import { UsageError } from './args.ts';
 import { formatImport, importCommand } from './import.ts';
 import { serveCommand } from './serve.ts';
+import { formatSimulate, simulateCommand } from './simulate.ts';
 import { formatTrain, trainCommand } from './train.ts';
 
 const USAGE = `usage: pqfed <command> [options]
-  serve    [--port N] [--host H]                       serve the app (http://localhost:8080)
+  serve    [--port N] [--host H] [--data-dir DIR] [--config experiment.json]
+           the aggregator and the app (http://localhost:8080)
+  simulate --dataset D --data FILE [--test FILE] --clients N --rounds R [--alpha A | --iid]
+           [--strategy fedavg|fedprox|fedadam|median|trimmed-mean|krum|multi-krum] [--json]
   import   FILE --dataset toniot|ciciot2023|edgeiiot [--out FILE] [--json]
   train    --dataset D --data FILE [--test FILE] [--epochs N] [--batch N] [--lr X]
            [--backend wasm|cpu] [--seed S] [--labels fine|category|binary] [--json]`;
 
 /** Errors that mean "bad input": exit 2 with one line. */
-const INPUT_ERRORS = new Set(['UsageError', 'SchemaError', 'ImportError', 'CsvFormatError', 'RangeError']);
+const INPUT_ERRORS = new Set([
+  'UsageError',
+  'ConfigError',
+  'CheckpointError',
+  'SchemaError',
+  'ImportError',
+  'CsvFormatError',
+  'RangeError',
+]);
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -32,6 +44,12 @@ async function main(argv: string[]): Promise<number> {
       const r = await trainCommand(rest);
       result = r;
       text = formatTrain(r);
+      break;
+    }
+    case 'simulate': {
+      const r = await simulateCommand(rest);
+      result = r;
+      text = formatSimulate(r);
       break;
     }
     case 'serve':

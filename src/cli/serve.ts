@@ -1,81 +1,95 @@
 /**
- * `pqfed serve [--port N] [--host H]`: serves the built app (dist/) with the cross-origin isolation headers
- * that WASM threads need, and GET /healthz. The federated aggregator (WebSocket, /api/status, admin API)
- * attaches to this server in src/aggregator/ (federation-core issue).
+ * `pqfed serve [--port N] [--host H] [--data-dir DIR] [--config experiment.json]`: the aggregator with the
+ * built app. It imports the experiment's data (default: the embedded TON_IoT sample), resumes from the data
+ * directory's checkpoint when there is one, and prints the URL, the join link (with the server key's
+ * fingerprint in the fragment) and the admin token.
  */
-import { createReadStream, existsSync, statSync } from 'node:fs';
-import { createServer } from 'node:http';
-import { extname, join, normalize, resolve, sep } from 'node:path';
+import { existsSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startAggregator } from '../aggregator/aggregator.ts';
+import { DEFAULT_EXPERIMENT, loadConfig } from '../aggregator/config.ts';
+import { prepareExperiment } from '../aggregator/experiment.ts';
+import { useBackend } from '../model/backend.ts';
 import { intFlag, parse, stringFlag, UsageError } from './args.ts';
+import { serverChannelsFor } from './channels.ts';
+import { loadTable } from './import.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('../../dist', import.meta.url)));
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.wasm': 'application/wasm',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.gz': 'application/gzip',
-  '.webmanifest': 'application/manifest+json',
-};
-
-/** Headers for every response: cross-origin isolation (SharedArrayBuffer → WASM threads) and basic hardening. */
-export const SECURITY_HEADERS: Record<string, string> = {
-  'Cross-Origin-Opener-Policy': 'same-origin',
-  'Cross-Origin-Embedder-Policy': 'require-corp',
-  'Cross-Origin-Resource-Policy': 'same-origin',
-  'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
-};
-
-const PAGES: Record<string, string> = { '/': 'index.html' };
 
 export async function serveCommand(argv: string[]): Promise<void> {
   const { values } = parse(argv, {
     port: { type: 'string' },
     host: { type: 'string' },
+    'data-dir': { type: 'string' },
+    config: { type: 'string' },
     json: { type: 'boolean' },
   });
   const port = intFlag(values.port ?? process.env.PORT, 'port', 8080, 0, 65535);
   const host = stringFlag(values.host, 'host') ?? 'localhost';
-  if (!existsSync(join(ROOT, 'index.html')))
-    throw new UsageError('the app is not built: run `npm run build` first');
-  const server = createServer((req, res) => {
-    for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
-    const url = new URL(req.url ?? '/', 'http://x');
-    if (url.pathname === '/healthz') {
-      res.setHeader('Content-Type', 'application/json');
-      res.end('{"ok":true}');
-      return;
-    }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.statusCode = 405;
-      res.end();
-      return;
-    }
-    const rel = PAGES[url.pathname] ?? decodeURIComponent(url.pathname).replace(/^\/+/, '');
-    const file = normalize(join(ROOT, rel));
-    if (!file.startsWith(ROOT + sep) || !existsSync(file) || !statSync(file).isFile()) {
-      res.statusCode = 404;
-      res.end('not found');
-      return;
-    }
-    res.setHeader('Content-Type', TYPES[extname(file)] ?? 'application/octet-stream');
-    createReadStream(file).pipe(res);
+  const dataDir = resolve(stringFlag(values['data-dir'], 'data-dir') ?? '.pqfed');
+  const configFile = stringFlag(values.config, 'config');
+  const app = existsSync(join(ROOT, 'index.html'));
+  const config = configFile ? loadConfig(configFile) : DEFAULT_EXPERIMENT;
+  const say = (l: string) => process.stderr.write(`${l}\n`);
+
+  await useBackend('wasm');
+  const { table } = await loadTable(config.data, config.dataset);
+  const test = config.test ? (await loadTable(config.test, config.dataset)).table : undefined;
+  const experiment = prepareExperiment(config, table, test);
+  const { server: channels } = await serverChannelsFor(dataDir);
+  const agg = await startAggregator({
+    experiment,
+    dataDir,
+    channels,
+    port,
+    host,
+    staticRoot: app ? ROOT : null,
+    adminToken: process.env.PQFED_ADMIN_TOKEN,
+    log: (l) => say(`${new Date().toISOString().slice(11, 19)} ${l}`),
+  }).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'EADDRINUSE') throw new UsageError(`port ${port} is already in use (set --port or PORT)`);
+    throw e;
   });
-  await new Promise<void>((ok, fail) => {
-    server.once('error', (e: NodeJS.ErrnoException) =>
-      fail(
-        e.code === 'EADDRINUSE' ? new UsageError(`port ${port} is already in use (set --port or PORT)`) : e,
-      ),
-    );
-    server.listen(port, host, ok);
-  });
-  const addr = server.address();
-  const actual = typeof addr === 'object' && addr ? addr.port : port;
-  process.stderr.write(`PQFed serving on http://${host}:${actual}/\n`);
+  const shown = host === '0.0.0.0' || host === '::' ? (lanAddress() ?? 'localhost') : host;
+  const base = `http://${shown}:${agg.port}`;
+  const fp = channels.fingerprint ?? '';
+  const info = {
+    url: `${base}/`,
+    join: `${base}/?autojoin=1#fp=${fp}`,
+    dashboard: `${base}/dashboard`,
+    serverKeyFingerprint: fp,
+    adminToken: agg.adminToken,
+    dataDir,
+    session: agg.coordinator.session,
+    resumedAfterRound: agg.resumed?.round ?? null,
+  };
+  if (values.json) process.stdout.write(`${JSON.stringify(info)}\n`);
+  say(`PQFed serving on ${info.url}`);
+  if (!app)
+    say('  (the app is not built, so only the API and the WebSocket are served: run `npm run build`)');
+  say(`  join link:   ${info.join}`);
+  say(`  dashboard:   ${info.dashboard}`);
+  say(`  server key:  ${fp} (${channels.suite}, ML-DSA-65)`);
+  say(`  admin token: ${agg.adminToken}`);
+  say(
+    `  experiment:  ${config.dataset}, ${experiment.trainRows} training rows, ${experiment.test.n} test rows, ` +
+      `${config.strategy}, ${config.rounds} rounds, data in ${dataDir}` +
+      (agg.resumed ? ` (resumed after round ${agg.resumed.round})` : ''),
+  );
+  const stop = async () => {
+    say('shutting down');
+    await agg.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+function lanAddress(): string | undefined {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return undefined;
 }

@@ -12,3 +12,36 @@ export const LIMITS = {
   /** Largest model accepted anywhere (parameters). */
   maxModelParams: 4_000_000,
 } as const;
+
+/** Limits of the federated protocol (src/core/protocol.ts) and the aggregator. */
+export const PROTOCOL = {
+  /** Largest JSON header of a frame (bytes); the preprocessor in `welcome` is the biggest, a few KiB. */
+  maxHeaderBytes: 256 * 1024,
+  /** Bytes a frame may carry beyond its weights (header, padding, sealing and signature overhead). */
+  frameOverheadBytes: 512 * 1024,
+  maxNameChars: 64,
+  maxIdChars: 64,
+  maxTokenChars: 256,
+  maxMessageChars: 1024,
+  maxRounds: 1_000_000,
+  maxSamples: 100_000_000,
+  maxLocalEpochs: 100,
+  maxBatchSize: 65_536,
+  maxDeadlineMs: 24 * 3600 * 1000,
+  maxModelParams: LIMITS.maxModelParams,
+  /** Clients connected at once. */
+  maxClients: 2_000,
+  /** A client that has not completed `hello` within this time is disconnected (ms). */
+  helloTimeoutMs: 10_000,
+  /** Interval of WebSocket pings; a client that misses one pong is dropped (ms). */
+  heartbeatMs: 15_000,
+  /** Bytes queued on one socket above which a broadcast waits for it to drain. */
+  maxBufferedBytes: 4 * 1024 * 1024,
+  /** Frames a client may send per second before it is disconnected. */
+  maxFramesPerSecond: 50,
+} as const;
+
+/** Largest frame (bytes) for a model of `modelSize` float32 parameters: the weights plus fixed overhead. */
+export function maxFrameBytes(modelSize: number): number {
+  return modelSize * 4 + PROTOCOL.frameOverheadBytes;
+}

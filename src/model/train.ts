@@ -29,7 +29,28 @@ export interface TrainOptions {
   maxSteps?: number;
   /** Stops training at the next step boundary; the result then says `stopped`. */
   signal?: AbortSignal;
+  /** Let the event loop run (sockets, heartbeats, messages) every this many steps (default 1). */
+  yieldEvery?: number;
 }
+
+/**
+ * Resolves on the next macrotask. Awaiting tfjs's `data()` only drains microtasks, so without this a long
+ * training run would starve the thread's I/O (a socket's heartbeat in a Node worker, messages in a Web
+ * Worker). `setImmediate` in Node; a MessageChannel elsewhere (unlike setTimeout, it is never clamped).
+ */
+export const nextMacrotask: () => Promise<void> =
+  typeof setImmediate === 'function'
+    ? () => new Promise((ok) => setImmediate(ok))
+    : (() => {
+        const channel = new MessageChannel();
+        const waiting: (() => void)[] = [];
+        channel.port1.onmessage = () => waiting.shift()?.();
+        return () =>
+          new Promise<void>((ok) => {
+            waiting.push(ok);
+            channel.port2.postMessage(0);
+          });
+      })();
 
 export interface TrainProgress {
   epoch: number;
@@ -131,6 +152,7 @@ export async function train(
     });
   }
   const readEvery = opts.readEvery ?? 20;
+  const yieldEvery = opts.yieldEvery ?? 1;
   const order = Int32Array.from({ length: data.n }, (_, i) => i);
   const stepsPerEpoch = Math.ceil(data.n / opts.batchSize);
   const totalSteps = stepsPerEpoch * opts.epochs;
@@ -191,6 +213,7 @@ export async function train(
           });
         }
         lossT.dispose();
+        if (steps % yieldEvery === 0) await nextMacrotask();
       }
     }
   } finally {

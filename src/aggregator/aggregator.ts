@@ -1,0 +1,100 @@
+/**
+ * Assembles an aggregator: the prepared experiment, the checkpoint of an earlier run in the same data
+ * directory (resumed from its last completed round), the server-side evaluator, the coordinator and the
+ * HTTP/WebSocket server. `pqfed serve` and `pqfed simulate` both start exactly this.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import type { ServerChannels } from '../core/channel.ts';
+import { initWeights } from '../model/model.ts';
+import { type Checkpoint, CheckpointError, loadCheckpoint } from './checkpoint.ts';
+import type { ExperimentConfig } from './config.ts';
+import { Coordinator } from './coordinator.ts';
+import { createEvaluator } from './evaluator.ts';
+import type { PreparedExperiment } from './experiment.ts';
+import { type AggregatorServer, createAggregatorServer, newAdminToken } from './server.ts';
+
+export interface StartOptions {
+  experiment: PreparedExperiment;
+  /** Data directory (checkpoint, keys); null keeps everything in memory. */
+  dataDir: string | null;
+  channels: ServerChannels;
+  port: number;
+  host: string;
+  staticRoot: string | null;
+  adminToken?: string;
+  log?: (line: string) => void;
+}
+
+export interface RunningAggregator {
+  coordinator: Coordinator;
+  server: AggregatorServer;
+  port: number;
+  adminToken: string;
+  resumed: Checkpoint | null;
+  close(): Promise<void>;
+}
+
+/** Digest of the parts of a config that define the run (a resumed run must use the same). */
+export function configDigest(c: ExperimentConfig): string {
+  const { autoStart: _a, roundDeadlineSeconds: _d, rounds: _r, ...rest } = c;
+  return createHash('sha256').update(JSON.stringify(rest)).digest('hex').slice(0, 16);
+}
+
+export async function startAggregator(opts: StartOptions): Promise<RunningAggregator> {
+  const exp = opts.experiment;
+  const log = opts.log ?? (() => {});
+  let resumed: Checkpoint | null = null;
+  const digest = configDigest(exp.config);
+  if (opts.dataDir) {
+    mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+    resumed = loadCheckpoint(opts.dataDir);
+    if (resumed && resumed.configDigest !== digest) {
+      throw new CheckpointError(
+        `${opts.dataDir} holds a run of a different experiment (config ${resumed.configDigest}, now ${digest}); ` +
+          'use the same config to resume it, or another --data-dir',
+      );
+    }
+  }
+  const initial = initWeights(exp.model, exp.config.seed).weights;
+  const evaluator = createEvaluator(exp);
+  const coordinator = new Coordinator({
+    config: exp.config,
+    experiment: {
+      dataset: exp.config.dataset,
+      model: { ...exp.model },
+      preprocessor: { ...exp.preprocessor },
+      modelSize: initial.length,
+    },
+    initialWeights: initial,
+    evaluate: evaluator.evaluate,
+    dataDir: opts.dataDir,
+    resume: resumed,
+    configDigest: digest,
+    log,
+  });
+  if (resumed) log(`resumed session ${resumed.session} after round ${resumed.round} from ${opts.dataDir}`);
+  const adminToken = opts.adminToken ?? newAdminToken();
+  const server = createAggregatorServer({
+    coordinator,
+    channels: opts.channels,
+    modelSize: initial.length,
+    adminToken,
+    staticRoot: opts.staticRoot,
+    log,
+  });
+  const port = await server.listen(opts.port, opts.host);
+  return {
+    coordinator,
+    server,
+    port,
+    adminToken,
+    resumed,
+    async close() {
+      coordinator.close();
+      await server.close();
+      await coordinator.idle();
+      evaluator.dispose();
+    },
+  };
+}

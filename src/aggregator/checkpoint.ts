@@ -1,0 +1,200 @@
+/**
+ * The aggregator's durable state: one file in the data directory holding the global model, the round, the
+ * history and the strategy's state, written at the end of every round atomically (temporary file, fsync,
+ * rename, fsync of the folder) and closed by a SHA-256 checksum. A file whose checksum, magic or layout is
+ * wrong is reported and never loaded.
+ *
+ * Layout: "PQFCKPT1" · u32 LE header length · header JSON · padding to 4 · float32 arrays · SHA-256 (32 bytes)
+ * of everything before it.
+ */
+import { createHash } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
+
+export const CHECKPOINT_FILE = 'checkpoint.pqf';
+const MAGIC = 'PQFCKPT1';
+
+export interface RoundRecord {
+  round: number;
+  /** Clients whose update was aggregated. */
+  participants: number;
+  accuracy: number;
+  macroF1: number;
+  mosMAE: number;
+  loss: number;
+  bytesUp: number;
+  bytesDown: number;
+  seconds: number;
+  /** `aggregated`, or `closed` when the round missed its quorum and the model was kept. */
+  outcome: 'aggregated' | 'closed';
+  selected: string[];
+  contributed: string[];
+  failed: { clientId: string; reason: string }[];
+  clientMetrics: {
+    clientId: string;
+    loss: number;
+    numSamples: number;
+    seconds: number;
+    samplesPerSec: number;
+  }[];
+  perClassRecall: Record<string, number>;
+  majorityBaseline: { accuracy: number; macroF1: number };
+  strategy: string;
+}
+
+export interface Checkpoint {
+  session: string;
+  /** Rounds completed. */
+  round: number;
+  /** Version of the global model (the round that produced it; 0 = the initial model). */
+  version: number;
+  strategy: string;
+  history: RoundRecord[];
+  weights: Float32Array;
+  strategyState: Record<string, Float32Array | number>;
+  /** Digest of the experiment config the run was started with. */
+  configDigest: string;
+}
+
+export class CheckpointError extends Error {
+  override name = 'CheckpointError';
+}
+
+export function checkpointPath(dataDir: string): string {
+  return join(dataDir, CHECKPOINT_FILE);
+}
+
+export function encodeCheckpoint(c: Checkpoint): Uint8Array {
+  const arrays: Float32Array[] = [c.weights];
+  const state: Record<string, { array: number; length: number } | number> = {};
+  for (const [k, v] of Object.entries(c.strategyState)) {
+    if (typeof v === 'number') state[k] = v;
+    else {
+      state[k] = { array: arrays.length, length: v.length };
+      arrays.push(v);
+    }
+  }
+  const header = new TextEncoder().encode(
+    JSON.stringify({
+      session: c.session,
+      round: c.round,
+      version: c.version,
+      strategy: c.strategy,
+      history: c.history,
+      configDigest: c.configDigest,
+      weights: c.weights.length,
+      state,
+    }),
+  );
+  const start = (MAGIC.length + 4 + header.length + 3) & ~3;
+  const body = arrays.reduce((a, x) => a + x.byteLength, 0);
+  const out = new Uint8Array(start + body + 32);
+  out.set(new TextEncoder().encode(MAGIC), 0);
+  new DataView(out.buffer).setUint32(MAGIC.length, header.length, true);
+  out.set(header, MAGIC.length + 4);
+  let off = start;
+  for (const a of arrays) {
+    out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), off);
+    off += a.byteLength;
+  }
+  out.set(createHash('sha256').update(out.subarray(0, off)).digest(), off);
+  return out;
+}
+
+export function decodeCheckpoint(bytes: Uint8Array, where = 'checkpoint'): Checkpoint {
+  const bad = (why: string) =>
+    new CheckpointError(`${where} is corrupt (${why}); it was not loaded. Move it away to start a new run.`);
+  if (bytes.length < MAGIC.length + 4 + 32) throw bad(`${bytes.length} bytes, too short`);
+  if (new TextDecoder().decode(bytes.subarray(0, MAGIC.length)) !== MAGIC) throw bad('wrong magic');
+  const digest = createHash('sha256')
+    .update(bytes.subarray(0, bytes.length - 32))
+    .digest();
+  if (!Buffer.from(bytes.subarray(bytes.length - 32)).equals(digest)) throw bad('checksum mismatch');
+  const h = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(MAGIC.length, true);
+  if (MAGIC.length + 4 + h > bytes.length - 32) throw bad('header runs past the end');
+  let header: {
+    session: string;
+    round: number;
+    version: number;
+    strategy: string;
+    history: RoundRecord[];
+    configDigest: string;
+    weights: number;
+    state: Record<string, { array: number; length: number } | number>;
+  };
+  try {
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(MAGIC.length + 4, MAGIC.length + 4 + h)));
+  } catch {
+    throw bad('header is not JSON');
+  }
+  const lengths = [header.weights];
+  for (const v of Object.values(header.state)) if (typeof v !== 'number') lengths[v.array] = v.length;
+  let off = (MAGIC.length + 4 + h + 3) & ~3;
+  const arrays: Float32Array[] = [];
+  for (const n of lengths) {
+    if (!Number.isInteger(n) || n < 0 || off + 4 * n > bytes.length - 32)
+      throw bad('arrays run past the end');
+    const a = new Float32Array(n);
+    new Uint8Array(a.buffer).set(bytes.subarray(off, off + 4 * n));
+    arrays.push(a);
+    off += 4 * n;
+  }
+  if (off !== bytes.length - 32) throw bad('trailing bytes');
+  const strategyState: Record<string, Float32Array | number> = {};
+  for (const [k, v] of Object.entries(header.state))
+    strategyState[k] = typeof v === 'number' ? v : arrays[v.array]!;
+  return {
+    session: header.session,
+    round: header.round,
+    version: header.version,
+    strategy: header.strategy,
+    history: header.history,
+    configDigest: header.configDigest,
+    weights: arrays[0]!,
+    strategyState,
+  };
+}
+
+/** Writes the checkpoint atomically: a reader (or a restart after SIGKILL) sees the old file or the new one. */
+export function saveCheckpoint(dataDir: string, c: Checkpoint): number {
+  const path = checkpointPath(dataDir);
+  const bytes = encodeCheckpoint(c);
+  const tmp = `${path}.${process.pid}.tmp`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    let off = 0;
+    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+  const dir = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
+  return bytes.length;
+}
+
+/** The last checkpoint in `dataDir`, or null when there is none. Throws CheckpointError when it is corrupt. */
+export function loadCheckpoint(dataDir: string): Checkpoint | null {
+  const path = checkpointPath(dataDir);
+  if (!existsSync(path)) return null;
+  return decodeCheckpoint(readFileSync(path), path);
+}

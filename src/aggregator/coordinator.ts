@@ -1,0 +1,674 @@
+/**
+ * The round state machine of the aggregator, independent of sockets: clients join (`hello`), a round
+ * selects some of them (seeded), sends them the global model, folds their updates into the strategy as they
+ * arrive, and closes when every selected client has answered or failed, or at the deadline. A round that
+ * reached its quorum is aggregated, evaluated on the held-out set and checkpointed; one that missed it is
+ * retried with a new selection or closed unchanged, as configured — never left hanging. Updates for any
+ * round but the open one are refused as stale and counted.
+ *
+ * Transport (WebSocket, sealing, frame parsing) lives in server.ts; this file sees validated messages only.
+ */
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { PROTOCOL } from '../core/limits.ts';
+import {
+  type ClientMessage,
+  type ExperimentInfo,
+  encodeFrame,
+  type Phase,
+  type RefusalReason,
+  type ServerMessage,
+} from '../core/protocol.ts';
+import { Rng } from '../core/random.ts';
+import {
+  createStrategy,
+  type RoundAggregator,
+  type Strategy,
+  StrategyError,
+  type StrategyName,
+  type StrategyParams,
+} from '../core/strategies/index.ts';
+import { type Checkpoint, type RoundRecord, saveCheckpoint } from './checkpoint.ts';
+import type { ExperimentConfig } from './config.ts';
+
+/** One connection as the coordinator sees it. */
+export interface Peer {
+  /** Sends one encoded frame (the transport seals it); resolves with the bytes put on the wire. */
+  send(frame: Uint8Array): Promise<number>;
+  close(code: number, reason: string): void;
+  readonly address: string;
+}
+
+export interface Evaluation {
+  accuracy: number;
+  macroF1: number;
+  mosMAE: number;
+  loss: number;
+  perClassRecall: Record<string, number>;
+  majorityBaseline: { accuracy: number; macroF1: number };
+  confusion: number[][];
+  classes: string[];
+}
+
+export type Evaluator = (weights: Float32Array) => Promise<Evaluation>;
+
+interface ClientState {
+  id: string;
+  peer: Peer;
+  name: string;
+  backend: string;
+  numSamples: number;
+  joinedAt: number;
+  rounds: number;
+  lastLoss: number | null;
+  state: 'idle' | 'training' | 'submitted';
+}
+
+interface OpenRound {
+  round: number;
+  attempt: number;
+  version: number;
+  selected: Set<string>;
+  submitted: Set<string>;
+  failed: Map<string, string>;
+  aggregator: RoundAggregator;
+  startedAt: number;
+  deadlineAt: number;
+  timer: ReturnType<typeof setTimeout>;
+  bytesUp: number;
+  bytesDown: number;
+  metrics: RoundRecord['clientMetrics'];
+}
+
+export interface CoordinatorOptions {
+  config: ExperimentConfig;
+  experiment: Omit<ExperimentInfo, 'strategy' | 'rounds'>;
+  initialWeights: Float32Array;
+  evaluate: Evaluator;
+  /** Where the checkpoint is written after each round; null keeps everything in memory. */
+  dataDir: string | null;
+  /** State to resume from (a loaded checkpoint). */
+  resume?: Checkpoint | null;
+  configDigest: string;
+  log?: (line: string) => void;
+}
+
+export interface StatusClient {
+  id: string;
+  name: string;
+  backend: string;
+  state: ClientState['state'];
+  numSamples: number;
+  rounds: number;
+  lastLoss: number | null;
+  address: string;
+}
+
+export class Coordinator extends EventEmitter {
+  readonly session: string;
+  private config: ExperimentConfig;
+  private strategy: Strategy;
+  private global: Float32Array;
+  private version: number;
+  private completed: number;
+  private history: RoundRecord[];
+  private readonly clients = new Map<string, ClientState>();
+  private readonly byPeer = new Map<Peer, ClientState>();
+  private current: OpenRound | null = null;
+  private phase: Phase = 'waiting';
+  private started: boolean;
+  private paused = false;
+  private attempt = 0;
+  private evaluating: Promise<void> | null = null;
+  private lastEvaluation: Evaluation | null = null;
+  readonly refusals: Partial<Record<RefusalReason | string, number>> = {};
+  private readonly log: (line: string) => void;
+  private closed = false;
+
+  constructor(private readonly opts: CoordinatorOptions) {
+    super();
+    this.config = structuredClone(opts.config);
+    this.log = opts.log ?? (() => {});
+    this.strategy = createStrategy(this.config.strategy, this.strategyParams());
+    const r = opts.resume;
+    if (r) {
+      if (r.weights.length !== opts.initialWeights.length) {
+        throw new StrategyError(
+          `checkpoint: model has ${r.weights.length} weights, the experiment's model has ${opts.initialWeights.length}`,
+        );
+      }
+      this.session = r.session;
+      this.global = r.weights;
+      this.version = r.version;
+      this.completed = r.round;
+      this.history = r.history;
+      if (r.strategy === this.config.strategy) this.strategy.importState(r.strategyState);
+    } else {
+      this.session = randomBytes(16).toString('hex');
+      this.global = opts.initialWeights.slice();
+      this.version = 0;
+      this.completed = 0;
+      this.history = [];
+    }
+    this.started = this.config.autoStart;
+    if (this.completed >= this.config.rounds) this.phase = 'finished';
+  }
+
+  private strategyParams(): StrategyParams {
+    return { ...this.config.strategyParams, proxMu: this.config.strategyParams.proxMu ?? this.config.proxMu };
+  }
+
+  /** The current global model (a copy). */
+  globalWeights(): Float32Array {
+    return this.global.slice();
+  }
+
+  get modelVersion(): number {
+    return this.version;
+  }
+
+  get roundsCompleted(): number {
+    return this.completed;
+  }
+
+  // ---- connections -------------------------------------------------------------------------------------
+
+  /** A frame from `peer` that the parser (or the channel) refused: counted, logged, answered, not fatal. */
+  refuseFrame(peer: Peer, reason: RefusalReason | string, message: string): void {
+    const c = this.byPeer.get(peer);
+    this.count(reason);
+    this.log(`refused ${reason} from ${c ? c.id : peer.address}: ${message}`);
+    if ((PROTOCOL_REASONS as readonly string[]).includes(reason)) {
+      void this.sendTo(peer, { type: 'refused', reason: reason as RefusalReason, message });
+    }
+  }
+
+  private count(reason: string): void {
+    this.refusals[reason] = (this.refusals[reason] ?? 0) + 1;
+  }
+
+  private refuse(peer: Peer, reason: RefusalReason, message: string, round?: number): void {
+    const c = this.byPeer.get(peer);
+    this.count(reason);
+    this.log(`refused ${reason} from ${c ? c.id : peer.address}: ${message}`);
+    const msg: ServerMessage = { type: 'refused', reason, message };
+    if (round !== undefined) msg.round = round;
+    void this.sendTo(peer, msg);
+  }
+
+  private async sendTo(peer: Peer, msg: ServerMessage): Promise<number> {
+    try {
+      return await peer.send(encodeFrame(msg));
+    } catch {
+      return 0;
+    }
+  }
+
+  async handle(peer: Peer, msg: ClientMessage, wireBytes: number): Promise<void> {
+    if (this.closed) return;
+    switch (msg.type) {
+      case 'hello':
+        return this.hello(peer, msg);
+      case 'update':
+        return this.update(peer, msg, wireBytes);
+      case 'leave':
+        peer.close(1000, 'bye');
+        return this.disconnected(peer);
+    }
+  }
+
+  private hello(peer: Peer, msg: Extract<ClientMessage, { type: 'hello' }>): void {
+    if (this.byPeer.has(peer))
+      return this.refuse(peer, 'duplicate', 'hello: this connection has already joined');
+    if (this.clients.size >= PROTOCOL.maxClients) {
+      this.refuse(peer, 'server-full', `hello: the server has its maximum of ${PROTOCOL.maxClients} clients`);
+      peer.close(1013, 'server full');
+      return;
+    }
+    let id = msg.clientId;
+    if (id === undefined || !/^c-[0-9a-f]{8,32}$/.test(id) || this.clients.has(id)) {
+      id = `c-${randomBytes(6).toString('hex')}`;
+    }
+    const c: ClientState = {
+      id,
+      peer,
+      name: msg.name,
+      backend: msg.backend,
+      numSamples: msg.numSamples,
+      joinedAt: Date.now(),
+      rounds: this.history.filter((h) => h.contributed.includes(id)).length,
+      lastLoss: null,
+      state: 'idle',
+    };
+    this.clients.set(id, c);
+    this.byPeer.set(peer, c);
+    this.log(`join ${id} (${msg.name}, ${msg.backend}, ${msg.numSamples} samples) from ${peer.address}`);
+    void this.sendTo(peer, {
+      type: 'welcome',
+      session: this.session,
+      clientId: id,
+      round: this.completed,
+      phase: this.phase,
+      experiment: { ...this.opts.experiment, strategy: this.config.strategy, rounds: this.config.rounds },
+    });
+    if (this.current) {
+      void this.sendTo(peer, {
+        type: 'status',
+        phase: this.phase,
+        round: this.current.round,
+        message: `round ${this.current.round} is in progress; you join the next one`,
+      });
+    }
+    this.emit('join', id);
+    this.maybeStartRound();
+  }
+
+  /** A connection closed (or was killed): a selected client that has not answered counts as failed. */
+  disconnected(peer: Peer): void {
+    const c = this.byPeer.get(peer);
+    if (!c) return;
+    this.byPeer.delete(peer);
+    this.clients.delete(c.id);
+    this.log(`leave ${c.id}`);
+    const r = this.current;
+    if (r?.selected.has(c.id) && !r.submitted.has(c.id) && !r.failed.has(c.id)) {
+      r.failed.set(c.id, 'disconnected');
+      r.aggregator.fail({ clientId: c.id, reason: 'disconnected' });
+      this.checkComplete(r);
+    }
+    this.emit('leave', c.id);
+  }
+
+  private update(peer: Peer, msg: Extract<ClientMessage, { type: 'update' }>, wireBytes: number): void {
+    const c = this.byPeer.get(peer);
+    if (!c) return this.refuse(peer, 'not-joined', 'update: send hello first');
+    const r = this.current;
+    if (!r || msg.round !== r.round) {
+      const open = r ? `round ${r.round} is open` : 'no round is open';
+      return this.refuse(peer, 'stale', `update for round ${msg.round} refused as stale: ${open}`, msg.round);
+    }
+    if (!r.selected.has(c.id)) {
+      return this.refuse(
+        peer,
+        'not-selected',
+        `update: ${c.id} was not selected for round ${r.round}`,
+        r.round,
+      );
+    }
+    if (r.submitted.has(c.id) || r.failed.has(c.id)) {
+      return this.refuse(peer, 'duplicate', `update: ${c.id} already answered round ${r.round}`, r.round);
+    }
+    if (msg.baseVersion !== r.version) {
+      return this.refuse(
+        peer,
+        'stale',
+        `update trained from model version ${msg.baseVersion}, expected version ${r.version}`,
+        r.round,
+      );
+    }
+    // A client weighs at most what it declared when it joined (no inflating its weight afterwards).
+    const numSamples = Math.min(msg.numSamples, Math.max(1, c.numSamples));
+    try {
+      r.aggregator.add({ clientId: c.id, delta: msg.delta, numSamples });
+    } catch (e) {
+      if (e instanceof StrategyError) return this.refuse(peer, 'malformed', e.message, r.round);
+      throw e;
+    }
+    r.submitted.add(c.id);
+    r.bytesUp += wireBytes;
+    r.metrics.push({ clientId: c.id, numSamples, ...msg.metrics });
+    c.state = 'submitted';
+    c.lastLoss = msg.metrics.loss;
+    void this.sendTo(peer, { type: 'ack', round: r.round });
+    this.emit('update', { clientId: c.id, round: r.round });
+    this.checkComplete(r);
+  }
+
+  // ---- rounds ------------------------------------------------------------------------------------------
+
+  private maybeStartRound(): void {
+    if (this.closed || this.current || this.evaluating || !this.started || this.paused) return;
+    if (this.completed >= this.config.rounds) {
+      this.phase = 'finished';
+      return;
+    }
+    this.phase = 'waiting';
+    if (this.clients.size < this.config.clientsPerRound.min) return;
+    this.startRound();
+  }
+
+  /** The clients' learning rate for `round` (cosine decay to 5 % over the configured rounds). */
+  roundLearningRate(round: number): number {
+    const lr = this.config.learningRate;
+    if (this.config.learningRateDecay === 'none') return lr;
+    const t = Math.min(1, (round - 1) / Math.max(1, this.config.rounds - 1));
+    return lr * (0.05 + 0.95 * 0.5 * (1 + Math.cos(Math.PI * t)));
+  }
+
+  private startRound(): void {
+    const round = this.completed + 1;
+    const { fraction, min, max } = this.config.clientsPerRound;
+    const ids = [...this.clients.keys()].sort();
+    const k = Math.min(ids.length, max, Math.max(min, Math.ceil(fraction * ids.length)));
+    const rng = new Rng((this.config.seed * 1_000_003 + round * 7919 + this.attempt) >>> 0);
+    const selected = rng.shuffle(ids).slice(0, k);
+    const deadlineMs = Math.round(this.config.roundDeadlineSeconds * 1000);
+    const r: OpenRound = {
+      round,
+      attempt: this.attempt,
+      version: this.version,
+      selected: new Set(selected),
+      submitted: new Set(),
+      failed: new Map(),
+      aggregator: this.strategy.begin(round, this.global),
+      startedAt: Date.now(),
+      deadlineAt: Date.now() + deadlineMs,
+      timer: setTimeout(() => void this.closeRound('deadline'), deadlineMs),
+      bytesUp: 0,
+      bytesDown: 0,
+      metrics: [],
+    };
+    this.current = r;
+    this.phase = 'training';
+    const fit = this.strategy.fitConfig(round);
+    const frame = encodeFrame({
+      type: 'round',
+      round,
+      version: this.version,
+      deadlineMs,
+      fit: {
+        epochs: this.config.localEpochs,
+        batchSize: this.config.batchSize,
+        learningRate: this.roundLearningRate(round),
+        proxMu: fit.proxMu,
+        seed: (this.config.seed * 31 + round) >>> 0,
+      },
+      weights: this.global,
+    });
+    this.log(
+      `round ${round}${r.attempt ? ` (retry ${r.attempt})` : ''}: ${selected.length} of ${ids.length} clients, ` +
+        `deadline ${this.config.roundDeadlineSeconds} s`,
+    );
+    this.emit('round-start', { round, selected });
+    void this.broadcast(r, selected, frame);
+  }
+
+  /** Sends the round's model to the selected clients one after another; each send waits for that socket's
+   * buffer to drain below PROTOCOL.maxBufferedBytes (backpressure), so a slow client costs only itself. */
+  private async broadcast(r: OpenRound, selected: string[], frame: Uint8Array): Promise<void> {
+    for (const id of selected) {
+      const c = this.clients.get(id);
+      if (!c || this.current !== r) continue;
+      c.state = 'training';
+      try {
+        r.bytesDown += await c.peer.send(frame);
+      } catch (e) {
+        if (!r.failed.has(id) && !r.submitted.has(id)) {
+          r.failed.set(id, `send failed: ${(e as Error).message}`);
+          r.aggregator.fail({ clientId: id, reason: 'send failed' });
+          this.checkComplete(r);
+        }
+      }
+    }
+  }
+
+  private checkComplete(r: OpenRound): void {
+    if (this.current === r && r.submitted.size + r.failed.size >= r.selected.size)
+      void this.closeRound('complete');
+  }
+
+  private async closeRound(why: 'complete' | 'deadline' | 'stopped'): Promise<void> {
+    const r = this.current;
+    if (!r) return;
+    clearTimeout(r.timer);
+    this.current = null;
+    for (const id of r.selected) {
+      if (!r.submitted.has(id) && !r.failed.has(id)) {
+        r.failed.set(id, why === 'stopped' ? 'stopped' : 'missed the deadline');
+        r.aggregator.fail({ clientId: id, reason: 'deadline' });
+      }
+      const c = this.clients.get(id);
+      if (c) c.state = 'idle';
+    }
+    const seconds = (Date.now() - r.startedAt) / 1000;
+    const failed = [...r.failed].map(([clientId, reason]) => ({ clientId, reason }));
+    if (why === 'stopped') {
+      this.log(`round ${r.round} stopped by the admin; the global model is unchanged`);
+      this.phase = 'finished';
+      return;
+    }
+    if (r.submitted.size >= this.config.quorum) {
+      this.phase = 'evaluating';
+      const done = this.aggregateAndEvaluate(r, seconds, failed);
+      this.evaluating = done;
+      try {
+        await done;
+      } finally {
+        this.evaluating = null;
+      }
+    } else if (this.config.onQuorumMiss === 'retry') {
+      this.attempt++;
+      this.log(
+        `round ${r.round} missed its quorum (${r.submitted.size} of ${this.config.quorum} updates by the ` +
+          `${why === 'deadline' ? 'deadline' : 'end'}); retrying with a new selection`,
+      );
+      this.emit('round-retry', { round: r.round, failed });
+      this.phase = 'waiting';
+      setTimeout(() => this.maybeStartRound(), 200).unref?.();
+      return;
+    } else {
+      this.log(
+        `round ${r.round} missed its quorum (${r.submitted.size} of ${this.config.quorum}); closed unchanged`,
+      );
+      this.record(r, seconds, failed, null, 'closed');
+    }
+    this.attempt = 0;
+    this.phase = this.completed >= this.config.rounds ? 'finished' : this.paused ? 'paused' : 'waiting';
+    if (this.phase === 'finished') {
+      this.log(`experiment finished after ${this.completed} rounds`);
+      for (const c of this.clients.values()) {
+        void this.sendTo(c.peer, {
+          type: 'status',
+          phase: 'finished',
+          round: this.completed,
+          message: `the experiment is finished after ${this.completed} rounds`,
+        });
+      }
+      this.emit('finished');
+    }
+    this.maybeStartRound();
+  }
+
+  private async aggregateAndEvaluate(
+    r: OpenRound,
+    seconds: number,
+    failed: RoundRecord['failed'],
+  ): Promise<void> {
+    const next = r.aggregator.finish();
+    for (let i = 0; i < next.length; i++) {
+      if (!Number.isFinite(next[i]!)) {
+        // Defence in depth: updates were checked finite, but never let a non-finite model out.
+        this.log(`round ${r.round}: the aggregate has a non-finite weight at ${i}; the model is kept`);
+        this.record(r, seconds, failed, null, 'closed');
+        return;
+      }
+    }
+    const evaluation = await this.opts.evaluate(next);
+    this.global = next;
+    this.version = r.round;
+    this.lastEvaluation = evaluation;
+    this.record(r, seconds, failed, evaluation, 'aggregated');
+  }
+
+  private record(
+    r: OpenRound,
+    seconds: number,
+    failed: RoundRecord['failed'],
+    e: Evaluation | null,
+    outcome: RoundRecord['outcome'],
+  ): void {
+    const prev = this.lastEvaluation;
+    const ev = e ?? prev;
+    const entry: RoundRecord = {
+      round: r.round,
+      participants: outcome === 'aggregated' ? r.submitted.size : 0,
+      accuracy: ev?.accuracy ?? Number.NaN,
+      macroF1: ev?.macroF1 ?? Number.NaN,
+      mosMAE: ev?.mosMAE ?? Number.NaN,
+      loss: ev?.loss ?? Number.NaN,
+      bytesUp: r.bytesUp,
+      bytesDown: r.bytesDown,
+      seconds,
+      outcome,
+      selected: [...r.selected],
+      contributed: outcome === 'aggregated' ? [...r.submitted] : [],
+      failed,
+      clientMetrics: r.metrics,
+      perClassRecall: ev?.perClassRecall ?? {},
+      majorityBaseline: ev?.majorityBaseline ?? { accuracy: Number.NaN, macroF1: Number.NaN },
+      strategy: this.strategy.name,
+    };
+    for (const id of entry.contributed) {
+      const c = this.clients.get(id);
+      if (c) c.rounds++;
+    }
+    this.history.push(entry);
+    this.completed = r.round;
+    if (this.opts.dataDir) {
+      saveCheckpoint(this.opts.dataDir, this.checkpoint());
+    }
+    this.log(
+      `round ${r.round} ${outcome}: ${entry.participants} updates, accuracy ${fmt(entry.accuracy)}, ` +
+        `macro-F1 ${fmt(entry.macroF1)}, MOS MAE ${fmt(entry.mosMAE)}, ${seconds.toFixed(1)} s`,
+    );
+    this.emit('round-end', entry);
+  }
+
+  checkpoint(): Checkpoint {
+    return {
+      session: this.session,
+      round: this.completed,
+      version: this.version,
+      strategy: this.strategy.name,
+      history: this.history,
+      weights: this.global,
+      strategyState: this.strategy.exportState(),
+      configDigest: this.opts.configDigest,
+    };
+  }
+
+  // ---- admin -------------------------------------------------------------------------------------------
+
+  start(): void {
+    this.started = true;
+    this.paused = false;
+    if (this.phase === 'paused') this.phase = 'waiting';
+    this.maybeStartRound();
+  }
+
+  pause(): void {
+    this.paused = true;
+    if (!this.current && !this.evaluating) this.phase = 'paused';
+  }
+
+  /** Ends the experiment now: an open round is dropped without aggregating. */
+  stop(): void {
+    this.config.rounds = this.completed;
+    void this.closeRound('stopped');
+    this.phase = 'finished';
+  }
+
+  /** Changes settings for the rounds that follow (never the open one). */
+  reconfigure(
+    change: Partial<Pick<ExperimentConfig, 'rounds' | 'clientsPerRound' | 'strategy' | 'strategyParams'>>,
+  ): void {
+    if (change.rounds !== undefined) this.config.rounds = change.rounds;
+    if (change.clientsPerRound)
+      this.config.clientsPerRound = { ...this.config.clientsPerRound, ...change.clientsPerRound };
+    if (change.strategyParams) this.config.strategyParams = change.strategyParams;
+    if (change.strategy !== undefined || change.strategyParams) {
+      this.config.strategy = (change.strategy ?? this.config.strategy) as StrategyName;
+      this.strategy = createStrategy(this.config.strategy, this.strategyParams());
+    }
+    if (this.phase === 'finished' && this.completed < this.config.rounds) this.phase = 'waiting';
+    this.maybeStartRound();
+  }
+
+  /** Stops timers; the process can exit. */
+  close(): void {
+    this.closed = true;
+    if (this.current) clearTimeout(this.current.timer);
+    this.current = null;
+  }
+
+  /** Resolves when no round evaluation is running. */
+  async idle(): Promise<void> {
+    while (this.evaluating) await this.evaluating;
+  }
+
+  status(serverKeyFingerprint: string | null) {
+    const r = this.current;
+    return {
+      session: this.session,
+      round: this.completed,
+      phase: this.phase,
+      clients: this.clients.size,
+      strategy: this.strategy.name,
+      serverKeyFingerprint,
+      rounds: this.config.rounds,
+      modelVersion: this.version,
+      currentRound: r
+        ? {
+            round: r.round,
+            attempt: r.attempt,
+            selected: [...r.selected],
+            submitted: [...r.submitted],
+            failed: [...r.failed.keys()],
+            deadlineAt: new Date(r.deadlineAt).toISOString(),
+          }
+        : null,
+      clientList: [...this.clients.values()].map(
+        (c): StatusClient => ({
+          id: c.id,
+          name: c.name,
+          backend: c.backend,
+          state: c.state,
+          numSamples: c.numSamples,
+          rounds: c.rounds,
+          lastLoss: c.lastLoss,
+          address: c.peer.address,
+        }),
+      ),
+      refusals: { ...this.refusals },
+      evaluation: this.lastEvaluation,
+      config: {
+        dataset: this.config.dataset,
+        rounds: this.config.rounds,
+        clientsPerRound: this.config.clientsPerRound,
+        quorum: this.config.quorum,
+        roundDeadlineSeconds: this.config.roundDeadlineSeconds,
+        localEpochs: this.config.localEpochs,
+        batchSize: this.config.batchSize,
+        learningRate: this.config.learningRate,
+        seed: this.config.seed,
+        strategyParams: this.strategyParams(),
+      },
+      history: this.history.map((h) => ({ ...h })),
+    };
+  }
+}
+
+const PROTOCOL_REASONS = [
+  'truncated',
+  'bad-magic',
+  'version',
+  'oversized',
+  'malformed',
+  'unknown-type',
+  'non-finite',
+  'wrong-length',
+] as const;
+
+const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : '–');
+
+export type CoordinatorStatus = ReturnType<Coordinator['status']>;

@@ -1,0 +1,341 @@
+/**
+ * The aggregator's network face: one Node HTTP server serves the built app (with the cross-origin isolation
+ * headers WASM threads need), `/healthz`, `/api/status`, the admin API (bearer admin token) and, on `/ws`,
+ * the federated protocol through `ws` in noServer mode: permessage-deflate off, `maxPayload` derived from the
+ * model size, heartbeats, a handshake deadline, a frame-rate limit, and per-socket backpressure.
+ *
+ * A connection goes: server hello → client reply (the channel is established) → sealed frames only. Every
+ * frame is opened by the channel, then parsed and validated by `decodeClientFrame`, and only then handed to
+ * the coordinator. A bad frame is refused with its reason (logged and counted); the connection and the other
+ * clients go on.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type WebSocket, WebSocketServer } from 'ws';
+import type { ServerChannels } from '../core/channel.ts';
+import { maxFrameBytes, PROTOCOL } from '../core/limits.ts';
+import { decodeClientFrame, ProtocolError } from '../core/protocol.ts';
+import { ConfigError, parseConfig } from './config.ts';
+import type { Coordinator, Peer } from './coordinator.ts';
+import { SECURITY_HEADERS, serveStatic } from './static.ts';
+
+export interface AggregatorServerOptions {
+  coordinator: Coordinator;
+  channels: ServerChannels;
+  modelSize: number;
+  adminToken: string;
+  /** Folder of the built app (dist/); null serves the API only. */
+  staticRoot: string | null;
+  log?: (line: string) => void;
+}
+
+export interface AggregatorServer {
+  server: Server;
+  wss: WebSocketServer;
+  listen(port: number, host: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+export function newAdminToken(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+function tokenMatches(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+export function createAggregatorServer(opts: AggregatorServerOptions): AggregatorServer {
+  const { coordinator, channels } = opts;
+  const log = opts.log ?? (() => {});
+  const maxFrame = maxFrameBytes(opts.modelSize);
+  const wss = new WebSocketServer({ noServer: true, maxPayload: maxFrame, perMessageDeflate: false });
+
+  const server = createServer((req, res) => {
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+    handleHttp(req, res).catch((e: Error) => {
+      log(`http ${req.method} ${req.url}: ${e.name}: ${e.message}`);
+      if (!res.headersSent) json(res, 500, { error: 'internal error' });
+    });
+  });
+
+  async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const path = url.pathname;
+    if (path === '/healthz') return json(res, 200, { ok: true });
+    if (path === '/api/status' && req.method === 'GET') {
+      return json(res, 200, coordinator.status(channels.fingerprint));
+    }
+    if (path.startsWith('/api/admin/')) return admin(req, res, path.slice('/api/admin/'.length));
+    if (path.startsWith('/api/')) return json(res, 404, { error: `no such endpoint ${path}` });
+    if (opts.staticRoot) return serveStatic(req, res, opts.staticRoot, path);
+    return json(res, 404, { error: 'this server has no app to serve' });
+  }
+
+  async function admin(req: IncomingMessage, res: ServerResponse, action: string): Promise<void> {
+    const auth = req.headers.authorization ?? '';
+    const token = auth.startsWith('Bearer ') ? auth.slice(7) : '';
+    if (!token || !tokenMatches(token, opts.adminToken)) {
+      coordinator.refusals['admin-unauthorized'] = (coordinator.refusals['admin-unauthorized'] ?? 0) + 1;
+      log(`admin ${action}: refused, missing or wrong admin token from ${req.socket.remoteAddress}`);
+      return json(res, 401, { error: 'admin token required: send "Authorization: Bearer <token>"' });
+    }
+    if (action === 'export' && req.method === 'GET') {
+      const status = coordinator.status(channels.fingerprint);
+      const url = new URL(req.url ?? '/', 'http://x');
+      if (url.searchParams.get('format') === 'csv') {
+        res.setHeader('Content-Type', 'text/csv; charset=utf-8');
+        res.end(historyCsv(status.history));
+        return;
+      }
+      return json(res, 200, status);
+    }
+    if (req.method !== 'POST') return json(res, 405, { error: `admin ${action}: use POST` });
+    switch (action) {
+      case 'start':
+        coordinator.start();
+        break;
+      case 'pause':
+        coordinator.pause();
+        break;
+      case 'stop':
+        coordinator.stop();
+        break;
+      case 'config': {
+        const body = await readBody(req, 64 * 1024);
+        let change: Record<string, unknown>;
+        try {
+          change = JSON.parse(body) as Record<string, unknown>;
+        } catch {
+          return json(res, 400, { error: 'admin config: expected a JSON object' });
+        }
+        const allowed = ['rounds', 'clientsPerRound', 'strategy', 'strategyParams'];
+        const extra = Object.keys(change ?? {}).filter((k) => !allowed.includes(k));
+        if (extra.length) {
+          return json(res, 400, {
+            error: `admin config: only ${allowed.join(', ')} can change, got ${extra}`,
+          });
+        }
+        try {
+          const parsed = parseConfig(change);
+          coordinator.reconfigure({
+            ...(change.rounds !== undefined && { rounds: parsed.rounds }),
+            ...(change.clientsPerRound !== undefined && { clientsPerRound: parsed.clientsPerRound }),
+            ...(change.strategy !== undefined && { strategy: parsed.strategy }),
+            ...(change.strategyParams !== undefined && { strategyParams: parsed.strategyParams }),
+          });
+        } catch (e) {
+          if (e instanceof ConfigError) return json(res, 400, { error: e.message });
+          throw e;
+        }
+        break;
+      }
+      default:
+        return json(res, 404, { error: `no admin action "${action}" (start, pause, stop, config, export)` });
+    }
+    log(`admin ${action}`);
+    const s = coordinator.status(channels.fingerprint);
+    return json(res, 200, { ok: true, phase: s.phase, round: s.round });
+  }
+
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname !== '/ws') {
+      socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => void connection(ws, req));
+  });
+
+  async function connection(ws: WebSocket, req: IncomingMessage): Promise<void> {
+    const address = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+    let alive = true;
+    ws.on('pong', () => {
+      alive = true;
+    });
+    const heartbeat = setInterval(() => {
+      if (!alive) {
+        log(`heartbeat: ${address} missed a pong; dropping it`);
+        ws.terminate();
+        return;
+      }
+      alive = false;
+      ws.ping();
+    }, PROTOCOL.heartbeatMs);
+
+    let channel:
+      | Awaited<ReturnType<Awaited<ReturnType<ServerChannels['begin']>>['finish']>>['channel']
+      | null = null;
+    let flushed: Promise<void> = Promise.resolve();
+    const peer: Peer = {
+      address,
+      async send(frame) {
+        if (!channel) throw new Error('channel not established');
+        const wire = await channel.seal(frame);
+        if (ws.readyState !== ws.OPEN) throw new Error('connection closed');
+        // Backpressure: wait for this socket's earlier frames to flush before queueing more.
+        if (ws.bufferedAmount > PROTOCOL.maxBufferedBytes) await flushed;
+        flushed = new Promise<void>((ok) => ws.send(wire, { binary: true }, () => ok()));
+        return wire.length;
+      },
+      close(code, reason) {
+        ws.close(code, reason);
+      },
+    };
+
+    let handshake: Awaited<ReturnType<ServerChannels['begin']>> | null = null;
+    const helloTimer = setTimeout(() => {
+      if (!channel) {
+        log(`handshake: ${address} did not complete the handshake in ${PROTOCOL.helloTimeoutMs} ms`);
+        coordinator.refusals['handshake-timeout'] = (coordinator.refusals['handshake-timeout'] ?? 0) + 1;
+        ws.close(1008, 'handshake timeout');
+      }
+    }, PROTOCOL.helloTimeoutMs);
+
+    let window = Date.now();
+    let frames = 0;
+    let queue: Promise<void> = Promise.resolve();
+    ws.on('message', (data, isBinary) => {
+      const now = Date.now();
+      if (now - window >= 1000) {
+        window = now;
+        frames = 0;
+      }
+      if (++frames > PROTOCOL.maxFramesPerSecond) {
+        coordinator.refuseFrame(
+          peer,
+          'rate-limit',
+          `more than ${PROTOCOL.maxFramesPerSecond} frames a second`,
+        );
+        ws.close(1008, 'too many frames');
+        return;
+      }
+      const bytes = toBytes(data);
+      // Frames of one connection are handled in order (opening is asynchronous).
+      queue = queue.then(() => onFrame(bytes, isBinary));
+    });
+
+    async function onFrame(bytes: Uint8Array, isBinary: boolean): Promise<void> {
+      if (!isBinary) {
+        coordinator.refuseFrame(peer, 'malformed', 'text frame: the protocol is binary');
+        return;
+      }
+      if (!channel) {
+        if (!handshake) return; // the reply arrived before our hello was sent: impossible with ws ordering
+        try {
+          const done = await handshake.finish(bytes);
+          channel = done.channel;
+          clearTimeout(helloTimer);
+        } catch (e) {
+          const reason = (e as { reason?: string }).reason ?? 'handshake';
+          coordinator.refuseFrame(peer, `handshake-${reason}`, `handshake refused: ${(e as Error).message}`);
+          ws.close(1008, 'handshake refused');
+        }
+        return;
+      }
+      let plain: Uint8Array;
+      try {
+        plain = await channel.open(bytes);
+      } catch (e) {
+        const reason = (e as { reason?: string }).reason ?? 'tampered';
+        coordinator.refuseFrame(peer, `channel-${reason}`, `sealed frame refused: ${(e as Error).message}`);
+        return;
+      }
+      try {
+        const msg = decodeClientFrame(plain, { maxFrameBytes: maxFrame, modelSize: opts.modelSize });
+        await coordinator.handle(peer, msg, bytes.length);
+      } catch (e) {
+        if (e instanceof ProtocolError) coordinator.refuseFrame(peer, e.reason, e.message);
+        else {
+          log(`frame from ${address}: ${(e as Error).name}: ${(e as Error).message}`);
+          coordinator.refuseFrame(peer, 'malformed', 'frame could not be handled');
+        }
+      }
+    }
+
+    ws.on('close', () => {
+      clearInterval(heartbeat);
+      clearTimeout(helloTimer);
+      coordinator.disconnected(peer);
+    });
+    ws.on('error', (e) => log(`socket ${address}: ${e.message}`));
+
+    try {
+      handshake = await channels.begin(coordinator.session);
+      ws.send(handshake.hello, { binary: true });
+    } catch (e) {
+      log(`handshake: could not start for ${address}: ${(e as Error).message}`);
+      ws.close(1011, 'handshake failed');
+    }
+  }
+
+  return {
+    server,
+    wss,
+    listen(port, host) {
+      return new Promise((ok, fail) => {
+        server.once('error', fail);
+        server.listen(port, host, () => ok((server.address() as AddressInfo).port));
+      });
+    },
+    async close() {
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise<void>((ok) => wss.close(() => ok()));
+      await new Promise<void>((ok) => server.close(() => ok()));
+      server.closeAllConnections();
+    },
+  };
+}
+
+function toBytes(data: Buffer | ArrayBuffer | Buffer[]): Uint8Array {
+  if (Array.isArray(data)) return new Uint8Array(Buffer.concat(data));
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+function json(res: ServerResponse, code: number, body: unknown): void {
+  res.statusCode = code;
+  res.setHeader('Content-Type', 'application/json');
+  res.setHeader('Cache-Control', 'no-store');
+  res.end(JSON.stringify(body));
+}
+
+function readBody(req: IncomingMessage, max: number): Promise<string> {
+  return new Promise((ok, fail) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > max) {
+        fail(new ConfigError(`request body: at most ${max} bytes accepted`));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => ok(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', fail);
+  });
+}
+
+export const HISTORY_COLUMNS = [
+  'round',
+  'participants',
+  'accuracy',
+  'macroF1',
+  'mosMAE',
+  'loss',
+  'bytesUp',
+  'bytesDown',
+  'seconds',
+  'outcome',
+  'strategy',
+] as const;
+
+export function historyCsv(history: Record<string, unknown>[]): string {
+  const lines = [HISTORY_COLUMNS.join(',')];
+  for (const h of history) lines.push(HISTORY_COLUMNS.map((k) => String(h[k] ?? '')).join(','));
+  return `${lines.join('\n')}\n`;
+}

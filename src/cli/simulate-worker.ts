@@ -1,0 +1,47 @@
+/**
+ * One simulated edge device of `pqfed simulate`: a worker thread with its own tfjs (wasm backend) that runs
+ * the same FederatedClient as a browser tab against the aggregator over a loopback WebSocket.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import WebSocket from 'ws';
+import { FederatedClient, type WebSocketLike } from '../client/client.ts';
+import { ModelTrainer } from '../client/model-trainer.ts';
+import type { EncodedData } from '../data/features.ts';
+import { useBackend } from '../model/backend.ts';
+import { type ChannelSpec, clientChannelsFor } from './channels.ts';
+
+export interface SimulateWorkerData {
+  url: string;
+  name: string;
+  shard: EncodedData;
+  channel: ChannelSpec;
+  backoff?: { initialMs: number; maxMs: number; factor: number };
+}
+
+export type WorkerReport =
+  | { kind: 'status'; name: string; status: unknown }
+  | { kind: 'log'; name: string; line: string }
+  | { kind: 'done'; name: string; rounds: number; clientId: string | undefined };
+
+const data = workerData as SimulateWorkerData;
+const post = (m: WorkerReport) => parentPort?.postMessage(m);
+
+await useBackend('wasm');
+const trainer = new ModelTrainer(data.shard, 'wasm');
+const client = new FederatedClient({
+  url: data.url,
+  name: data.name,
+  trainer,
+  channels: await clientChannelsFor(data.channel),
+  connect: (u) =>
+    new WebSocket(u, { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 }) as unknown as WebSocketLike,
+  backoff: data.backoff,
+  onStatus: (status) => post({ kind: 'status', name: data.name, status }),
+  log: (line) => post({ kind: 'log', name: data.name, line }),
+});
+parentPort?.on('message', (m: { stop?: boolean }) => {
+  if (m.stop) client.stop();
+});
+await client.run();
+trainer.dispose();
+post({ kind: 'done', name: data.name, rounds: client.roundsContributed, clientId: client.clientId });

@@ -1,0 +1,83 @@
+/**
+ * `LocalTrainer` on a tfjs model in the current thread: what `pqfed simulate`'s worker threads use (the
+ * browser's worker wraps the same `train()` behind comlink). It trains from the global weights for the
+ * round's epochs with Adam (FedProx's proximal term when μ > 0) and returns local − global.
+ */
+import type { ExperimentInfo, FitSettings, LocalMetrics } from '../core/protocol.ts';
+import type { EncodedData } from '../data/features.ts';
+import { checkConfig, initWeights, type ModelConfig, MultiTaskModel } from '../model/model.ts';
+import { train } from '../model/train.ts';
+import type { LocalTrainer } from './client.ts';
+
+export class ShardMismatchError extends Error {
+  override name = 'ShardMismatchError';
+}
+
+export class ModelTrainer implements LocalTrainer {
+  private model: MultiTaskModel | null = null;
+
+  constructor(
+    private readonly data: EncodedData,
+    readonly backend: string,
+  ) {}
+
+  get numSamples(): number {
+    return this.data.n;
+  }
+
+  async prepare(experiment: ExperimentInfo): Promise<void> {
+    const config = experiment.model as unknown as ModelConfig;
+    checkConfig(config);
+    const n = this.data.n;
+    if (n > 0) {
+      const ln = this.data.numeric.length / n;
+      const lc = this.data.categorical.length / n;
+      if (ln !== config.numNumeric || lc !== config.catVocab.length) {
+        throw new ShardMismatchError(
+          `local data has ${ln} numeric and ${lc} categorical features, the experiment's model expects ` +
+            `${config.numNumeric} and ${config.catVocab.length}`,
+        );
+      }
+    }
+    this.model?.dispose();
+    this.model = new MultiTaskModel(config, initWeights(config, 0).weights);
+    if (this.model.numParams !== experiment.modelSize) {
+      throw new ShardMismatchError(
+        `the experiment announces ${experiment.modelSize} weights, its model config has ${this.model.numParams}`,
+      );
+    }
+  }
+
+  async fit(
+    global: Float32Array,
+    fit: FitSettings,
+    _round: number,
+  ): Promise<{ delta: Float32Array; metrics: LocalMetrics }> {
+    const model = this.model;
+    if (!model) throw new ShardMismatchError('fit before prepare: no model');
+    model.setWeights(global);
+    const r = await train(model, this.data, {
+      epochs: fit.epochs,
+      batchSize: fit.batchSize,
+      learningRate: fit.learningRate,
+      seed: fit.seed,
+      prox: fit.proxMu > 0 ? { mu: fit.proxMu, global } : undefined,
+    });
+    const local = await model.getWeights();
+    const delta = new Float32Array(local.length);
+    for (let i = 0; i < local.length; i++) delta[i] = local[i]! - global[i]!;
+    return {
+      delta,
+      metrics: {
+        loss: Number.isFinite(r.finalLoss) ? r.finalLoss : 0,
+        seconds: r.seconds,
+        samplesPerSec: r.samplesPerSec,
+      },
+    };
+  }
+
+  dispose(): void {
+    this.model?.dispose();
+    this.model = null;
+  }
+}

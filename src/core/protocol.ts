@@ -1,0 +1,458 @@
+/**
+ * The federated protocol: every message between a client and the aggregator, and the one parser that
+ * validates a frame from the network before anything uses it.
+ *
+ * Frame layout (version 1), little-endian:
+ *
+ *   0  'P' 'F'           magic
+ *   2  u8                protocol version (PROTOCOL_VERSION)
+ *   3  u8                0 (reserved)
+ *   4  u32               header length H in bytes
+ *   8  H bytes           header: UTF-8 JSON object with a string-literal `type` tag
+ *      0–3 zero bytes    padding to a multiple of 4
+ *      4·F bytes         payload: F float32 values (weights or a weight delta), F = header.floats
+ *
+ * Weights travel as binary; the header carries only small, typed fields. `decodeFrame` checks, in order:
+ * length, magic, version, header size, JSON, the type tag, every field of that type (type, range, finite),
+ * the payload length against the header and against the model size, and that every weight is finite.
+ * A frame that fails any check throws `ProtocolError` with a `reason` and a message naming what was
+ * expected and what came.
+ */
+
+import { PROTOCOL } from './limits.ts';
+
+export const PROTOCOL_VERSION = 1;
+
+export type Phase = 'waiting' | 'training' | 'evaluating' | 'paused' | 'finished';
+export const PHASES: readonly Phase[] = ['waiting', 'training', 'evaluating', 'paused', 'finished'];
+
+/** What a client's local training reports with its update. */
+export interface LocalMetrics {
+  loss: number;
+  seconds: number;
+  samplesPerSec: number;
+}
+
+/** Local training settings for one round, chosen by the aggregator. */
+export interface FitSettings {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  proxMu: number;
+  seed: number;
+}
+
+/** Everything a client needs to train for this experiment; sent once in `welcome`. */
+export interface ExperimentInfo {
+  dataset: string;
+  strategy: string;
+  rounds: number;
+  /** Model configuration (validated by the model code when the client builds it). */
+  model: Record<string, unknown>;
+  /** The fitted feature pipeline (plain JSON, see src/data/features.ts). */
+  preprocessor: Record<string, unknown>;
+  modelSize: number;
+}
+
+export type ClientMessage =
+  | {
+      type: 'hello';
+      /** A previous client id to resume as (after a reconnect); the server may assign a new one. */
+      clientId?: string;
+      name: string;
+      backend: string;
+      numSamples: number;
+      /** Join token (class code / experiment token) when the server requires one. */
+      token?: string;
+    }
+  | {
+      type: 'update';
+      round: number;
+      /** Global model version the client trained from. */
+      baseVersion: number;
+      numSamples: number;
+      metrics: LocalMetrics;
+      /** Local weights − global weights of `baseVersion`. */
+      delta: Float32Array;
+    }
+  | { type: 'leave' };
+
+export type RefusalReason =
+  | 'truncated'
+  | 'bad-magic'
+  | 'version'
+  | 'oversized'
+  | 'malformed'
+  | 'unknown-type'
+  | 'non-finite'
+  | 'wrong-length'
+  | 'stale'
+  | 'not-selected'
+  | 'duplicate'
+  | 'not-joined'
+  | 'unauthorized'
+  | 'server-full';
+
+export type ServerMessage =
+  | {
+      type: 'welcome';
+      session: string;
+      clientId: string;
+      round: number;
+      phase: Phase;
+      experiment: ExperimentInfo;
+    }
+  | {
+      type: 'round';
+      round: number;
+      /** Version of the global model sent with it (= rounds completed). */
+      version: number;
+      /** Milliseconds from now until the round closes. */
+      deadlineMs: number;
+      fit: FitSettings;
+      weights: Float32Array;
+    }
+  | { type: 'ack'; round: number }
+  | { type: 'refused'; reason: RefusalReason; message: string; round?: number }
+  | { type: 'status'; phase: Phase; round: number; message: string };
+
+export type Message = ClientMessage | ServerMessage;
+export type MessageType = Message['type'];
+
+export class ProtocolError extends Error {
+  override name = 'ProtocolError';
+  constructor(
+    readonly reason: RefusalReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const MAGIC0 = 0x50; // 'P'
+const MAGIC1 = 0x46; // 'F'
+const PREFIX = 8;
+
+if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
+  throw new Error('PQFed frames are little-endian; this platform is big-endian');
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** Encodes a message as one binary frame. */
+export function encodeFrame(msg: Message): Uint8Array {
+  const payload = 'delta' in msg ? msg.delta : 'weights' in msg ? msg.weights : undefined;
+  const header: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(msg)) if (k !== 'delta' && k !== 'weights') header[k] = v;
+  header.floats = payload ? payload.length : 0;
+  const json = encoder.encode(JSON.stringify(header));
+  const start = align4(PREFIX + json.length);
+  const out = new Uint8Array(start + (payload ? payload.byteLength : 0));
+  out[0] = MAGIC0;
+  out[1] = MAGIC1;
+  out[2] = PROTOCOL_VERSION;
+  new DataView(out.buffer).setUint32(4, json.length, true);
+  out.set(json, PREFIX);
+  if (payload) out.set(new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength), start);
+  return out;
+}
+
+const align4 = (n: number) => (n + 3) & ~3;
+
+export interface DecodeOptions {
+  /** Largest frame accepted, bytes. */
+  maxFrameBytes: number;
+  /** Number of float32 values a weight payload must have (the model size), when known. */
+  modelSize?: number;
+}
+
+/** Parses and validates a frame sent by a client (what the aggregator accepts). */
+export function decodeClientFrame(bytes: Uint8Array, opts: DecodeOptions): ClientMessage {
+  const { header, payload } = splitFrame(bytes, opts);
+  const type = header.type;
+  switch (type) {
+    case 'hello': {
+      noPayload(payload, type);
+      const msg: ClientMessage = {
+        type,
+        name: str(header, 'name', PROTOCOL.maxNameChars),
+        backend: str(header, 'backend', PROTOCOL.maxNameChars),
+        numSamples: int(header, 'numSamples', 0, PROTOCOL.maxSamples),
+      };
+      const clientId = optStr(header, 'clientId', PROTOCOL.maxIdChars);
+      if (clientId !== undefined) msg.clientId = clientId;
+      const token = optStr(header, 'token', PROTOCOL.maxTokenChars);
+      if (token !== undefined) msg.token = token;
+      return msg;
+    }
+    case 'update':
+      return {
+        type,
+        round: int(header, 'round', 1, PROTOCOL.maxRounds),
+        baseVersion: int(header, 'baseVersion', 0, PROTOCOL.maxRounds),
+        numSamples: int(header, 'numSamples', 1, PROTOCOL.maxSamples),
+        metrics: metrics(header.metrics),
+        delta: weights(payload, opts.modelSize, 'update'),
+      };
+    case 'leave':
+      noPayload(payload, type);
+      return { type };
+    default:
+      throw unknownType(type, ['hello', 'update', 'leave']);
+  }
+}
+
+/** Parses and validates a frame sent by the aggregator (what a client accepts). */
+export function decodeServerFrame(bytes: Uint8Array, opts: DecodeOptions): ServerMessage {
+  const { header, payload } = splitFrame(bytes, opts);
+  const type = header.type;
+  switch (type) {
+    case 'welcome': {
+      noPayload(payload, type);
+      return {
+        type,
+        session: str(header, 'session', PROTOCOL.maxIdChars),
+        clientId: str(header, 'clientId', PROTOCOL.maxIdChars),
+        round: int(header, 'round', 0, PROTOCOL.maxRounds),
+        phase: choice(header, 'phase', PHASES),
+        experiment: experiment(header.experiment),
+      };
+    }
+    case 'round': {
+      const fit = obj(header.fit, 'fit');
+      return {
+        type,
+        round: int(header, 'round', 1, PROTOCOL.maxRounds),
+        version: int(header, 'version', 0, PROTOCOL.maxRounds),
+        deadlineMs: int(header, 'deadlineMs', 0, PROTOCOL.maxDeadlineMs),
+        fit: {
+          epochs: int(fit, 'epochs', 1, PROTOCOL.maxLocalEpochs),
+          batchSize: int(fit, 'batchSize', 1, PROTOCOL.maxBatchSize),
+          learningRate: num(fit, 'learningRate', 0, 10),
+          proxMu: num(fit, 'proxMu', 0, 1e3),
+          seed: int(fit, 'seed', 0, 2 ** 32 - 1),
+        },
+        weights: weights(payload, opts.modelSize, 'round'),
+      };
+    }
+    case 'ack':
+      noPayload(payload, type);
+      return { type, round: int(header, 'round', 0, PROTOCOL.maxRounds) };
+    case 'refused': {
+      noPayload(payload, type);
+      const msg: ServerMessage = {
+        type,
+        reason: choice(header, 'reason', REFUSAL_REASONS),
+        message: str(header, 'message', PROTOCOL.maxMessageChars),
+      };
+      if (header.round !== undefined) msg.round = int(header, 'round', 0, PROTOCOL.maxRounds);
+      return msg;
+    }
+    case 'status':
+      noPayload(payload, type);
+      return {
+        type,
+        phase: choice(header, 'phase', PHASES),
+        round: int(header, 'round', 0, PROTOCOL.maxRounds),
+        message: str(header, 'message', PROTOCOL.maxMessageChars),
+      };
+    default:
+      throw unknownType(type, ['welcome', 'round', 'ack', 'refused', 'status']);
+  }
+}
+
+export const REFUSAL_REASONS: readonly RefusalReason[] = [
+  'truncated',
+  'bad-magic',
+  'version',
+  'oversized',
+  'malformed',
+  'unknown-type',
+  'non-finite',
+  'wrong-length',
+  'stale',
+  'not-selected',
+  'duplicate',
+  'not-joined',
+  'unauthorized',
+  'server-full',
+];
+
+type Json = Record<string, unknown>;
+
+function splitFrame(bytes: Uint8Array, opts: DecodeOptions): { header: Json; payload: Uint8Array } {
+  if (bytes.length > opts.maxFrameBytes) {
+    throw new ProtocolError(
+      'oversized',
+      `frame: at most ${opts.maxFrameBytes} bytes accepted, got ${bytes.length}`,
+    );
+  }
+  if (bytes.length < PREFIX) {
+    throw new ProtocolError('truncated', `frame: expected at least ${PREFIX} bytes, got ${bytes.length}`);
+  }
+  if (bytes[0] !== MAGIC0 || bytes[1] !== MAGIC1) {
+    throw new ProtocolError(
+      'bad-magic',
+      `frame: expected the magic "PF", got 0x${hex(bytes.subarray(0, 2))}`,
+    );
+  }
+  if (bytes[2] !== PROTOCOL_VERSION) {
+    throw new ProtocolError(
+      'version',
+      `frame: expected protocol version ${PROTOCOL_VERSION}, got version ${bytes[2]}`,
+    );
+  }
+  const h = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(4, true);
+  if (h > PROTOCOL.maxHeaderBytes) {
+    throw new ProtocolError(
+      'oversized',
+      `frame header: at most ${PROTOCOL.maxHeaderBytes} bytes accepted, got ${h}`,
+    );
+  }
+  if (PREFIX + h > bytes.length) {
+    throw new ProtocolError(
+      'truncated',
+      `frame: header of ${h} bytes announced, only ${bytes.length - PREFIX} present`,
+    );
+  }
+  let header: unknown;
+  try {
+    header = JSON.parse(decoder.decode(bytes.subarray(PREFIX, PREFIX + h)));
+  } catch (e) {
+    throw new ProtocolError('malformed', `frame header: expected UTF-8 JSON, ${(e as Error).message}`);
+  }
+  const obj0 = obj(header, 'header');
+  if (typeof obj0.type !== 'string') {
+    throw new ProtocolError('malformed', `frame header: expected a string "type", got ${typeof obj0.type}`);
+  }
+  const floats = int(obj0, 'floats', 0, Math.floor(opts.maxFrameBytes / 4));
+  const start = align4(PREFIX + h);
+  const expected = start + floats * 4;
+  if (bytes.length < expected) {
+    throw new ProtocolError(
+      'truncated',
+      `frame: header announces ${floats} float32 values (${expected} bytes in all), got ${bytes.length} bytes`,
+    );
+  }
+  if (bytes.length > expected) {
+    throw new ProtocolError(
+      'malformed',
+      `frame: expected ${expected} bytes for ${floats} float32 values, got ${bytes.length} (trailing bytes)`,
+    );
+  }
+  return { header: obj0, payload: bytes.subarray(start, expected) };
+}
+
+function hex(b: Uint8Array): string {
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+function unknownType(type: unknown, known: string[]): ProtocolError {
+  return new ProtocolError(
+    'unknown-type',
+    `frame: expected type ${known.map((k) => `"${k}"`).join(' | ')}, got ${JSON.stringify(type).slice(0, 40)}`,
+  );
+}
+
+function noPayload(payload: Uint8Array, type: string): void {
+  if (payload.length > 0) {
+    throw new ProtocolError('malformed', `"${type}" frame: expected no weights, got ${payload.length} bytes`);
+  }
+}
+
+/** Copies the payload into an aligned Float32Array and checks its length and that every value is finite. */
+function weights(payload: Uint8Array, modelSize: number | undefined, type: string): Float32Array {
+  const n = payload.length / 4;
+  if (n === 0) throw new ProtocolError('wrong-length', `"${type}" frame: expected weights, got none`);
+  if (modelSize !== undefined && n !== modelSize) {
+    throw new ProtocolError(
+      'wrong-length',
+      `"${type}" frame: expected ${modelSize} weights (the model size), got ${n}`,
+    );
+  }
+  const w = new Float32Array(n);
+  new Uint8Array(w.buffer).set(payload);
+  for (let i = 0; i < n; i++) {
+    if (!Number.isFinite(w[i]!)) {
+      throw new ProtocolError(
+        'non-finite',
+        `"${type}" frame: weight ${i} is ${w[i]}, expected a finite number`,
+      );
+    }
+  }
+  return w;
+}
+
+function obj(v: unknown, what: string): Json {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    throw new ProtocolError(
+      'malformed',
+      `${what}: expected a JSON object, got ${Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v}`,
+    );
+  }
+  return v as Json;
+}
+
+function str(o: Json, key: string, max: number): string {
+  const v = o[key];
+  if (typeof v !== 'string')
+    throw new ProtocolError('malformed', `"${key}": expected a string, got ${typeof v}`);
+  if (v.length > max) {
+    throw new ProtocolError('malformed', `"${key}": expected at most ${max} characters, got ${v.length}`);
+  }
+  return v;
+}
+
+function optStr(o: Json, key: string, max: number): string | undefined {
+  return o[key] === undefined ? undefined : str(o, key, max);
+}
+
+function num(o: Json, key: string, min: number, max: number): number {
+  const v = o[key];
+  if (typeof v !== 'number' || !Number.isFinite(v)) {
+    throw new ProtocolError('malformed', `"${key}": expected a finite number, got ${JSON.stringify(v)}`);
+  }
+  if (v < min || v > max) {
+    throw new ProtocolError('malformed', `"${key}": expected a number in [${min}, ${max}], got ${v}`);
+  }
+  return v;
+}
+
+function int(o: Json, key: string, min: number, max: number): number {
+  const v = num(o, key, min, max);
+  if (!Number.isInteger(v)) throw new ProtocolError('malformed', `"${key}": expected an integer, got ${v}`);
+  return v;
+}
+
+function choice<T extends string>(o: Json, key: string, choices: readonly T[]): T {
+  const v = o[key];
+  if (typeof v !== 'string' || !(choices as readonly string[]).includes(v)) {
+    throw new ProtocolError(
+      'malformed',
+      `"${key}": expected one of ${choices.join(', ')}, got ${JSON.stringify(v)?.slice(0, 40)}`,
+    );
+  }
+  return v as T;
+}
+
+function metrics(v: unknown): LocalMetrics {
+  const o = obj(v, 'metrics');
+  return {
+    loss: num(o, 'loss', 0, 1e9),
+    seconds: num(o, 'seconds', 0, 1e7),
+    samplesPerSec: num(o, 'samplesPerSec', 0, 1e12),
+  };
+}
+
+function experiment(v: unknown): ExperimentInfo {
+  const o = obj(v, 'experiment');
+  return {
+    dataset: str(o, 'dataset', PROTOCOL.maxNameChars),
+    strategy: str(o, 'strategy', PROTOCOL.maxNameChars),
+    rounds: int(o, 'rounds', 1, PROTOCOL.maxRounds),
+    model: obj(o.model, 'experiment.model'),
+    preprocessor: obj(o.preprocessor, 'experiment.preprocessor'),
+    modelSize: int(o, 'modelSize', 1, PROTOCOL.maxModelParams),
+  };
+}

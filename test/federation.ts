@@ -1,0 +1,169 @@
+/**
+ * Helpers for the federation's integration tests: a real aggregator (real WebSockets, the post-quantum
+ * channel, real evaluation) on a small slice of the real TON_IoT subset, real clients, and a raw sealed
+ * connection that can send hand-made frames.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import { type RunningAggregator, startAggregator } from '../src/aggregator/aggregator.ts';
+import { type ExperimentConfig, parseConfig } from '../src/aggregator/config.ts';
+import { type PreparedExperiment, prepareExperiment } from '../src/aggregator/experiment.ts';
+import { type ChannelSpec, clientChannelsFor, serverChannelsFor } from '../src/cli/channels.ts';
+import { loadTable } from '../src/cli/import.ts';
+import { type ClientStatus, FederatedClient, type WebSocketLike } from '../src/client/client.ts';
+import { ModelTrainer } from '../src/client/model-trainer.ts';
+import type { SecureChannel } from '../src/core/channel.ts';
+import { decodeServerFrame, type ServerMessage } from '../src/core/protocol.ts';
+import type { FlowTable } from '../src/data/import.ts';
+import { useBackend } from '../src/model/backend.ts';
+
+export const TON_SUBSET = new URL('../../shared/data/ton_iot/ton_iot_network.dev.csv.gz', import.meta.url)
+  .pathname;
+export const EMBEDDED = new URL('../public/data/ton_iot_network.sample.csv.gz', import.meta.url).pathname;
+
+let table: Promise<FlowTable> | null = null;
+
+/** The embedded TON_IoT sample, imported once per test file. */
+export function tonTable(): Promise<FlowTable> {
+  table ??= loadTable(EMBEDDED, 'toniot').then((r) => r.table);
+  return table;
+}
+
+/** A small, fast experiment on real data: 2,000 training rows, 400 test rows, a small model. */
+export const SMALL: Record<string, unknown> = {
+  maxTrainRows: 2000,
+  maxTestRows: 400,
+  model: { dModel: 8, heads: 2, ffDim: 16, convLayers: 1, mosWeight: 0.5 },
+  rounds: 3,
+  clientsPerRound: { fraction: 1, min: 2, max: 20 },
+  quorum: 2,
+  roundDeadlineSeconds: 30,
+  batchSize: 64,
+  autoStart: true,
+};
+
+export async function smallExperiment(overrides: Record<string, unknown> = {}): Promise<PreparedExperiment> {
+  await useBackend('wasm');
+  const config: ExperimentConfig = parseConfig({ ...SMALL, ...overrides });
+  return prepareExperiment(config, await tonTable());
+}
+
+export interface TestAggregator {
+  agg: RunningAggregator;
+  url: string;
+  spec: ChannelSpec;
+  dataDir: string;
+  logs: string[];
+}
+
+export async function startTestAggregator(
+  exp: PreparedExperiment,
+  dataDir = mkdtempSync(join(tmpdir(), 'pqfed-test-')),
+): Promise<TestAggregator> {
+  const logs: string[] = [];
+  const { server, client } = await serverChannelsFor(dataDir);
+  const agg = await startAggregator({
+    experiment: exp,
+    dataDir,
+    channels: server,
+    port: 0,
+    host: '127.0.0.1',
+    staticRoot: null,
+    log: (l) => logs.push(l),
+  });
+  return { agg, url: `ws://127.0.0.1:${agg.port}/ws`, spec: client, dataDir, logs };
+}
+
+export function nodeSocket(url: string): WebSocketLike {
+  return new WebSocket(url, { perMessageDeflate: false }) as unknown as WebSocketLike;
+}
+
+export async function testClient(
+  t: TestAggregator,
+  shard: PreparedExperiment['test'],
+  name: string,
+  statuses: ClientStatus[] = [],
+): Promise<FederatedClient> {
+  return new FederatedClient({
+    url: t.url,
+    name,
+    trainer: new ModelTrainer(shard, 'wasm'),
+    channels: await clientChannelsFor(t.spec),
+    connect: nodeSocket,
+    backoff: { initialMs: 100, maxMs: 1000, factor: 2 },
+    onStatus: (s) => statuses.push(s),
+  });
+}
+
+/** A connection that completes the real handshake and then sends whatever frames a test makes. */
+export async function rawConnection(url: string, spec: ChannelSpec) {
+  const ws = new WebSocket(url, { perMessageDeflate: false });
+  ws.binaryType = 'arraybuffer';
+  const inbox: Uint8Array[] = [];
+  const waiters: ((b: Uint8Array) => void)[] = [];
+  let closed: { code: number; reason: string } | null = null;
+  ws.on('message', (d: ArrayBuffer) => {
+    const b = new Uint8Array(d);
+    const w = waiters.shift();
+    if (w) w(b);
+    else inbox.push(b);
+  });
+  ws.on('close', (code, reason) => {
+    closed = { code, reason: reason.toString() };
+  });
+  await new Promise<void>((ok, fail) => {
+    ws.once('open', () => ok());
+    ws.once('error', fail);
+  });
+  const nextRaw = () =>
+    inbox.length ? Promise.resolve(inbox.shift()!) : new Promise<Uint8Array>((ok) => waiters.push(ok));
+  const channels = await clientChannelsFor(spec);
+  const done = await channels.accept(await nextRaw());
+  ws.send(done.reply);
+  const channel: SecureChannel = done.channel;
+  return {
+    ws,
+    closed: () => closed,
+    /** Seals and sends one (possibly malformed) protocol frame. */
+    async send(frame: Uint8Array) {
+      ws.send(await channel.seal(frame));
+    },
+    /** Sends raw bytes, unsealed. */
+    sendRaw(bytes: Uint8Array) {
+      ws.send(bytes);
+    },
+    /** The next message from the server, opened and validated. */
+    async next(): Promise<ServerMessage> {
+      const wire = await nextRaw();
+      return decodeServerFrame(await channel.open(wire), { maxFrameBytes: 64 * 1024 * 1024 });
+    },
+    /** Waits for a message of the given type, skipping others. */
+    async nextOf<T extends ServerMessage['type']>(type: T): Promise<Extract<ServerMessage, { type: T }>> {
+      for (;;) {
+        const m = await this.next();
+        if (m.type === type) return m as Extract<ServerMessage, { type: T }>;
+      }
+    },
+  };
+}
+
+export async function getStatus(t: TestAggregator) {
+  const port = t.agg.port;
+  const r = await fetch(`http://127.0.0.1:${port}/api/status`);
+  return (await r.json()) as ReturnType<RunningAggregator['coordinator']['status']>;
+}
+
+export function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  return new Promise((ok, fail) => {
+    const t0 = Date.now();
+    const tick = () => {
+      if (cond()) return ok();
+      if (Date.now() - t0 > timeoutMs)
+        return fail(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+      setTimeout(tick, 50);
+    };
+    tick();
+  });
+}
