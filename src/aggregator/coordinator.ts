@@ -434,7 +434,6 @@ export class Coordinator extends EventEmitter {
     const failed = [...r.failed].map(([clientId, reason]) => ({ clientId, reason }));
     if (why === 'stopped') {
       this.log(`round ${r.round} stopped by the admin; the global model is unchanged`);
-      this.phase = 'finished';
       return;
     }
     if (r.submitted.size >= this.config.quorum) {
@@ -464,19 +463,22 @@ export class Coordinator extends EventEmitter {
     }
     this.attempt = 0;
     this.phase = this.completed >= this.config.rounds ? 'finished' : this.paused ? 'paused' : 'waiting';
-    if (this.phase === 'finished') {
-      this.log(`experiment finished after ${this.completed} rounds`);
-      for (const c of this.clients.values()) {
-        void this.sendTo(c.peer, {
-          type: 'status',
-          phase: 'finished',
-          round: this.completed,
-          message: `the experiment is finished after ${this.completed} rounds`,
-        });
-      }
-      this.emit('finished');
-    }
+    if (this.phase === 'finished') this.finish();
     this.maybeStartRound();
+  }
+
+  private finish(): void {
+    this.phase = 'finished';
+    this.log(`experiment finished after ${this.completed} rounds`);
+    for (const c of this.clients.values()) {
+      void this.sendTo(c.peer, {
+        type: 'status',
+        phase: 'finished',
+        round: this.completed,
+        message: `the experiment is finished after ${this.completed} rounds`,
+      });
+    }
+    this.emit('finished');
   }
 
   private async aggregateAndEvaluate(
@@ -575,7 +577,7 @@ export class Coordinator extends EventEmitter {
   stop(): void {
     this.config.rounds = this.completed;
     void this.closeRound('stopped');
-    this.phase = 'finished';
+    this.finish();
   }
 
   /** Changes settings for the rounds that follow (never the open one). */

@@ -104,15 +104,18 @@ export function createAggregatorServer(opts: AggregatorServerOptions): Aggregato
         coordinator.stop();
         break;
       case 'config': {
-        const body = await readBody(req, 64 * 1024);
         let change: Record<string, unknown>;
         try {
-          change = JSON.parse(body) as Record<string, unknown>;
-        } catch {
+          change = JSON.parse(await readBody(req, 64 * 1024)) as Record<string, unknown>;
+        } catch (e) {
+          if (e instanceof ConfigError) return json(res, 413, { error: e.message });
+          return json(res, 400, { error: 'admin config: expected a JSON object' });
+        }
+        if (typeof change !== 'object' || change === null || Array.isArray(change)) {
           return json(res, 400, { error: 'admin config: expected a JSON object' });
         }
         const allowed = ['rounds', 'clientsPerRound', 'strategy', 'strategyParams'];
-        const extra = Object.keys(change ?? {}).filter((k) => !allowed.includes(k));
+        const extra = Object.keys(change).filter((k) => !allowed.includes(k));
         if (extra.length) {
           return json(res, 400, {
             error: `admin config: only ${allowed.join(', ')} can change, got ${extra}`,

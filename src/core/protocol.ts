@@ -344,6 +344,14 @@ function splitFrame(bytes: Uint8Array, opts: DecodeOptions): { header: Json; pay
   return { header: obj0, payload: bytes.subarray(start, expected) };
 }
 
+/** A short description of a value for an error message (bounded length, never recursive). */
+function show(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object' && v !== null) return 'an object';
+  return String(v);
+}
+
 function hex(b: Uint8Array): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 }
@@ -351,7 +359,7 @@ function hex(b: Uint8Array): string {
 function unknownType(type: unknown, known: string[]): ProtocolError {
   return new ProtocolError(
     'unknown-type',
-    `frame: expected type ${known.map((k) => `"${k}"`).join(' | ')}, got ${JSON.stringify(type).slice(0, 40)}`,
+    `frame: expected type ${known.map((k) => `"${k}"`).join(' | ')}, got ${show(type)}`,
   );
 }
 
@@ -411,7 +419,7 @@ function optStr(o: Json, key: string, max: number): string | undefined {
 function num(o: Json, key: string, min: number, max: number): number {
   const v = o[key];
   if (typeof v !== 'number' || !Number.isFinite(v)) {
-    throw new ProtocolError('malformed', `"${key}": expected a finite number, got ${JSON.stringify(v)}`);
+    throw new ProtocolError('malformed', `"${key}": expected a finite number, got ${show(v)}`);
   }
   if (v < min || v > max) {
     throw new ProtocolError('malformed', `"${key}": expected a number in [${min}, ${max}], got ${v}`);
@@ -428,10 +436,7 @@ function int(o: Json, key: string, min: number, max: number): number {
 function choice<T extends string>(o: Json, key: string, choices: readonly T[]): T {
   const v = o[key];
   if (typeof v !== 'string' || !(choices as readonly string[]).includes(v)) {
-    throw new ProtocolError(
-      'malformed',
-      `"${key}": expected one of ${choices.join(', ')}, got ${JSON.stringify(v)?.slice(0, 40)}`,
-    );
+    throw new ProtocolError('malformed', `"${key}": expected one of ${choices.join(', ')}, got ${show(v)}`);
   }
   return v as T;
 }
