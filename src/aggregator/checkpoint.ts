@@ -23,6 +23,19 @@ import { dirname, join } from 'node:path';
 export const CHECKPOINT_FILE = 'checkpoint.pqf';
 const MAGIC = 'PQFCKPT1';
 
+/** The per-round fields of the contract (DESIGN.md: /api/status history and `pqfed simulate`). */
+export const ROUND_FIELDS = [
+  'round',
+  'participants',
+  'accuracy',
+  'macroF1',
+  'mosMAE',
+  'loss',
+  'bytesUp',
+  'bytesDown',
+  'seconds',
+] as const;
+
 export interface RoundRecord {
   round: number;
   /** Clients whose update was aggregated. */

@@ -16,6 +16,7 @@ import {
   type ExperimentInfo,
   encodeFrame,
   type Phase,
+  REFUSAL_REASONS,
   type RefusalReason,
   type ServerMessage,
 } from '../core/protocol.ts';
@@ -178,7 +179,7 @@ export class Coordinator extends EventEmitter {
     const c = this.byPeer.get(peer);
     this.count(reason);
     this.log(`refused ${reason} from ${c ? c.id : peer.address}: ${message}`);
-    if ((PROTOCOL_REASONS as readonly string[]).includes(reason)) {
+    if ((REFUSAL_REASONS as readonly string[]).includes(reason)) {
       void this.sendTo(peer, { type: 'refused', reason: reason as RefusalReason, message });
     }
   }
@@ -659,17 +660,6 @@ export class Coordinator extends EventEmitter {
     };
   }
 }
-
-const PROTOCOL_REASONS = [
-  'truncated',
-  'bad-magic',
-  'version',
-  'oversized',
-  'malformed',
-  'unknown-type',
-  'non-finite',
-  'wrong-length',
-] as const;
 
 const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : '–');
 

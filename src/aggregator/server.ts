@@ -16,6 +16,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import type { ServerChannels } from '../core/channel.ts';
 import { maxFrameBytes, PROTOCOL } from '../core/limits.ts';
 import { decodeClientFrame, ProtocolError } from '../core/protocol.ts';
+import { ROUND_FIELDS } from './checkpoint.ts';
 import { ConfigError, parseConfig } from './config.ts';
 import type { Coordinator, Peer } from './coordinator.ts';
 import { SECURITY_HEADERS, serveStatic } from './static.ts';
@@ -323,19 +324,7 @@ function readBody(req: IncomingMessage, max: number): Promise<string> {
   });
 }
 
-export const HISTORY_COLUMNS = [
-  'round',
-  'participants',
-  'accuracy',
-  'macroF1',
-  'mosMAE',
-  'loss',
-  'bytesUp',
-  'bytesDown',
-  'seconds',
-  'outcome',
-  'strategy',
-] as const;
+export const HISTORY_COLUMNS = [...ROUND_FIELDS, 'outcome', 'strategy'] as const;
 
 export function historyCsv(history: Record<string, unknown>[]): string {
   const lines = [HISTORY_COLUMNS.join(',')];

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { startAggregator } from '../aggregator/aggregator.ts';
-import type { RoundRecord } from '../aggregator/checkpoint.ts';
+import { ROUND_FIELDS, type RoundRecord } from '../aggregator/checkpoint.ts';
 import { type ExperimentConfig, parseConfig } from '../aggregator/config.ts';
 import { prepareExperiment } from '../aggregator/experiment.ts';
 import { STRATEGY_NAMES } from '../core/strategies/index.ts';
@@ -21,18 +21,6 @@ import { serverChannelsFor } from './channels.ts';
 import { loadTable } from './import.ts';
 import type { SimulateWorkerData, WorkerReport } from './simulate-worker.ts';
 import { tsWorker } from './workers.ts';
-
-const ROUND_FIELDS = [
-  'round',
-  'participants',
-  'accuracy',
-  'macroF1',
-  'mosMAE',
-  'loss',
-  'bytesUp',
-  'bytesDown',
-  'seconds',
-] as const;
 
 type RoundSummary = Pick<RoundRecord, (typeof ROUND_FIELDS)[number]>;
 
