@@ -23,8 +23,9 @@ export async function evaluate(
   data: EncodedData,
   classes: readonly string[],
   train: { label: Int32Array; mos: Float32Array },
+  batchSize = 1024,
 ): Promise<EvaluationReport> {
-  const { classes: pred, mos, loss } = await predict(model, data);
+  const { classes: pred, mos, loss } = await predict(model, data, batchSize);
   const cls = classificationReport(data.label, pred, classes, majorityClass(train.label, classes.length));
   let meanMos = 0;
   for (const m of train.mos) meanMos += m / train.mos.length;
