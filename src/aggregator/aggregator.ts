@@ -37,7 +37,14 @@ export interface RunningAggregator {
 
 /** Digest of the parts of a config that define the run (a resumed run must use the same). */
 export function configDigest(c: ExperimentConfig): string {
-  const { autoStart: _a, roundDeadlineSeconds: _d, rounds: _r, ...rest } = c;
+  const {
+    autoStart: _a,
+    roundDeadlineSeconds: _d,
+    rounds: _r,
+    joinToken: _t,
+    allowedOrigins: _o,
+    ...rest
+  } = c;
   return createHash('sha256').update(JSON.stringify(rest)).digest('hex').slice(0, 16);
 }
 
@@ -81,6 +88,7 @@ export async function startAggregator(opts: StartOptions): Promise<RunningAggreg
     modelSize: initial.length,
     adminToken,
     staticRoot: opts.staticRoot,
+    allowedOrigins: exp.config.allowedOrigins,
     log,
   });
   const port = await server.listen(opts.port, opts.host);

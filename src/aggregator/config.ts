@@ -45,6 +45,10 @@ export interface ExperimentConfig {
   shards: number;
   /** Start rounds as soon as enough clients are connected (otherwise wait for the admin's start). */
   autoStart: boolean;
+  /** A class code or experiment token every client must send in its hello; null = open to anyone. */
+  joinToken: string | null;
+  /** Browser origins allowed to open the WebSocket besides the server's own (e.g. "https://lab.example"). */
+  allowedOrigins: string[];
 }
 
 export const EMBEDDED_SAMPLE = resolve(
@@ -76,6 +80,8 @@ export const DEFAULT_EXPERIMENT: ExperimentConfig = {
   partition: { kind: 'dirichlet', alpha: 0.5 },
   shards: 30,
   autoStart: true,
+  joinToken: null,
+  allowedOrigins: [],
 };
 
 export class ConfigError extends Error {
@@ -185,6 +191,25 @@ export function parseConfig(raw: unknown, base: ExperimentConfig = DEFAULT_EXPER
   if (o.autoStart !== undefined) {
     if (typeof o.autoStart !== 'boolean') throw new ConfigError(`config: "autoStart" must be true or false`);
     c.autoStart = o.autoStart;
+  }
+  if (o.joinToken !== undefined) {
+    c.joinToken = o.joinToken === null ? null : string(o.joinToken, 'joinToken');
+    if (c.joinToken !== null && c.joinToken.length > PROTOCOL.maxTokenChars) {
+      throw new ConfigError(`config: "joinToken" must be at most ${PROTOCOL.maxTokenChars} characters`);
+    }
+  }
+  if (o.allowedOrigins !== undefined) {
+    if (!Array.isArray(o.allowedOrigins))
+      throw new ConfigError('config: "allowedOrigins" must be a list of origins');
+    c.allowedOrigins = o.allowedOrigins.map((v, i) => {
+      const origin = string(v, `allowedOrigins[${i}]`);
+      if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
+        throw new ConfigError(
+          `config: "allowedOrigins[${i}]" must look like https://host[:port], got ${JSON.stringify(origin)}`,
+        );
+      }
+      return origin;
+    });
   }
   if (c.clientsPerRound.min > c.clientsPerRound.max) {
     throw new ConfigError(

@@ -8,7 +8,7 @@
  *
  * Transport (WebSocket, sealing, frame parsing) lives in server.ts; this file sees validated messages only.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { PROTOCOL } from '../core/limits.ts';
 import {
@@ -188,13 +188,13 @@ export class Coordinator extends EventEmitter {
     this.refusals[reason] = (this.refusals[reason] ?? 0) + 1;
   }
 
-  private refuse(peer: Peer, reason: RefusalReason, message: string, round?: number): void {
+  private refuse(peer: Peer, reason: RefusalReason, message: string, round?: number): Promise<number> {
     const c = this.byPeer.get(peer);
     this.count(reason);
     this.log(`refused ${reason} from ${c ? c.id : peer.address}: ${message}`);
     const msg: ServerMessage = { type: 'refused', reason, message };
     if (round !== undefined) msg.round = round;
-    void this.sendTo(peer, msg);
+    return this.sendTo(peer, msg);
   }
 
   private async sendTo(peer: Peer, msg: ServerMessage): Promise<number> {
@@ -220,10 +220,16 @@ export class Coordinator extends EventEmitter {
 
   private hello(peer: Peer, msg: Extract<ClientMessage, { type: 'hello' }>): void {
     if (this.byPeer.has(peer))
-      return this.refuse(peer, 'duplicate', 'hello: this connection has already joined');
+      return void this.refuse(peer, 'duplicate', 'hello: this connection has already joined');
+    const expected = this.config.joinToken;
+    if (expected !== null && !sameSecret(msg.token ?? '', expected)) {
+      const why = 'hello: this server needs the join token (class code) it was started with';
+      void this.refuse(peer, 'unauthorized', why).then(() => peer.close(1008, 'unauthorized'));
+      return;
+    }
     if (this.clients.size >= PROTOCOL.maxClients) {
-      this.refuse(peer, 'server-full', `hello: the server has its maximum of ${PROTOCOL.maxClients} clients`);
-      peer.close(1013, 'server full');
+      const why = `hello: the server has its maximum of ${PROTOCOL.maxClients} clients`;
+      void this.refuse(peer, 'server-full', why).then(() => peer.close(1013, 'server full'));
       return;
     }
     let id = msg.clientId;
@@ -282,14 +288,19 @@ export class Coordinator extends EventEmitter {
 
   private update(peer: Peer, msg: Extract<ClientMessage, { type: 'update' }>, wireBytes: number): void {
     const c = this.byPeer.get(peer);
-    if (!c) return this.refuse(peer, 'not-joined', 'update: send hello first');
+    if (!c) return void this.refuse(peer, 'not-joined', 'update: send hello first');
     const r = this.current;
     if (!r || msg.round !== r.round) {
       const open = r ? `round ${r.round} is open` : 'no round is open';
-      return this.refuse(peer, 'stale', `update for round ${msg.round} refused as stale: ${open}`, msg.round);
+      return void this.refuse(
+        peer,
+        'stale',
+        `update for round ${msg.round} refused as stale: ${open}`,
+        msg.round,
+      );
     }
     if (!r.selected.has(c.id)) {
-      return this.refuse(
+      return void this.refuse(
         peer,
         'not-selected',
         `update: ${c.id} was not selected for round ${r.round}`,
@@ -297,10 +308,15 @@ export class Coordinator extends EventEmitter {
       );
     }
     if (r.submitted.has(c.id) || r.failed.has(c.id)) {
-      return this.refuse(peer, 'duplicate', `update: ${c.id} already answered round ${r.round}`, r.round);
+      return void this.refuse(
+        peer,
+        'duplicate',
+        `update: ${c.id} already answered round ${r.round}`,
+        r.round,
+      );
     }
     if (msg.baseVersion !== r.version) {
-      return this.refuse(
+      return void this.refuse(
         peer,
         'stale',
         `update trained from model version ${msg.baseVersion}, expected version ${r.version}`,
@@ -312,7 +328,7 @@ export class Coordinator extends EventEmitter {
     try {
       r.aggregator.add({ clientId: c.id, delta: msg.delta, numSamples });
     } catch (e) {
-      if (e instanceof StrategyError) return this.refuse(peer, 'malformed', e.message, r.round);
+      if (e instanceof StrategyError) return void this.refuse(peer, 'malformed', e.message, r.round);
       throw e;
     }
     r.submitted.add(c.id);
@@ -659,6 +675,13 @@ export class Coordinator extends EventEmitter {
       history: this.history.map((h) => ({ ...h })),
     };
   }
+}
+
+/** Constant-time comparison of two secrets (through their digests, so lengths do not leak either). */
+export function sameSecret(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
 }
 
 const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : '–');

@@ -9,7 +9,7 @@
  * the coordinator. A bad frame is refused with its reason (logged and counted); the connection and the other
  * clients go on.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
@@ -18,7 +18,7 @@ import { maxFrameBytes, PROTOCOL } from '../core/limits.ts';
 import { decodeClientFrame, ProtocolError } from '../core/protocol.ts';
 import { ROUND_FIELDS } from './checkpoint.ts';
 import { ConfigError, parseConfig } from './config.ts';
-import type { Coordinator, Peer } from './coordinator.ts';
+import { type Coordinator, type Peer, sameSecret } from './coordinator.ts';
 import { SECURITY_HEADERS, serveStatic } from './static.ts';
 
 export interface AggregatorServerOptions {
@@ -28,6 +28,8 @@ export interface AggregatorServerOptions {
   adminToken: string;
   /** Folder of the built app (dist/); null serves the API only. */
   staticRoot: string | null;
+  /** Browser origins allowed besides the server's own. */
+  allowedOrigins?: string[];
   log?: (line: string) => void;
 }
 
@@ -42,16 +44,11 @@ export function newAdminToken(): string {
   return randomBytes(24).toString('base64url');
 }
 
-function tokenMatches(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
-}
-
 export function createAggregatorServer(opts: AggregatorServerOptions): AggregatorServer {
   const { coordinator, channels } = opts;
   const log = opts.log ?? (() => {});
   const maxFrame = maxFrameBytes(opts.modelSize);
+  const perAddress = new Map<string, number>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxFrame, perMessageDeflate: false });
 
   const server = createServer((req, res) => {
@@ -78,7 +75,7 @@ export function createAggregatorServer(opts: AggregatorServerOptions): Aggregato
   async function admin(req: IncomingMessage, res: ServerResponse, action: string): Promise<void> {
     const auth = req.headers.authorization ?? '';
     const token = auth.startsWith('Bearer ') ? auth.slice(7) : '';
-    if (!token || !tokenMatches(token, opts.adminToken)) {
+    if (!token || !sameSecret(token, opts.adminToken)) {
       coordinator.refusals['admin-unauthorized'] = (coordinator.refusals['admin-unauthorized'] ?? 0) + 1;
       log(`admin ${action}: refused, missing or wrong admin token from ${req.socket.remoteAddress}`);
       return json(res, 401, { error: 'admin token required: send "Authorization: Bearer <token>"' });
@@ -150,8 +147,37 @@ export function createAggregatorServer(opts: AggregatorServerOptions): Aggregato
       socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
       return;
     }
+    // Browsers always send Origin: only the server's own page (or a configured origin) may connect, so a
+    // page elsewhere cannot use a visitor's browser to join. Node clients send none.
+    const origin = req.headers.origin;
+    if (origin !== undefined) {
+      const own = [`http://${req.headers.host}`, `https://${req.headers.host}`];
+      if (!own.includes(origin) && !(opts.allowedOrigins ?? []).includes(origin)) {
+        count('origin-refused');
+        log(`upgrade: refused Origin ${origin.slice(0, 100)} from ${req.socket.remoteAddress}`);
+        socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+        return;
+      }
+    }
+    const ip = req.socket.remoteAddress ?? '?';
+    if ((perAddress.get(ip) ?? 0) >= PROTOCOL.maxConnectionsPerAddress) {
+      count('too-many-connections');
+      log(`upgrade: ${ip} already has ${PROTOCOL.maxConnectionsPerAddress} connections; refused`);
+      socket.end('HTTP/1.1 429 Too Many Requests\r\n\r\n');
+      return;
+    }
+    perAddress.set(ip, (perAddress.get(ip) ?? 0) + 1);
+    socket.once('close', () => {
+      const n = (perAddress.get(ip) ?? 1) - 1;
+      if (n <= 0) perAddress.delete(ip);
+      else perAddress.set(ip, n);
+    });
     wss.handleUpgrade(req, socket, head, (ws) => void connection(ws, req));
   });
+
+  function count(reason: string): void {
+    coordinator.refusals[reason] = (coordinator.refusals[reason] ?? 0) + 1;
+  }
 
   async function connection(ws: WebSocket, req: IncomingMessage): Promise<void> {
     const address = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;

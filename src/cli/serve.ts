@@ -24,6 +24,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     host: { type: 'string' },
     'data-dir': { type: 'string' },
     config: { type: 'string' },
+    'join-token': { type: 'string' },
     json: { type: 'boolean' },
   });
   const port = intFlag(values.port ?? process.env.PORT, 'port', 8080, 0, 65535);
@@ -31,7 +32,10 @@ export async function serveCommand(argv: string[]): Promise<void> {
   const dataDir = resolve(stringFlag(values['data-dir'], 'data-dir') ?? '.pqfed');
   const configFile = stringFlag(values.config, 'config');
   const app = existsSync(join(ROOT, 'index.html'));
-  const config = configFile ? loadConfig(configFile) : DEFAULT_EXPERIMENT;
+  const loaded = configFile ? loadConfig(configFile) : DEFAULT_EXPERIMENT;
+  const joinToken =
+    stringFlag(values['join-token'], 'join-token') ?? process.env.PQFED_JOIN_TOKEN ?? loaded.joinToken;
+  const config = { ...loaded, joinToken: joinToken ?? null };
   const say = (l: string) => process.stderr.write(`${l}\n`);
 
   await useBackend('wasm');
@@ -73,6 +77,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
   say(`  dashboard:   ${info.dashboard}`);
   say(`  server key:  ${fp} (${channels.suite}, ML-DSA-65)`);
   say(`  admin token: ${agg.adminToken}`);
+  if (config.joinToken) say('  join token:  required (clients enter the class code when they join)');
   say(
     `  experiment:  ${config.dataset}, ${experiment.trainRows} training rows, ${experiment.test.n} test rows, ` +
       `${config.strategy}, ${config.rounds} rounds, data in ${dataDir}` +

@@ -31,6 +31,8 @@ export const PROTOCOL = {
   maxModelParams: LIMITS.maxModelParams,
   /** Clients connected at once. */
   maxClients: 2_000,
+  /** WebSocket connections from one IP address at once (a classroom behind one NAT stays well below). */
+  maxConnectionsPerAddress: 256,
   /** A client that has not completed `hello` within this time is disconnected (ms). */
   helloTimeoutMs: 10_000,
   /** Interval of WebSocket pings; a client that misses one pong is dropped (ms). */
