@@ -265,7 +265,10 @@ export class FederatedClient {
             }
             this.log(`joined session ${msg.session} as ${msg.clientId}`);
             this.status({ state: 'waiting', round: msg.round, message: `joined; ${msg.round} rounds done` });
-            if (msg.phase === 'finished') this.finished = true;
+            if (msg.phase === 'finished') {
+              this.finished = true;
+              return welcomed;
+            }
             break;
           }
           case 'round': {
