@@ -19,8 +19,6 @@ import { decodeServerFrame, type ServerMessage } from '../src/core/protocol.ts';
 import type { FlowTable } from '../src/data/import.ts';
 import { useBackend } from '../src/model/backend.ts';
 
-export const TON_SUBSET = new URL('../../shared/data/ton_iot/ton_iot_network.dev.csv.gz', import.meta.url)
-  .pathname;
 export const EMBEDDED = new URL('../public/data/ton_iot_network.sample.csv.gz', import.meta.url).pathname;
 
 let table: Promise<FlowTable> | null = null;

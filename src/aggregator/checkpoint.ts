@@ -8,17 +8,9 @@
  * of everything before it.
  */
 import { createHash } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from './atomic-file.ts';
 
 export const CHECKPOINT_FILE = 'checkpoint.pqf';
 const MAGIC = 'PQFCKPT1';
@@ -179,29 +171,8 @@ export function decodeCheckpoint(bytes: Uint8Array, where = 'checkpoint'): Check
 
 /** Writes the checkpoint atomically: a reader (or a restart after SIGKILL) sees the old file or the new one. */
 export function saveCheckpoint(dataDir: string, c: Checkpoint): number {
-  const path = checkpointPath(dataDir);
   const bytes = encodeCheckpoint(c);
-  const tmp = `${path}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-  const dir = openSync(dirname(path), 'r');
-  try {
-    fsyncSync(dir);
-  } finally {
-    closeSync(dir);
-  }
+  writeFileAtomic(checkpointPath(dataDir), bytes, 0o600);
   return bytes.length;
 }
 

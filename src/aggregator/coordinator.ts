@@ -184,7 +184,8 @@ export class Coordinator extends EventEmitter {
     }
   }
 
-  private count(reason: string): void {
+  /** Counts a refusal by reason (shown in /api/status). */
+  count(reason: string): void {
     this.refusals[reason] = (this.refusals[reason] ?? 0) + 1;
   }
 
@@ -479,6 +480,8 @@ export class Coordinator extends EventEmitter {
       this.record(r, seconds, failed, null, 'closed');
     }
     this.attempt = 0;
+    // Stopped by the admin while this round was being evaluated: the end was already announced.
+    if (this.phase === 'finished') return;
     this.phase = this.completed >= this.config.rounds ? 'finished' : this.paused ? 'paused' : 'waiting';
     if (this.phase === 'finished') this.finish();
     this.maybeStartRound();

@@ -9,7 +9,7 @@ import { type EncodedData, encode, fitPreprocessor, type Preprocessor } from '..
 import type { FlowTable } from '../data/import.ts';
 import { dirichletPartition, iidPartition } from '../data/partition.ts';
 import { groupedSplit } from '../data/split.ts';
-import { modelConfigFor } from '../model/centralized.ts';
+import { modelConfigFor, withoutOverlap } from '../model/centralized.ts';
 import type { ModelConfig } from '../model/model.ts';
 import type { ExperimentConfig } from './config.ts';
 
@@ -41,10 +41,7 @@ export function prepareExperiment(
   let trainRows: Int32Array;
   let testRows: Int32Array;
   if (testTable) {
-    const testGroups = new Set(testTable.groupKey);
-    trainRows = Int32Array.from(
-      Array.from({ length: table.n }, (_, i) => i).filter((i) => !testGroups.has(table.groupKey[i]!)),
-    );
+    trainRows = withoutOverlap(table, testTable).rows;
     testRows = Int32Array.from({ length: testTable.n }, (_, i) => i);
   } else {
     const split = groupedSplit(table.groupKey, config.testFraction, config.seed);

@@ -2,19 +2,10 @@
  * The aggregator's long-term ML-DSA-65 identity, kept in its data directory (file mode 0600) and created on
  * first start. Its fingerprint is printed at start-up and travels in the join link.
  */
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeIdentity, encodeIdentity, generateIdentity, type Identity } from '../crypto/identity.ts';
+import { writeFileAtomic } from './atomic-file.ts';
 
 export const IDENTITY_FILE = 'server-identity.key';
 
@@ -37,14 +28,6 @@ export function loadOrCreateServerIdentity(dataDir: string): { identity: Identit
     }
   }
   const identity = generateIdentity();
-  const tmp = `${path}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, encodeIdentity(identity));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
+  writeFileAtomic(path, encodeIdentity(identity), 0o600);
   return { identity, created: true };
 }

@@ -76,7 +76,7 @@ export function createAggregatorServer(opts: AggregatorServerOptions): Aggregato
     const auth = req.headers.authorization ?? '';
     const token = auth.startsWith('Bearer ') ? auth.slice(7) : '';
     if (!token || !sameSecret(token, opts.adminToken)) {
-      coordinator.refusals['admin-unauthorized'] = (coordinator.refusals['admin-unauthorized'] ?? 0) + 1;
+      coordinator.count('admin-unauthorized');
       log(`admin ${action}: refused, missing or wrong admin token from ${req.socket.remoteAddress}`);
       return json(res, 401, { error: 'admin token required: send "Authorization: Bearer <token>"' });
     }
@@ -153,7 +153,7 @@ export function createAggregatorServer(opts: AggregatorServerOptions): Aggregato
     if (origin !== undefined) {
       const own = [`http://${req.headers.host}`, `https://${req.headers.host}`];
       if (!own.includes(origin) && !(opts.allowedOrigins ?? []).includes(origin)) {
-        count('origin-refused');
+        coordinator.count('origin-refused');
         log(`upgrade: refused Origin ${origin.slice(0, 100)} from ${req.socket.remoteAddress}`);
         socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
         return;
@@ -161,7 +161,7 @@ export function createAggregatorServer(opts: AggregatorServerOptions): Aggregato
     }
     const ip = req.socket.remoteAddress ?? '?';
     if ((perAddress.get(ip) ?? 0) >= PROTOCOL.maxConnectionsPerAddress) {
-      count('too-many-connections');
+      coordinator.count('too-many-connections');
       log(`upgrade: ${ip} already has ${PROTOCOL.maxConnectionsPerAddress} connections; refused`);
       socket.end('HTTP/1.1 429 Too Many Requests\r\n\r\n');
       return;
@@ -174,10 +174,6 @@ export function createAggregatorServer(opts: AggregatorServerOptions): Aggregato
     });
     wss.handleUpgrade(req, socket, head, (ws) => void connection(ws, req));
   });
-
-  function count(reason: string): void {
-    coordinator.refusals[reason] = (coordinator.refusals[reason] ?? 0) + 1;
-  }
 
   async function connection(ws: WebSocket, req: IncomingMessage): Promise<void> {
     const address = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
@@ -219,7 +215,7 @@ export function createAggregatorServer(opts: AggregatorServerOptions): Aggregato
     const helloTimer = setTimeout(() => {
       if (!channel) {
         log(`handshake: ${address} did not complete the handshake in ${PROTOCOL.helloTimeoutMs} ms`);
-        coordinator.refusals['handshake-timeout'] = (coordinator.refusals['handshake-timeout'] ?? 0) + 1;
+        coordinator.count('handshake-timeout');
         ws.close(1008, 'handshake timeout');
       }
     }, PROTOCOL.helloTimeoutMs);

@@ -45,7 +45,7 @@ export function modelConfigFor(pre: Preprocessor, overrides: CentralizedOptions[
 }
 
 /** Rows of `train` whose input vector does not occur in `test`. */
-function withoutOverlap(train: FlowTable, test: FlowTable): { rows: Int32Array; dropped: number } {
+export function withoutOverlap(train: FlowTable, test: FlowTable): { rows: Int32Array; dropped: number } {
   const testGroups = new Set(test.groupKey);
   const rows: number[] = [];
   for (let i = 0; i < train.n; i++) if (!testGroups.has(train.groupKey[i]!)) rows.push(i);
