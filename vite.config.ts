@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
+import { VitePWA } from 'vite-plugin-pwa';
 
 /** Cross-origin isolation: SharedArrayBuffer, hence WASM threads. `pqfed serve` sends the same headers. */
 const isolation = {
@@ -10,6 +11,23 @@ const isolation = {
 const page = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 
 export default defineConfig({
+  plugins: [
+    // The service worker (src/app/sw.ts, Workbox) that keeps the app usable offline once visited: it
+    // precaches the pages, scripts, tfjs WASM binaries and the default data; pages stay network-first.
+    VitePWA({
+      strategies: 'injectManifest',
+      srcDir: 'src/app',
+      filename: 'sw.ts',
+      injectRegister: false,
+      manifest: false,
+      injectManifest: {
+        rollupFormat: 'iife',
+        globPatterns: ['**/*.{html,js,css,wasm}', 'data/ton_iot_network.sample.csv.gz'],
+        // The trainer worker bundle (tfjs) is about 2 MB, the data sample 1.2 MB.
+        maximumFileSizeToCacheInBytes: 16 * 1024 * 1024,
+      },
+    }),
+  ],
   server: { headers: isolation },
   preview: { headers: isolation },
   worker: {
@@ -28,7 +46,12 @@ export default defineConfig({
     target: 'es2022',
     rollupOptions: {
       // One entry per page; /dashboard, /bench and /simulate join here.
-      input: { main: page('./index.html') },
+      input: {
+        main: page('./index.html'),
+        dashboard: page('./dashboard.html'),
+        bench: page('./bench.html'),
+        simulate: page('./simulate.html'),
+      },
     },
   },
 });

@@ -5,14 +5,16 @@
  * 2,000 test rows, 3 rounds of exactly N clients, quorum N), starts the real aggregator as a child process
  * (`node bin/pqfed.js serve --json`), opens N raw connections from this process (the real post-quantum
  * handshake, X-Wing + ML-DSA-65, 20 at a time), and answers every `round` at once with a valid update of
- * small random weights. The child's VmRSS is read from /proc/<pid>/status every 100 ms; VmHWM is its
- * lifetime peak (which includes the data import at startup, so the federation peak is reported apart).
+ * small random weights, sealed to the round's key and signed (`sealed-update`), as a real client sends it.
+ * The child's VmRSS is read from /proc/<pid>/status every 100 ms; VmHWM is its lifetime peak (which
+ * includes the data import at startup, so the federation peak is reported apart).
  *
  * Round seconds are the aggregator's own (`/api/status` history): from the round's start to its close,
  * i.e. broadcasting the model, the clients' answers, opening, validating and folding every update —
  * but not the evaluation and checkpoint that follow the close. Updates per second = N / round seconds.
  * The clients run in this process on the same machine, so their handshakes and sealing share its CPUs
- * with the aggregator; all clients share one ML-DSA-65 identity (the server's work is the same).
+ * with the aggregator. Each client has its own ML-DSA-65 identity, made before the run: the aggregator binds
+ * a client id to its key, so a second connection with the same key would replace the first.
  *
  * Linux only (/proc). Prints a table on stderr and, with --json, one JSON object on stdout.
  * Run: `npx tsx bench/aggregator-memory.ts [--json] [--clients 10,200]`.
@@ -196,6 +198,8 @@ async function simulatedClient(
   const channel: SecureChannel = done.channel;
   let delta: Float32Array | null = null;
   let maxFrame = 64 * MiB;
+  let session = '';
+  let clientId = '';
   let welcomed: (size: number) => void = () => {};
   const welcome = new Promise<number>((ok) => {
     welcomed = ok;
@@ -206,6 +210,7 @@ async function simulatedClient(
     switch (msg.type) {
       case 'welcome': {
         const size = msg.experiment.modelSize;
+        ({ session, clientId } = msg);
         maxFrame = maxFrameBytes(size);
         delta = new Float32Array(size);
         welcomed(size);
@@ -215,7 +220,7 @@ async function simulatedClient(
         roundSeen(msg.round, performance.now());
         const d = delta ?? new Float32Array(msg.weights.length);
         for (let i = 0; i < d.length; i++) d[i] = (Math.random() - 0.5) * 1e-3;
-        const frame = encodeFrame({
+        const payload = encodeFrame({
           type: 'update',
           round: msg.round,
           baseVersion: msg.version,
@@ -223,7 +228,16 @@ async function simulatedClient(
           metrics: { loss: 1, seconds: 0.01, samplesPerSec: 10_000 },
           delta: d,
         });
-        ws.send(await channel.seal(frame));
+        // Sealed to the round's key and signed, as a real client does (src/client/client.ts).
+        const envelope = await done.crypto.sealUpdate({
+          session,
+          round: msg.round,
+          clientId,
+          version: msg.version,
+          payload,
+          seal: msg.seal,
+        });
+        ws.send(await channel.seal(encodeFrame({ type: 'sealed-update', round: msg.round, envelope })));
         return;
       }
       case 'refused':
@@ -250,7 +264,7 @@ async function simulatedClient(
 
 // ---- one run ------------------------------------------------------------------------------------------
 
-async function run(n: number, identity: Identity): Promise<{ run: Run; modelParams: number }> {
+async function run(n: number, identities: Identity[]): Promise<{ run: Run; modelParams: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'pqfed-bench-mem-'));
   const configFile = join(dir, 'experiment.json');
   writeFileSync(
@@ -303,7 +317,7 @@ async function run(n: number, identity: Identity): Promise<{ run: Run; modelPara
     for (let i = 0; i < n; i += BATCH) {
       const batch = await Promise.all(
         Array.from({ length: Math.min(BATCH, n - i) }, (_, j) =>
-          simulatedClient(url, identity, fingerprint, `bench-${i + j}`, roundSeen, problems),
+          simulatedClient(url, identities[i + j]!, fingerprint, `bench-${i + j}`, roundSeen, problems),
         ),
       );
       for (const c of batch) {
@@ -414,12 +428,13 @@ async function run(n: number, identity: Identity): Promise<{ run: Run; modelPara
 
 // ---- main ---------------------------------------------------------------------------------------------
 
-const identity = generateIdentity();
+// One key per client (reused across the runs: each run starts a fresh aggregator with an empty data dir).
+const identities = Array.from({ length: Math.max(...CLIENT_COUNTS) }, () => generateIdentity());
 const runs: Run[] = [];
 let modelParams = 0;
 for (const n of CLIENT_COUNTS) {
   process.stderr.write(`${n} clients…\n`);
-  const r = await run(n, identity);
+  const r = await run(n, identities);
   modelParams = r.modelParams;
   runs.push(r.run);
 }

@@ -1,10 +1,16 @@
 """PyTorch reference of the PQFed model, for `pqfed bench` ratios (same architecture, same sizes).
 
-Tokens (numeric value·v_i + b_i; categorical embeddings), 2 residual Conv1D(k=3) + ReLU, one pre-LN
-transformer block (2 heads, d=32, ReLU FF 64), mean pool + LN, class head and MOS head (1 + 4·sigmoid),
-loss = CE + 0.5·MSE, Adam. Inputs are random tensors of the TON_IoT shape (8 numeric, 22 categorical
-features, 10 classes). Prints one JSON object: {"framework", "threads", "results": [{"batch", "samplesPerSec"}]}.
-Usage: python3 bench/reference_torch.py [--batches 64,256] [--seconds 10]
+Tokens (numeric value·v_i + b_i; categorical embeddings of one shared table + a position vector per
+column), `convLayers` residual Conv1D(k=3, same padding) + ReLU, one pre-LN transformer block (`heads`
+heads, d = `dModel`, ReLU feed-forward `ffDim`), mean pool + LN, class head and MOS head (1 + 4·sigmoid),
+loss = CE + mosWeight·MSE, Adam: src/model/model.ts, parameter for parameter (the same count). The tfjs
+model looks its embeddings up with one oneHot + one matMul for all columns and writes the convolution as
+im2col; here nn.Embedding and nn.Conv1d do the same maths.
+Inputs are random tensors of the model's shape: `--config` takes the tfjs ModelConfig as JSON
+({"numNumeric", "catVocab", "numClasses", "dModel", "heads", "ffDim", "convLayers", "mosWeight"}; `pqfed
+bench` passes the one it trains); without it, the TON_IoT shape (8 numeric, 22 categorical features, 10
+classes). Prints one JSON object: {"framework", "threads", "params", "results": [{"batch", "samplesPerSec"}]}.
+Usage: python3 bench/reference_torch.py [--batches 64,256] [--seconds 10] [--threads N] [--config JSON]
 """
 import argparse
 import json
@@ -19,7 +25,7 @@ class Model(nn.Module):
         super().__init__()
         self.num_scale = nn.Parameter(torch.randn(n_num, d) / d**0.5)
         self.num_bias = nn.Parameter(torch.randn(n_num, d) * 0.02)
-        self.embed = nn.Embedding(sum(cat_vocab), d)
+        self.embed = nn.Embedding(sum(cat_vocab), d)  # one shared table (`cat_embed`); each column has an offset
         self.cat_pos = nn.Parameter(torch.randn(len(cat_vocab), d) * 0.02)
         offsets = torch.tensor([0] + list(torch.tensor(cat_vocab).cumsum(0)[:-1]))
         self.register_buffer("offsets", offsets)
@@ -49,24 +55,35 @@ def main():
     p.add_argument("--batches", default="64,256")
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--config", default="")
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    cat_vocab = [3, 9, 13, 3, 12, 4, 3, 3, 3, 3, 4, 5, 3, 3, 4, 2, 7, 3, 10, 9, 2, 2]
+    cfg = {"numNumeric": 8, "catVocab": [3, 9, 13, 3, 12, 4, 3, 3, 3, 3, 4, 5, 3, 3, 4, 2, 7, 3, 10, 9, 2, 2],
+           "numClasses": 10, "dModel": 32, "heads": 2, "ffDim": 64, "convLayers": 2, "mosWeight": 0.5}
+    if args.config:
+        cfg.update(json.loads(args.config))
+    n_num, cat_vocab, n_classes = cfg["numNumeric"], cfg["catVocab"], cfg["numClasses"]
+
+    def make_model():
+        return Model(n_num, cat_vocab, n_classes, d=cfg["dModel"], heads=cfg["heads"], ff=cfg["ffDim"],
+                     conv_layers=cfg["convLayers"])
+
+    params = sum(p.numel() for p in make_model().parameters())
     results = []
     for b in [int(x) for x in args.batches.split(",")]:
-        model = Model(8, cat_vocab, 10)
+        model = make_model()
         opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-        x_num = torch.randn(b, 8)
+        x_num = torch.randn(b, n_num)
         x_cat = torch.stack([torch.randint(0, v, (b,)) for v in cat_vocab], 1)
-        y = torch.randint(0, 10, (b,))
+        y = torch.randint(0, n_classes, (b,))
         mos = torch.full((b,), 3.0)
 
         def step():
             opt.zero_grad()
             logits, m = model(x_num, x_cat)
-            loss = nn.functional.cross_entropy(logits, y) + 0.5 * nn.functional.mse_loss(m, mos)
+            loss = nn.functional.cross_entropy(logits, y) + cfg["mosWeight"] * nn.functional.mse_loss(m, mos)
             loss.backward()
             opt.step()
 
@@ -78,7 +95,7 @@ def main():
             n += 1
         results.append({"batch": b, "samplesPerSec": n * b / (time.perf_counter() - t0)})
     print(json.dumps({"framework": f"pytorch {torch.__version__} eager cpu", "threads": torch.get_num_threads(),
-                      "results": results}))
+                      "params": params, "results": results}))
 
 
 if __name__ == "__main__":

@@ -1,52 +1,50 @@
 /**
  * Training throughput of the default model in Node (tfjs wasm and cpu) and, when `python3 -c 'import torch'`
- * works, of the same architecture in PyTorch (bench/reference_torch.py) in the same run, with the ratio.
+ * works, of the same architecture in PyTorch (bench/reference_torch.py, given the same model config) in the
+ * same run, with the ratio. The measurements are src/bench/training.ts's, shared with `pqfed bench` (which
+ * also measures the cryptography, the aggregator and the wire bytes: prefer it).
  * Prints one JSON object. Run: `npx tsx bench/training.ts [--batches 64,256] [--seconds 10]`.
  * The browser figures come from e2e/bench.spec.ts (PQFED_BENCH=1 npx playwright test --grep @bench).
  */
-import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import { type BackendName, useBackend } from '../src/model/backend.ts';
-import { measureTrainingThroughput } from '../src/model/throughput.ts';
+import {
+  findTorchPython,
+  measureBackend,
+  type TorchReference,
+  type TrainingFigure,
+  torchReference,
+  trainingModel,
+} from '../src/bench/training.ts';
 
 const { values } = parseArgs({ options: { batches: { type: 'string' }, seconds: { type: 'string' } } });
 const batches = (values.batches ?? '64,256').split(',').map(Number);
 const seconds = Number(values.seconds ?? 10);
+const say = (line: string) => process.stderr.write(`${line}\n`);
 
-const training: { backend: BackendName; batch: number; samplesPerSec: number }[] = [];
+const model = await trainingModel();
+const training: TrainingFigure[] = [];
 for (const backend of ['wasm', 'cpu'] as const) {
-  await useBackend(backend);
-  for (const batch of batches) {
-    // a short probe sizes the timed run to about `seconds`
-    const probe = await measureTrainingThroughput({ batchSize: batch, steps: 3, warmup: 2 });
-    const steps = Math.max(5, Math.round((probe.samplesPerSec * seconds) / batch));
-    const r = await measureTrainingThroughput({ batchSize: batch, steps, warmup: 3 });
-    training.push({ backend, batch, samplesPerSec: Math.round(r.samplesPerSec) });
-    process.stderr.write(`${backend} batch ${batch}: ${r.samplesPerSec.toFixed(0)} samples/s\n`);
-  }
+  const figures = await measureBackend(backend, batches, { seconds, warmup: 3, minSteps: 5, progress: say });
+  training.push(...figures.map((f) => ({ ...f, samplesPerSec: Math.round(f.samplesPerSec) })));
 }
 
-let reference: { framework: string; results: { batch: number; samplesPerSec: number }[] } | null = null;
-// The first interpreter that has torch (Debian's python3-torch lives in /usr/bin/python3's path).
-const python =
-  ['python3', '/usr/bin/python3'].find(
-    (p) => spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0,
-  ) ?? 'python3';
-const py = spawnSync(
-  python,
-  [
-    new URL('./reference_torch.py', import.meta.url).pathname,
-    '--batches',
-    batches.join(','),
-    '--seconds',
-    String(seconds),
-  ],
-  { encoding: 'utf8' },
-);
-if (py.status === 0) reference = JSON.parse(py.stdout.trim().split('\n').at(-1)!);
-else
-  process.stderr.write(`no PyTorch reference: ${py.stderr.trim().split('\n').at(-1) ?? 'python3 failed'}\n`);
+let reference: TorchReference | null = null;
+const found = await findTorchPython();
+if (found.python === null) say(`no PyTorch reference: ${found.why}`);
+else {
+  try {
+    reference = await torchReference({
+      python: found.python,
+      config: model.config,
+      batches,
+      seconds,
+      timeoutMs: 120_000 + batches.length * seconds * 3000,
+    });
+  } catch (e) {
+    say(`no PyTorch reference: ${(e as Error).message}`);
+  }
+}
 
 const ratios = reference
   ? training.map((t) => {
@@ -59,5 +57,12 @@ const ratios = reference
     })
   : training;
 process.stdout.write(
-  `${JSON.stringify({ machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version }, training: ratios, reference: reference?.framework ?? null })}\n`,
+  `${JSON.stringify({
+    machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
+    params: model.params,
+    training: ratios,
+    reference: reference?.framework ?? null,
+    referenceThreads: reference?.threads ?? null,
+    referenceParams: reference?.params ?? null,
+  })}\n`,
 );

@@ -75,7 +75,7 @@ test('the button trains in the worker with visible progress while the page stays
   page,
 }) => {
   await page.goto('/');
-  const status = page.getByRole('status');
+  const status = page.locator('#status');
   await expect(status).toContainText('Ready', { timeout: 120_000 });
   await page.getByLabel('Compute backend').selectOption('wasm');
   await expect(page.locator('#backend-name')).toHaveText('wasm');

@@ -2,6 +2,8 @@
  * Bad frames against one real aggregator (real WebSockets, the post-quantum channel): each is refused with
  * its reason, counted, logged, and costs only the frame — the sender's connection stays usable, and a
  * bystander that joined first (and holds round 1 open) is untouched and finally contributes to the round.
+ * Outer frames are sent by fresh clients; bad update frames inside a correctly sealed envelope are sent by
+ * the bystander itself (the one client selected for round 1), which stays free to answer afterwards.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maxFrameBytes, PROTOCOL } from '../src/core/limits.ts';
@@ -13,6 +15,7 @@ import {
   startTestAggregator,
   type TestAggregator,
   waitFor,
+  within,
 } from './federation.ts';
 
 type Raw = Awaited<ReturnType<typeof rawConnection>>;
@@ -58,6 +61,13 @@ function delta(n: number): Float32Array {
   return Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 1e-3);
 }
 
+/** A `sealed-update` frame around arbitrary envelope bytes (it never gets as far as decryption). */
+function sealedUpdate(round: number, envelopeBytes = 1001): Uint8Array {
+  const envelope = Uint8Array.from({ length: envelopeBytes }, (_, i) => (i * 31) & 0xff);
+  return encodeFrame({ type: 'sealed-update', round, envelope });
+}
+
+/** The plaintext of a sealed update. */
 function update(round: number, d: Float32Array, baseVersion = 0): Uint8Array {
   return encodeFrame({
     type: 'update',
@@ -77,14 +87,6 @@ function frameOf(header: Record<string, unknown>): Uint8Array {
   new DataView(out.buffer).setUint32(4, h.length, true);
   out.set(h, 8);
   return out;
-}
-
-function within<T>(p: Promise<T>, what: string, ms = 10_000): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, fail) => {
-    timer = setTimeout(() => fail(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 async function join(name: string): Promise<{ c: Raw; id: string }> {
@@ -151,36 +153,70 @@ async function expectRefusal(
   await stillServing();
 }
 
+/** The bystander seals `inner` correctly for round 1; the aggregator opens it and refuses what is inside. */
+async function expectInnerRefusal(reason: string, inner: Uint8Array, mentions: string[]): Promise<void> {
+  const before = count(reason);
+  const logsFrom = t.logs.length;
+  await bystander.sendUpdate(round1, inner);
+  const refused = await within(bystander.nextOf('refused'), `the ${reason} refusal`);
+  expect(refused.reason).toBe(reason);
+  for (const m of mentions) expect(refused.message).toContain(m);
+  expect(refused.round).toBe(1);
+  expect(count(reason)).toBe(before + 1);
+  expect((await getStatus(t)).refusals[reason]).toBe(before + 1);
+  const line = t.logs.slice(logsFrom).find((l) => l.startsWith(`refused ${reason} from ${bystanderId}: `));
+  expect(line, t.logs.slice(logsFrom).join('\n')).toContain(refused.message);
+  await stillServing();
+}
+
 describe('bad frames against a running aggregator', () => {
-  it('truncated: an update missing its last weight', async () => {
+  it('truncated: a sealed-update frame missing its last envelope byte', async () => {
+    const frame = sealedUpdate(1);
+    const cut = frame.subarray(0, frame.length - 1);
+    await expectRefusal('truncated', 'truncated', (c) => c.send(cut), [
+      '1001 payload bytes',
+      `${frame.length} bytes`,
+      `got ${cut.length} bytes`,
+    ]);
+  });
+
+  it('truncated: an update frame missing its last weight, inside a valid envelope', async () => {
     const frame = update(1, delta(modelSize));
     const cut = frame.subarray(0, frame.length - 4);
-    await expectRefusal('truncated', 'truncated', (c) => c.send(cut), [
+    await expectInnerRefusal('truncated', cut, [
       `${modelSize} float32 values`,
       `${frame.length} bytes`,
       `got ${cut.length} bytes`,
     ]);
   });
 
-  it('version: a frame of protocol version 2', async () => {
-    const frame = update(1, delta(modelSize));
-    frame[2] = 2;
-    await expectRefusal('version-2', 'version', (c) => c.send(frame), [
+  it('version: a frame of another protocol version', async () => {
+    const frame = hello('old');
+    const other = PROTOCOL_VERSION + 1;
+    frame[2] = other;
+    await expectRefusal('version-other', 'version', (c) => c.send(frame), [
       `version ${PROTOCOL_VERSION}`,
-      'version 2',
+      `version ${other}`,
     ]);
   });
 
   it('unknown-type: a frame of type "gossip"', async () => {
     await expectRefusal('gossip', 'unknown-type', (c) => c.send(frameOf({ type: 'gossip', floats: 0 })), [
-      '"hello" | "update" | "leave"',
+      '"hello" | "sealed-update" | "ready" | "leave"',
       '"gossip"',
+    ]);
+  });
+
+  it('unknown-type: a bare update (not sealed to the round key) is never accepted, even inside the channel', async () => {
+    await expectRefusal('bare', 'unknown-type', (c) => c.send(update(1, delta(modelSize))), [
+      '"sealed-update"',
+      'got "update"',
     ]);
   });
 
   it('oversized: a sealed frame over maxFrameBytes is closed by ws (1009); the others go on', async () => {
     const limit = maxFrameBytes(modelSize);
-    const big = update(1, delta(modelSize + PROTOCOL.frameOverheadBytes / 4 + 1));
+    const big = sealedUpdate(1, limit + 1);
     expect(big.length).toBeGreaterThan(limit);
     const before = { ...t.agg.coordinator.refusals };
     const { c, id } = await join('oversized');
@@ -205,33 +241,31 @@ describe('bad frames against a running aggregator', () => {
     ]);
   });
 
-  it('non-finite: an update with a NaN weight', async () => {
+  it('non-finite: an update with a NaN weight, inside a valid envelope', async () => {
     const d = delta(modelSize);
     const at = modelSize >> 1;
     d[at] = Number.NaN;
-    await expectRefusal('nan', 'non-finite', (c) => c.send(update(1, d)), [`weight ${at} is NaN`, 'finite']);
+    await expectInnerRefusal('non-finite', update(1, d), [`weight ${at} is NaN`, 'finite']);
   });
 
-  it('non-finite: an update with an infinite weight', async () => {
+  it('non-finite: an update with an infinite weight, inside a valid envelope', async () => {
     const d = delta(modelSize);
     d[modelSize - 1] = Number.NEGATIVE_INFINITY;
-    await expectRefusal('inf', 'non-finite', (c) => c.send(update(1, d)), [
-      `weight ${modelSize - 1} is -Infinity`,
-    ]);
+    await expectInnerRefusal('non-finite', update(1, d), [`weight ${modelSize - 1} is -Infinity`]);
   });
 
-  it('wrong-length: an update with one weight too many', async () => {
-    await expectRefusal('long', 'wrong-length', (c) => c.send(update(1, delta(modelSize + 1))), [
+  it('wrong-length: an update with one weight too many, inside a valid envelope', async () => {
+    await expectInnerRefusal('wrong-length', update(1, delta(modelSize + 1)), [
       `expected ${modelSize} weights`,
       `got ${modelSize + 1}`,
     ]);
   });
 
-  it('stale: a valid update for round 999 while round 1 is open', async () => {
+  it('stale: an update for round 999 while round 1 is open', async () => {
     await expectRefusal(
       'stale',
       'stale',
-      (c) => c.send(update(999, delta(modelSize))),
+      (c) => c.send(sealedUpdate(999)),
       ['round 999', 'round 1 is open'],
       999,
     );
@@ -249,7 +283,7 @@ describe('bad frames against a running aggregator', () => {
     const logsFrom = t.logs.length;
     // A well-formed protocol frame, but not sealed: its first 8 bytes are no sequence number the channel
     // expects, so it is refused before decryption (counted, logged, not answered: the sender is unknown).
-    c.sendRaw(update(1, delta(modelSize)));
+    c.sendRaw(sealedUpdate(1));
     await waitFor(() => count(reason) === before + 1, 10_000, `${reason} to be counted`);
     expect((await getStatus(t)).refusals[reason]).toBe(before + 1);
     const line = t.logs.slice(logsFrom).find((l) => l.startsWith(`refused ${reason} from ${id}: `));
@@ -266,7 +300,7 @@ describe('bad frames against a running aggregator', () => {
 
   it('after all of that, a valid update from the bystander for round 1 is acked and aggregated', async () => {
     const refusals = { ...t.agg.coordinator.refusals };
-    await bystander.send(update(round1.round, delta(modelSize), round1.version));
+    await bystander.sendUpdate(round1, update(round1.round, delta(modelSize), round1.version));
     const ack = await within(bystander.nextOf('ack'), 'the ack');
     expect(ack.round).toBe(1);
     expect(t.agg.coordinator.refusals).toEqual(refusals);

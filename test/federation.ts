@@ -15,7 +15,10 @@ import { loadTable } from '../src/cli/import.ts';
 import { type ClientStatus, FederatedClient, type WebSocketLike } from '../src/client/client.ts';
 import { ModelTrainer } from '../src/client/model-trainer.ts';
 import type { SecureChannel } from '../src/core/channel.ts';
-import { decodeServerFrame, type ServerMessage } from '../src/core/protocol.ts';
+import { decodeServerFrame, encodeFrame, type ServerMessage } from '../src/core/protocol.ts';
+import { generateIdentity } from '../src/crypto/identity.ts';
+import { pqClientChannels } from '../src/crypto/pq-channels.ts';
+import type { KemSuite } from '../src/crypto/suites.ts';
 import type { FlowTable } from '../src/data/import.ts';
 import { useBackend } from '../src/model/backend.ts';
 
@@ -59,9 +62,10 @@ export interface TestAggregator {
 export async function startTestAggregator(
   exp: PreparedExperiment,
   dataDir = mkdtempSync(join(tmpdir(), 'pqfed-test-')),
+  suite: KemSuite = 'xwing',
 ): Promise<TestAggregator> {
   const logs: string[] = [];
-  const { server, client } = await serverChannelsFor(dataDir);
+  const { server, client, close } = await serverChannelsFor(dataDir, suite);
   const agg = await startAggregator({
     experiment: exp,
     dataDir,
@@ -70,6 +74,7 @@ export async function startTestAggregator(
     host: '127.0.0.1',
     staticRoot: null,
     log: (l) => logs.push(l),
+    release: close,
   });
   return { agg, url: `ws://127.0.0.1:${agg.port}/ws`, spec: client, dataDir, logs };
 }
@@ -96,7 +101,7 @@ export async function testClient(
 }
 
 /** A connection that completes the real handshake and then sends whatever frames a test makes. */
-export async function rawConnection(url: string, spec: ChannelSpec) {
+export async function rawConnection(url: string, spec: ChannelSpec, identity = generateIdentity()) {
   const ws = new WebSocket(url, { perMessageDeflate: false });
   ws.binaryType = 'arraybuffer';
   const inbox: Uint8Array[] = [];
@@ -117,16 +122,42 @@ export async function rawConnection(url: string, spec: ChannelSpec) {
   });
   const nextRaw = () =>
     inbox.length ? Promise.resolve(inbox.shift()!) : new Promise<Uint8Array>((ok) => waiters.push(ok));
-  const channels = await clientChannelsFor(spec);
+  const channels = pqClientChannels({ ...spec, identity });
   const done = await channels.accept(await nextRaw());
   ws.send(done.reply);
   const channel: SecureChannel = done.channel;
+  let session = '';
+  let clientId = '';
   return {
     ws,
+    identity,
+    crypto: done.crypto,
+    /** The session and id of the last welcome received. */
+    joined: () => ({ session, clientId }),
     closed: () => closed,
+    /** An update frame (`payload`, usually an encoded UpdateFrame) sealed to `round`'s key and signed. */
+    async envelope(round: Extract<ServerMessage, { type: 'round' }>, payload: Uint8Array, id = clientId) {
+      return done.crypto.sealUpdate({
+        session,
+        round: round.round,
+        clientId: id,
+        version: round.version,
+        payload,
+        seal: round.seal,
+      });
+    },
+    /** Seals `payload` for `round` and sends it as a `sealed-update`. */
+    async sendUpdate(round: Extract<ServerMessage, { type: 'round' }>, payload: Uint8Array) {
+      const envelope = await this.envelope(round, payload);
+      await this.send(encodeFrame({ type: 'sealed-update', round: round.round, envelope }));
+    },
     /** Seals and sends one (possibly malformed) protocol frame. */
     async send(frame: Uint8Array) {
       ws.send(await channel.seal(frame));
+    },
+    /** Seals one frame in this connection's sequence without sending it (for replays). */
+    seal(frame: Uint8Array): Promise<Uint8Array> {
+      return channel.seal(frame);
     },
     /** Sends raw bytes, unsealed. */
     sendRaw(bytes: Uint8Array) {
@@ -135,7 +166,9 @@ export async function rawConnection(url: string, spec: ChannelSpec) {
     /** The next message from the server, opened and validated. */
     async next(): Promise<ServerMessage> {
       const wire = await nextRaw();
-      return decodeServerFrame(await channel.open(wire), { maxFrameBytes: 64 * 1024 * 1024 });
+      const msg = decodeServerFrame(await channel.open(wire), { maxFrameBytes: 64 * 1024 * 1024 });
+      if (msg.type === 'welcome') ({ session, clientId } = msg);
+      return msg;
     },
     /** Waits for a message of the given type, skipping others. */
     async nextOf<T extends ServerMessage['type']>(type: T): Promise<Extract<ServerMessage, { type: T }>> {
@@ -164,4 +197,13 @@ export function waitFor(cond: () => boolean, timeoutMs: number, what: string): P
     };
     tick();
   });
+}
+
+/** `p`, or a rejection naming `what` after `ms`. */
+export function within<T>(p: Promise<T>, what: string, ms = 15_000): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, fail) => {
+    timer = setTimeout(() => fail(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

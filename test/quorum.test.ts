@@ -32,7 +32,8 @@ async function twoClients(agg: TestAggregator) {
 async function answer(c: Awaited<ReturnType<typeof rawConnection>>, size: number): Promise<number> {
   const round = await c.nextOf('round');
   const delta = new Float32Array(size).fill(0.001);
-  await c.send(
+  await c.sendUpdate(
+    round,
     encodeFrame({
       type: 'update',
       round: round.round,
@@ -43,6 +44,17 @@ async function answer(c: Awaited<ReturnType<typeof rawConnection>>, size: number
     }),
   );
   return round.round;
+}
+
+function updateFrame(round: number, delta: Float32Array): Uint8Array {
+  return encodeFrame({
+    type: 'update',
+    round,
+    baseVersion: 0,
+    numSamples: 50,
+    metrics: { loss: 1, seconds: 1, samplesPerSec: 1 },
+    delta,
+  });
 }
 
 const QUORUM = {
@@ -59,7 +71,8 @@ describe('quorum missed at the deadline', () => {
     const ended: RoundRecord[] = [];
     t.agg.coordinator.on('round-end', (r: RoundRecord) => ended.push(r));
     const { a, b, size } = await twoClients(t);
-    expect(await answer(a, size)).toBe(1);
+    const round1 = await a.nextOf('round');
+    await a.sendUpdate(round1, updateFrame(1, new Float32Array(size).fill(0.001)));
     await b.nextOf('round'); // b hangs
     await waitFor(() => ended.length === 1, 10_000, 'round 1 to close');
     expect(ended[0]!.outcome).toBe('closed');
@@ -70,16 +83,7 @@ describe('quorum missed at the deadline', () => {
       true,
     );
     // The next round opens with the unchanged model; a late update for round 1 is refused as stale.
-    await a.send(
-      encodeFrame({
-        type: 'update',
-        round: 1,
-        baseVersion: 0,
-        numSamples: 50,
-        metrics: { loss: 1, seconds: 1, samplesPerSec: 1 },
-        delta: new Float32Array(size),
-      }),
-    );
+    await a.sendUpdate(round1, updateFrame(1, new Float32Array(size)));
     const refused = await a.nextOf('refused');
     expect(refused.reason).toBe('stale');
     expect(t.agg.coordinator.refusals.stale).toBe(1);

@@ -9,7 +9,19 @@ import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { expose } from 'comlink';
+import {
+  type CryptoProgress,
+  type CryptoRunOptions,
+  chooseWasmFeatures,
+  measureCrypto,
+  measureTraining,
+  type TrainingProgress,
+  type TrainingRunOptions,
+} from '../src/app/bench/measure.ts';
+import type { FederatedClient } from '../src/client/client.ts';
+import { fingerprint } from '../src/crypto/identity.ts';
 import type { EncodedData } from '../src/data/features.ts';
+import { type ImportReport, importCsv } from '../src/data/import.ts';
 import type { DatasetId } from '../src/data/schema.ts';
 import { SYNTHETIC_NOTICE } from '../src/data/synthetic.ts';
 import {
@@ -28,6 +40,8 @@ import {
   syntheticTrainingData,
 } from '../src/model/throughput.ts';
 import { train } from '../src/model/train.ts';
+import { type JoinOptions, loadIdentity, type PageStatus, runClient } from '../src/worker/browser-client.ts';
+import { ClientStore, classHistogram, DB_NAME, type ShardSummary } from '../src/worker/store.ts';
 
 setWasmPaths({
   'tfjs-backend-wasm.wasm': wasmPlain,
@@ -83,6 +97,28 @@ export interface DemoResult {
 
 let current: BackendReport | undefined;
 let demo: AbortController | undefined;
+let storePromise: Promise<ClientStore> | undefined;
+let federated: FederatedClient | undefined;
+
+let tabId: string | undefined;
+
+/** This tab's database: every tab is its own device (own key, own data); a reload keeps its tab id. */
+function store(): Promise<ClientStore> {
+  if (!tabId) return Promise.reject(new Error('store: call useTab(id) first'));
+  storePromise ??= ClientStore.open(`${DB_NAME}-${tabId}`);
+  return storePromise;
+}
+
+export interface ImportProgress {
+  bytesRead: number;
+  totalBytes: number;
+  rowsRead: number;
+}
+
+export interface ImportResult {
+  summary: ShardSummary;
+  report: Pick<ImportReport, 'rowsRead' | 'rowsKept' | 'rowsSkipped' | 'skipped'>;
+}
 
 /** A page that never chose a backend gets the automatic choice. */
 async function ensureBackend(): Promise<void> {
@@ -150,6 +186,25 @@ const api = {
     return measureTrainingThroughput(opts);
   },
 
+  /**
+   * Benchmark view: sets the WASM backend's SIMD and threads flags. Call it in a fresh worker, before
+   * `useBackend('wasm')` (tfjs reads the flags once, when the backend initialises).
+   */
+  wasmFeatures(want: { simd: boolean; threads: boolean }) {
+    return chooseWasmFeatures(want);
+  },
+
+  /** Benchmark view: samples/s, time to the first step and peak tensor bytes on the active backend. */
+  async benchTraining(opts: TrainingRunOptions, onProgress: (p: TrainingProgress) => void) {
+    await ensureBackend();
+    return measureTraining(opts, onProgress);
+  },
+
+  /** Benchmark view: ML-KEM-768 / X-Wing encapsulations, ML-DSA-65 signatures and AES-256-GCM speed. */
+  benchCrypto(opts: CryptoRunOptions, onProgress: (p: CryptoProgress) => void) {
+    return measureCrypto(opts, onProgress);
+  },
+
   /** Trains the default model on synthetic rows for the page's button; `stopDemo()` stops it. */
   async trainDemo(opts: DemoOptions, onProgress: (p: DemoProgress) => void): Promise<DemoResult> {
     await ensureBackend();
@@ -192,6 +247,74 @@ const api = {
   /** Stops the running demo at its next step. */
   stopDemo(): void {
     demo?.abort();
+  },
+
+  /** Names this tab (its id lives in the page's sessionStorage, which survives a reload). */
+  useTab(id: string): void {
+    if (!/^[a-z0-9-]{8,64}$/.test(id))
+      throw new Error(`useTab: expected a tab id of [a-z0-9-], got ${id.slice(0, 80)}`);
+    if (tabId !== undefined && tabId !== id)
+      throw new Error('useTab: this worker already belongs to another tab');
+    tabId = id;
+  },
+
+  /**
+   * Joins a federation and runs until it finishes, `leave()` is called, or the server is refused for good
+   * (not the pinned one, a weaker suite, a wrong class code). Statuses stream to `onStatus`.
+   */
+  async join(opts: JoinOptions, onStatus: (s: PageStatus) => void): Promise<void> {
+    if (federated) throw new Error('join: this tab has already joined; leave first');
+    await ensureBackend();
+    try {
+      await runClient(await store(), opts, tf.getBackend(), onStatus, (c) => {
+        federated = c;
+      });
+    } finally {
+      federated = undefined;
+    }
+  },
+
+  /** Leaves the federation (closes the connection; the stored data and identity stay). */
+  leave(): void {
+    federated?.stop();
+  },
+
+  /** Imports the user's CSV (streamed, in this worker) and keeps it in IndexedDB in one write. */
+  async importCsv(
+    file: Blob & { name?: string },
+    dataset: DatasetId,
+    onProgress: (p: ImportProgress) => void,
+  ): Promise<ImportResult> {
+    const { table, report } = await importCsv(file.stream(), {
+      dataset,
+      onProgress: (p) => onProgress({ bytesRead: p.bytesRead, totalBytes: file.size, rowsRead: p.rowsRead }),
+    });
+    const summary: ShardSummary = {
+      kind: 'imported',
+      dataset,
+      rows: table.n,
+      classes: classHistogram(table.label, table.schema.classes),
+      origin: file.name ?? 'imported file',
+      storedAt: new Date().toISOString(),
+    };
+    await (await store()).saveImportedShard(table, summary);
+    const { rowsRead, rowsKept, rowsSkipped, skipped } = report;
+    return { summary, report: { rowsRead, rowsKept, rowsSkipped, skipped } };
+  },
+
+  /** What is stored: the default shard and/or the imported data. */
+  async shards(): Promise<ShardSummary[]> {
+    return (await store()).summaries();
+  },
+
+  /** Deletes the stored data; the next join builds the default shard again. */
+  async deleteShards(): Promise<void> {
+    await (await store()).deleteShards();
+  },
+
+  /** The fingerprint of this tab's client key (created on first use). */
+  async clientKey(): Promise<string> {
+    return fingerprint((await loadIdentity(await store())).publicKey);
   },
 };
 

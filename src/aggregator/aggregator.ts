@@ -6,12 +6,14 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import type { ServerChannels } from '../core/channel.ts';
+import { exportArtifacts } from '../model/exported.ts';
 import { initWeights } from '../model/model.ts';
 import { type Checkpoint, CheckpointError, loadCheckpoint } from './checkpoint.ts';
 import type { ExperimentConfig } from './config.ts';
 import { Coordinator } from './coordinator.ts';
 import { createEvaluator } from './evaluator.ts';
 import type { PreparedExperiment } from './experiment.ts';
+import { createExplainer } from './explainer.ts';
 import { type AggregatorServer, createAggregatorServer, newAdminToken } from './server.ts';
 
 export interface StartOptions {
@@ -23,7 +25,13 @@ export interface StartOptions {
   host: string;
   staticRoot: string | null;
   adminToken?: string;
+  /** The server's public base URL for the join link in /api/status (e.g. `http://192.168.1.5:8080`), or
+   * a function of the port it bound (for port 0). */
+  publicUrl?: string | ((port: number) => string);
   log?: (line: string) => void;
+  /** Called by `close()` once the server and the coordinator have stopped (e.g. `serverChannelsFor`'s
+   * `close`, which ends the threads that open updates). */
+  release?: () => void | Promise<void>;
 }
 
 export interface RunningAggregator {
@@ -65,6 +73,7 @@ export async function startAggregator(opts: StartOptions): Promise<RunningAggreg
   }
   const initial = initWeights(exp.model, exp.config.seed).weights;
   const evaluator = createEvaluator(exp);
+  const explainer = createExplainer(exp);
   const coordinator = new Coordinator({
     config: exp.config,
     experiment: {
@@ -72,9 +81,11 @@ export async function startAggregator(opts: StartOptions): Promise<RunningAggreg
       model: { ...exp.model },
       preprocessor: { ...exp.preprocessor },
       modelSize: initial.length,
+      ...(exp.shardSource && { shardSource: exp.shardSource }),
     },
     initialWeights: initial,
     evaluate: evaluator.evaluate,
+    channels: opts.channels,
     dataDir: opts.dataDir,
     resume: resumed,
     configDigest: digest,
@@ -82,6 +93,7 @@ export async function startAggregator(opts: StartOptions): Promise<RunningAggreg
   });
   if (resumed) log(`resumed session ${resumed.session} after round ${resumed.round} from ${opts.dataDir}`);
   const adminToken = opts.adminToken ?? newAdminToken();
+  let publicUrl: string | undefined;
   const server = createAggregatorServer({
     coordinator,
     channels: opts.channels,
@@ -89,9 +101,23 @@ export async function startAggregator(opts: StartOptions): Promise<RunningAggreg
     adminToken,
     staticRoot: opts.staticRoot,
     allowedOrigins: exp.config.allowedOrigins,
+    publicUrl: () => publicUrl,
+    dataDir: opts.dataDir,
+    exportModel: () =>
+      exportArtifacts(exp.model, exp.preprocessor, coordinator.globalWeights(), {
+        round: coordinator.roundsCompleted,
+        version: coordinator.modelVersion,
+        generatedBy: 'PQFed aggregator',
+      }),
+    explain: {
+      rows: explainer.rows,
+      explain: (row) => explainer.explain(coordinator.globalWeights(), row),
+      suggestions: () => explainer.suggestions(coordinator.globalWeights(), coordinator.modelVersion),
+    },
     log,
   });
   const port = await server.listen(opts.port, opts.host);
+  publicUrl = typeof opts.publicUrl === 'function' ? opts.publicUrl(port) : opts.publicUrl;
   return {
     coordinator,
     server,
@@ -103,6 +129,8 @@ export async function startAggregator(opts: StartOptions): Promise<RunningAggreg
       await server.close();
       await coordinator.idle();
       evaluator.dispose();
+      explainer.dispose();
+      await opts.release?.();
     },
   };
 }

@@ -25,6 +25,8 @@ const sample = (): Checkpoint => ({
     step: 3,
   },
   configDigest: '0123456789abcdef',
+  clientKeys: { 'c-0123456789ab': 'abcd-efgh-ijkl-mnop-qrst-uvwx-yz23-4567' },
+  clientShards: { 'c-0123456789ab': 3 },
 });
 
 describe('checkpoint', () => {
@@ -57,5 +59,31 @@ describe('checkpoint', () => {
     expect(() => loadCheckpoint(dir)).toThrow(
       /checkpoint\.pqf is corrupt \(checksum mismatch\); it was not loaded/,
     );
+  });
+
+  it('loads history written before cryptoSeconds existed, with 0 for it', () => {
+    const round = {
+      round: 1,
+      participants: 2,
+      accuracy: 0.5,
+      macroF1: 0.25,
+      mosMAE: 0.1,
+      loss: 1,
+      bytesUp: 10,
+      bytesDown: 20,
+      seconds: 3,
+      outcome: 'aggregated' as const,
+      selected: ['a', 'b'],
+      contributed: ['a', 'b'],
+      failed: [],
+      clientMetrics: [],
+      perClassRecall: {},
+      majorityBaseline: { accuracy: 0.3, macroF1: 0.1 },
+      strategy: 'fedavg',
+    };
+    const old = { ...sample(), history: [round] } as unknown as Checkpoint;
+    expect(decodeCheckpoint(encodeCheckpoint(old), 'x').history[0]!.cryptoSeconds).toBe(0);
+    const now = { ...sample(), history: [{ ...round, cryptoSeconds: 0.25 }] };
+    expect(decodeCheckpoint(encodeCheckpoint(now), 'x').history[0]!.cryptoSeconds).toBe(0.25);
   });
 });

@@ -54,6 +54,9 @@ export interface RoundRecord {
   perClassRecall: Record<string, number>;
   majorityBaseline: { accuracy: number; macroF1: number };
   strategy: string;
+  /** Server seconds spent on the round's cryptography: making the round key and opening sealed updates
+   * (0 in checkpoints written before it was measured). */
+  cryptoSeconds: number;
 }
 
 export interface Checkpoint {
@@ -68,6 +71,10 @@ export interface Checkpoint {
   strategyState: Record<string, Float32Array | number>;
   /** Digest of the experiment config the run was started with. */
   configDigest: string;
+  /** Registered clients: client id → fingerprint of the ML-DSA-65 key it joined with. */
+  clientKeys: Record<string, string>;
+  /** Client id → its shard of the embedded sample (browser clients). */
+  clientShards: Record<string, number>;
 }
 
 export class CheckpointError extends Error {
@@ -96,6 +103,8 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array {
       strategy: c.strategy,
       history: c.history,
       configDigest: c.configDigest,
+      clientKeys: c.clientKeys,
+      clientShards: c.clientShards,
       weights: c.weights.length,
       state,
     }),
@@ -131,8 +140,10 @@ export function decodeCheckpoint(bytes: Uint8Array, where = 'checkpoint'): Check
     round: number;
     version: number;
     strategy: string;
-    history: RoundRecord[];
+    history: (Omit<RoundRecord, 'cryptoSeconds'> & { cryptoSeconds?: number })[];
     configDigest: string;
+    clientKeys?: Record<string, string>;
+    clientShards?: Record<string, number>;
     weights: number;
     state: Record<string, { array: number; length: number } | number>;
   };
@@ -162,11 +173,36 @@ export function decodeCheckpoint(bytes: Uint8Array, where = 'checkpoint'): Check
     round: header.round,
     version: header.version,
     strategy: header.strategy,
-    history: header.history,
+    history: header.history.map((r) => ({ ...r, cryptoSeconds: r.cryptoSeconds ?? 0 })),
     configDigest: header.configDigest,
+    clientKeys: clientKeys(header.clientKeys, bad),
+    clientShards: clientShards(header.clientShards, bad),
     weights: arrays[0]!,
     strategyState,
   };
+}
+
+function clientKeys(v: unknown, bad: (why: string) => Error): Record<string, string> {
+  if (v === undefined) return {}; // a checkpoint written before clients were registered
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad('clientKeys is not an object');
+  const out: Record<string, string> = {};
+  for (const [id, fp] of Object.entries(v)) {
+    if (typeof fp !== 'string') throw bad(`clientKeys.${id.slice(0, 40)} is not a fingerprint`);
+    out[id] = fp;
+  }
+  return out;
+}
+
+function clientShards(v: unknown, bad: (why: string) => Error): Record<string, number> {
+  if (v === undefined) return {};
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad('clientShards is not an object');
+  const out: Record<string, number> = {};
+  for (const [id, k] of Object.entries(v)) {
+    if (!Number.isInteger(k) || (k as number) < 0)
+      throw bad(`clientShards.${id.slice(0, 40)} is not a shard`);
+    out[id] = k as number;
+  }
+  return out;
 }
 
 /** Writes the checkpoint atomically: a reader (or a restart after SIGKILL) sees the old file or the new one. */

@@ -6,16 +6,26 @@
  * retried with a new selection or closed unchanged, as configured — never left hanging. Updates for any
  * round but the open one are refused as stale and counted.
  *
+ * Security (src/core/channel.ts): a client id is bound to the ML-DSA-65 key its connection proved in the
+ * handshake, on first join and across restarts (the binding is checkpointed): another key claiming that id
+ * gets an id of its own. Each round has a fresh signed key; an update is opened (decrypted, then its
+ * signature checked against the connection's key and the client's id) before it is parsed, and any refusal
+ * is counted by reason and never reaches the aggregate.
+ *
  * Transport (WebSocket, sealing, frame parsing) lives in server.ts; this file sees validated messages only.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { PROTOCOL } from '../core/limits.ts';
+import type { ServerChannels, ServerRound } from '../core/channel.ts';
+import { maxFrameBytes, PROTOCOL } from '../core/limits.ts';
 import {
   type ClientMessage,
+  cryptoRefusalReason,
+  decodeUpdateFrame,
   type ExperimentInfo,
   encodeFrame,
   type Phase,
+  ProtocolError,
   REFUSAL_REASONS,
   type RefusalReason,
   type ServerMessage,
@@ -38,6 +48,8 @@ export interface Peer {
   send(frame: Uint8Array): Promise<number>;
   close(code: number, reason: string): void;
   readonly address: string;
+  /** The client key this connection proved in its handshake (null until the handshake is done). */
+  readonly identity: { publicKey: Uint8Array; fingerprint: string } | null;
 }
 
 export interface Evaluation {
@@ -60,6 +72,8 @@ interface ClientState {
   backend: string;
   numSamples: number;
   joinedAt: number;
+  /** Fingerprint of the client's key. */
+  key: string;
   rounds: number;
   lastLoss: number | null;
   state: 'idle' | 'training' | 'submitted';
@@ -71,6 +85,10 @@ interface OpenRound {
   version: number;
   selected: Set<string>;
   submitted: Set<string>;
+  /** Updates being decrypted and verified. */
+  opening: Set<string>;
+  /** The round's key (null while it is being made). */
+  crypto: ServerRound | null;
   failed: Map<string, string>;
   aggregator: RoundAggregator;
   startedAt: number;
@@ -79,6 +97,8 @@ interface OpenRound {
   bytesUp: number;
   bytesDown: number;
   metrics: RoundRecord['clientMetrics'];
+  /** Milliseconds spent making the round key and opening sealed updates. */
+  cryptoMs: number;
 }
 
 export interface CoordinatorOptions {
@@ -86,6 +106,8 @@ export interface CoordinatorOptions {
   experiment: Omit<ExperimentInfo, 'strategy' | 'rounds'>;
   initialWeights: Float32Array;
   evaluate: Evaluator;
+  /** Makes each round's key and signatures, and opens sealed updates. */
+  channels: Pick<ServerChannels, 'openRound'>;
   /** Where the checkpoint is written after each round; null keeps everything in memory. */
   dataDir: string | null;
   /** State to resume from (a loaded checkpoint). */
@@ -103,6 +125,8 @@ export interface StatusClient {
   rounds: number;
   lastLoss: number | null;
   address: string;
+  /** Fingerprint of the client's ML-DSA-65 key. */
+  key: string;
 }
 
 export class Coordinator extends EventEmitter {
@@ -115,6 +139,11 @@ export class Coordinator extends EventEmitter {
   private history: RoundRecord[];
   private readonly clients = new Map<string, ClientState>();
   private readonly byPeer = new Map<Peer, ClientState>();
+  /** Client id → fingerprint of the key it registered with; and back. */
+  private readonly keyOf = new Map<string, string>();
+  private readonly idOfKey = new Map<string, string>();
+  /** Client id → its shard of `experiment.shardSource` (assigned in join order, kept across restarts). */
+  private readonly shardOf = new Map<string, number>();
   private current: OpenRound | null = null;
   private phase: Phase = 'waiting';
   private started: boolean;
@@ -144,6 +173,8 @@ export class Coordinator extends EventEmitter {
       this.completed = r.round;
       this.history = r.history;
       if (r.strategy === this.config.strategy) this.strategy.importState(r.strategyState);
+      for (const [id, key] of Object.entries(r.clientKeys)) this.register(id, key);
+      for (const [id, shard] of Object.entries(r.clientShards)) this.shardOf.set(id, shard);
     } else {
       this.session = randomBytes(16).toString('hex');
       this.global = opts.initialWeights.slice();
@@ -157,6 +188,11 @@ export class Coordinator extends EventEmitter {
 
   private strategyParams(): StrategyParams {
     return { ...this.config.strategyParams, proxMu: this.config.strategyParams.proxMu ?? this.config.proxMu };
+  }
+
+  private register(id: string, key: string): void {
+    this.keyOf.set(id, key);
+    this.idOfKey.set(key, id);
   }
 
   /** The current global model (a copy). */
@@ -211,8 +247,10 @@ export class Coordinator extends EventEmitter {
     switch (msg.type) {
       case 'hello':
         return this.hello(peer, msg);
-      case 'update':
+      case 'sealed-update':
         return this.update(peer, msg, wireBytes);
+      case 'ready':
+        return this.ready(peer, msg.numSamples);
       case 'leave':
         peer.close(1000, 'bye');
         return this.disconnected(peer);
@@ -233,10 +271,9 @@ export class Coordinator extends EventEmitter {
       void this.refuse(peer, 'server-full', why).then(() => peer.close(1013, 'server full'));
       return;
     }
-    let id = msg.clientId;
-    if (id === undefined || !/^c-[0-9a-f]{8,32}$/.test(id) || this.clients.has(id)) {
-      id = `c-${randomBytes(6).toString('hex')}`;
-    }
+    const key = peer.identity?.fingerprint;
+    if (!key) return void this.refuse(peer, 'unregistered', 'hello: the handshake has not finished');
+    const id = this.clientIdFor(peer, key, msg.clientId);
     const c: ClientState = {
       id,
       peer,
@@ -244,13 +281,25 @@ export class Coordinator extends EventEmitter {
       backend: msg.backend,
       numSamples: msg.numSamples,
       joinedAt: Date.now(),
+      key,
       rounds: this.history.filter((h) => h.contributed.includes(id)).length,
       lastLoss: null,
       state: 'idle',
     };
     this.clients.set(id, c);
     this.byPeer.set(peer, c);
-    this.log(`join ${id} (${msg.name}, ${msg.backend}, ${msg.numSamples} samples) from ${peer.address}`);
+    this.log(
+      `join ${id} (${msg.name}, ${msg.backend}, ${msg.numSamples} samples, key ${key}) from ${peer.address}`,
+    );
+    const source = this.opts.experiment.shardSource;
+    let shard: number | undefined;
+    if (source) {
+      shard = this.shardOf.get(id);
+      if (shard === undefined || shard >= source.count) {
+        shard = this.shardOf.size % source.count;
+        this.shardOf.set(id, shard);
+      }
+    }
     void this.sendTo(peer, {
       type: 'welcome',
       session: this.session,
@@ -258,6 +307,7 @@ export class Coordinator extends EventEmitter {
       round: this.completed,
       phase: this.phase,
       experiment: { ...this.opts.experiment, strategy: this.config.strategy, rounds: this.config.rounds },
+      ...(shard !== undefined && { shard }),
     });
     if (this.current) {
       void this.sendTo(peer, {
@@ -268,6 +318,58 @@ export class Coordinator extends EventEmitter {
       });
     }
     this.emit('join', id);
+    this.maybeStartRound();
+  }
+
+  /**
+   * The id a joining key gets: the id it registered before (whatever it claims now); else the id it
+   * claims, unless that id belongs to another key; else a fresh one. A key that is already connected
+   * elsewhere (a reconnect noticed before the old socket timed out) takes its id over from the old socket.
+   */
+  private clientIdFor(peer: Peer, key: string, claimed: string | undefined): string {
+    let id = this.idOfKey.get(key);
+    if (id !== undefined && claimed !== undefined && claimed !== id) {
+      this.log(
+        `hello from ${peer.address}: claims ${claimed.slice(0, 64)}, but its key is registered as ${id}`,
+      );
+    }
+    if (id === undefined && claimed !== undefined && /^c-[0-9a-f]{8,32}$/.test(claimed)) {
+      if (this.keyOf.has(claimed)) {
+        this.count('id-claim-refused');
+        this.log(
+          `hello from ${peer.address}: refused the claim to ${claimed}, which is registered to another key; ` +
+            'it joins under an id of its own',
+        );
+      } else id = claimed;
+    }
+    id ??= `c-${randomBytes(6).toString('hex')}`;
+    const old = this.clients.get(id);
+    if (old) {
+      this.log(`${id} reconnected; closing its previous connection from ${old.peer.address}`);
+      old.peer.close(4000, 'replaced by a newer connection');
+      this.disconnected(old.peer);
+    }
+    this.register(id, key);
+    return id;
+  }
+
+  /**
+   * The client's data is ready with `numSamples` rows (a browser joins with 0 while it builds its shard):
+   * from now on it can be selected. Never changes the weight of a round the client is training.
+   */
+  private ready(peer: Peer, numSamples: number): void {
+    const c = this.byPeer.get(peer);
+    if (!c) return void this.refuse(peer, 'unregistered', 'ready: send hello first');
+    if (this.current?.selected.has(c.id)) {
+      return void this.refuse(
+        peer,
+        'duplicate',
+        `ready: ${c.id} is training round ${this.current.round}; its data can change after it`,
+        this.current.round,
+      );
+    }
+    c.numSamples = numSamples;
+    this.log(`${c.id} is ready with ${numSamples} samples`);
     this.maybeStartRound();
   }
 
@@ -287,11 +389,22 @@ export class Coordinator extends EventEmitter {
     this.emit('leave', c.id);
   }
 
-  private update(peer: Peer, msg: Extract<ClientMessage, { type: 'update' }>, wireBytes: number): void {
+  private async update(
+    peer: Peer,
+    msg: Extract<ClientMessage, { type: 'sealed-update' }>,
+    wireBytes: number,
+  ): Promise<void> {
     const c = this.byPeer.get(peer);
-    if (!c) return void this.refuse(peer, 'not-joined', 'update: send hello first');
+    if (!c) {
+      const key = peer.identity ? `key ${peer.identity.fingerprint}` : 'connection';
+      return void this.refuse(
+        peer,
+        'unregistered',
+        `update: this ${key} is not a registered client; send hello first`,
+      );
+    }
     const r = this.current;
-    if (!r || msg.round !== r.round) {
+    if (!r || msg.round !== r.round || !r.crypto) {
       const open = r ? `round ${r.round} is open` : 'no round is open';
       return void this.refuse(
         peer,
@@ -308,7 +421,7 @@ export class Coordinator extends EventEmitter {
         r.round,
       );
     }
-    if (r.submitted.has(c.id) || r.failed.has(c.id)) {
+    if (r.submitted.has(c.id) || r.failed.has(c.id) || r.opening.has(c.id)) {
       return void this.refuse(
         peer,
         'duplicate',
@@ -316,27 +429,61 @@ export class Coordinator extends EventEmitter {
         r.round,
       );
     }
-    if (msg.baseVersion !== r.version) {
+    // Decrypt and verify (against this connection's key and this client's id), and only then parse.
+    const maxFrame = maxFrameBytes(this.opts.experiment.modelSize);
+    let plain: Uint8Array;
+    r.opening.add(c.id);
+    const openedAt = performance.now();
+    try {
+      plain = await r.crypto.open(
+        msg.envelope,
+        { clientId: c.id, publicKey: c.peer.identity!.publicKey },
+        maxFrame,
+      );
+    } catch (e) {
+      const [reason, why] = cryptoRefusal(e);
+      return void this.refuse(peer, reason, `sealed update from ${c.id} refused: ${why}`, r.round);
+    } finally {
+      r.opening.delete(c.id);
+      r.cryptoMs += performance.now() - openedAt;
+    }
+    if (this.current !== r || this.byPeer.get(peer) !== c) {
       return void this.refuse(
         peer,
         'stale',
-        `update trained from model version ${msg.baseVersion}, expected version ${r.version}`,
+        `update for round ${r.round} arrived after the round closed`,
+        r.round,
+      );
+    }
+    let u: ReturnType<typeof decodeUpdateFrame>;
+    try {
+      u = decodeUpdateFrame(plain, { maxFrameBytes: maxFrame, modelSize: this.opts.experiment.modelSize });
+    } catch (e) {
+      if (e instanceof ProtocolError) return void this.refuse(peer, e.reason, e.message, r.round);
+      throw e;
+    }
+    if (u.round !== r.round || u.baseVersion !== r.version) {
+      return void this.refuse(
+        peer,
+        'wrong-context',
+        `update: the sealed frame says round ${u.round} from version ${u.baseVersion}, its envelope round ` +
+          `${r.round} from version ${r.version}`,
         r.round,
       );
     }
     // A client weighs at most what it declared when it joined (no inflating its weight afterwards).
-    const numSamples = Math.min(msg.numSamples, Math.max(1, c.numSamples));
+    const numSamples = Math.min(u.numSamples, Math.max(1, c.numSamples));
     try {
-      r.aggregator.add({ clientId: c.id, delta: msg.delta, numSamples });
+      r.aggregator.add({ clientId: c.id, delta: u.delta, numSamples });
     } catch (e) {
       if (e instanceof StrategyError) return void this.refuse(peer, 'malformed', e.message, r.round);
       throw e;
     }
     r.submitted.add(c.id);
     r.bytesUp += wireBytes;
-    r.metrics.push({ clientId: c.id, numSamples, ...msg.metrics });
+    r.metrics.push({ clientId: c.id, numSamples, ...u.metrics });
     c.state = 'submitted';
-    c.lastLoss = msg.metrics.loss;
+    c.lastLoss = u.metrics.loss;
     void this.sendTo(peer, { type: 'ack', round: r.round });
     this.emit('update', { clientId: c.id, round: r.round });
     this.checkComplete(r);
@@ -351,8 +498,16 @@ export class Coordinator extends EventEmitter {
       return;
     }
     this.phase = 'waiting';
-    if (this.clients.size < this.config.clientsPerRound.min) return;
+    if (this.readyIds().length < this.config.clientsPerRound.min) return;
     this.startRound();
+  }
+
+  /** Connected clients that have data to train on, sorted (selection is seeded over this order). */
+  private readyIds(): string[] {
+    return [...this.clients.values()]
+      .filter((c) => c.numSamples > 0)
+      .map((c) => c.id)
+      .sort();
   }
 
   /** The clients' learning rate for `round` (cosine decay to 5 % over the configured rounds). */
@@ -366,7 +521,7 @@ export class Coordinator extends EventEmitter {
   private startRound(): void {
     const round = this.completed + 1;
     const { fraction, min, max } = this.config.clientsPerRound;
-    const ids = [...this.clients.keys()].sort();
+    const ids = this.readyIds();
     const k = Math.min(ids.length, max, Math.max(min, Math.ceil(fraction * ids.length)));
     const rng = new Rng((this.config.seed * 1_000_003 + round * 7919 + this.attempt) >>> 0);
     const selected = rng.shuffle(ids).slice(0, k);
@@ -377,6 +532,8 @@ export class Coordinator extends EventEmitter {
       version: this.version,
       selected: new Set(selected),
       submitted: new Set(),
+      opening: new Set(),
+      crypto: null,
       failed: new Map(),
       aggregator: this.strategy.begin(round, this.global),
       startedAt: Date.now(),
@@ -385,30 +542,46 @@ export class Coordinator extends EventEmitter {
       bytesUp: 0,
       bytesDown: 0,
       metrics: [],
+      cryptoMs: 0,
     };
     this.current = r;
     this.phase = 'training';
     const fit = this.strategy.fitConfig(round);
-    const frame = encodeFrame({
-      type: 'round',
-      round,
-      version: this.version,
-      deadlineMs,
-      fit: {
-        epochs: this.config.localEpochs,
-        batchSize: this.config.batchSize,
-        learningRate: this.roundLearningRate(round),
-        proxMu: fit.proxMu,
-        seed: (this.config.seed * 31 + round) >>> 0,
-      },
-      weights: this.global,
-    });
+    const fitSettings = {
+      epochs: this.config.localEpochs,
+      batchSize: this.config.batchSize,
+      learningRate: this.roundLearningRate(round),
+      proxMu: fit.proxMu,
+      seed: (this.config.seed * 31 + round) >>> 0,
+    };
     this.log(
       `round ${round}${r.attempt ? ` (retry ${r.attempt})` : ''}: ${selected.length} of ${ids.length} clients, ` +
         `deadline ${this.config.roundDeadlineSeconds} s`,
     );
     this.emit('round-start', { round, selected });
-    void this.broadcast(r, selected, frame);
+    const weights = this.global;
+    const keyedAt = performance.now();
+    void this.opts.channels
+      .openRound({ session: this.session, round, version: r.version, weights })
+      .then((crypto) => {
+        r.cryptoMs += performance.now() - keyedAt;
+        if (this.current !== r) return crypto.close();
+        r.crypto = crypto;
+        const frame = encodeFrame({
+          type: 'round',
+          round,
+          version: r.version,
+          deadlineMs: Math.max(0, r.deadlineAt - Date.now()),
+          fit: fitSettings,
+          seal: crypto.seal,
+          weights,
+        });
+        return this.broadcast(r, selected, frame);
+      })
+      .catch((e: Error) => {
+        // Making a key and two signatures does not fail short of a bug; the deadline then closes the round.
+        this.log(`round ${round}: could not make the round key: ${e.name}: ${e.message}`);
+      });
   }
 
   /** Sends the round's model to the selected clients one after another; each send waits for that socket's
@@ -439,6 +612,7 @@ export class Coordinator extends EventEmitter {
     const r = this.current;
     if (!r) return;
     clearTimeout(r.timer);
+    r.crypto?.close();
     this.current = null;
     for (const id of r.selected) {
       if (!r.submitted.has(id) && !r.failed.has(id)) {
@@ -549,6 +723,7 @@ export class Coordinator extends EventEmitter {
       perClassRecall: ev?.perClassRecall ?? {},
       majorityBaseline: ev?.majorityBaseline ?? { accuracy: Number.NaN, macroF1: Number.NaN },
       strategy: this.strategy.name,
+      cryptoSeconds: r.cryptoMs / 1000,
     };
     for (const id of entry.contributed) {
       const c = this.clients.get(id);
@@ -576,6 +751,8 @@ export class Coordinator extends EventEmitter {
       weights: this.global,
       strategyState: this.strategy.exportState(),
       configDigest: this.opts.configDigest,
+      clientKeys: Object.fromEntries(this.keyOf),
+      clientShards: Object.fromEntries(this.shardOf),
     };
   }
 
@@ -659,6 +836,7 @@ export class Coordinator extends EventEmitter {
           rounds: c.rounds,
           lastLoss: c.lastLoss,
           address: c.peer.address,
+          key: c.key,
         }),
       ),
       refusals: { ...this.refusals },
@@ -685,6 +863,12 @@ export function sameSecret(given: string, expected: string): boolean {
   const a = createHash('sha256').update(given).digest();
   const b = createHash('sha256').update(expected).digest();
   return timingSafeEqual(a, b);
+}
+
+/** The refusal reason and message for an envelope that did not open. */
+function cryptoRefusal(e: unknown): [RefusalReason, string] {
+  const message = e instanceof Error ? e.message : String(e);
+  return [cryptoRefusalReason(e), message];
 }
 
 const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : '–');

@@ -3,15 +3,18 @@
  * dropped, deduplicated), split exactly like `pqfed train` (grouped, seeded), the feature pipeline is fitted
  * on the training rows only and shipped to every client, the test rows are encoded for the server's
  * evaluation, and the training rows are cut into seeded shards (Dirichlet(α) over classes, or IID).
+ * The fitting, encoding and cutting are src/data/experiment-core.ts, which the in-tab federation shares.
  */
-import { Rng } from '../core/random.ts';
-import { type EncodedData, encode, fitPreprocessor, type Preprocessor } from '../data/features.ts';
+import { cutShards, encodeExperiment } from '../data/experiment-core.ts';
+import type { EncodedData, Preprocessor } from '../data/features.ts';
 import type { FlowTable } from '../data/import.ts';
-import { dirichletPartition, iidPartition } from '../data/partition.ts';
-import { groupedSplit } from '../data/split.ts';
+import { type ShardSource, sampleRows, splitRows, subset } from '../data/shard.ts';
 import { modelConfigFor, withoutOverlap } from '../model/centralized.ts';
 import type { ModelConfig } from '../model/model.ts';
-import type { ExperimentConfig } from './config.ts';
+import { EMBEDDED_SAMPLE, type ExperimentConfig } from './config.ts';
+
+/** URL under which the built app serves the embedded sample (vite's public/ folder). */
+export const EMBEDDED_SAMPLE_URL = '/data/ton_iot_network.sample.csv.gz';
 
 export interface PreparedExperiment {
   config: ExperimentConfig;
@@ -24,12 +27,11 @@ export interface PreparedExperiment {
   trainRows: number;
   /** `parts` shards of the training rows, each encoded. */
   shards(parts: number, partition: ExperimentConfig['partition']): EncodedData[];
-}
-
-function sample(rows: Int32Array, max: number, seed: number): Int32Array {
-  if (max <= 0 || rows.length <= max) return rows;
-  const picked = new Rng(seed).shuffle(Array.from(rows)).slice(0, max);
-  return Int32Array.from(picked.sort((a, b) => a - b));
+  /**
+   * How a browser rebuilds its shard itself: only when the training data is the embedded sample, which the
+   * app serves (null otherwise: clients then import their own CSV).
+   */
+  shardSource: ShardSource | null;
 }
 
 /** Prepares an experiment from an imported table (and an optional separate test table). */
@@ -41,19 +43,34 @@ export function prepareExperiment(
   let trainRows: Int32Array;
   let testRows: Int32Array;
   if (testTable) {
-    trainRows = withoutOverlap(table, testTable).rows;
-    testRows = Int32Array.from({ length: testTable.n }, (_, i) => i);
+    trainRows = sampleRows(withoutOverlap(table, testTable).rows, config.maxTrainRows, config.seed + 101);
+    testRows = sampleRows(
+      Int32Array.from({ length: testTable.n }, (_, i) => i),
+      config.maxTestRows,
+      config.seed + 202,
+    );
   } else {
-    const split = groupedSplit(table.groupKey, config.testFraction, config.seed);
-    trainRows = split.train;
-    testRows = split.test;
+    ({ train: trainRows, test: testRows } = splitRows(table, config));
   }
-  trainRows = sample(trainRows, config.maxTrainRows, config.seed + 101);
-  testRows = sample(testRows, config.maxTestRows, config.seed + 202);
-  const preprocessor = fitPreprocessor(table, trainRows, config.labels);
-  const train = encode(table, trainRows, preprocessor);
-  const test = encode(testTable ?? table, testRows, preprocessor);
+  const { preprocessor, train, test } = encodeExperiment(
+    table,
+    { train: trainRows, test: testRows },
+    config.labels,
+    testTable,
+  );
   const model = modelConfigFor(preprocessor, config.model);
+  const shardSource: ShardSource | null =
+    !testTable && config.data === EMBEDDED_SAMPLE
+      ? {
+          url: EMBEDDED_SAMPLE_URL,
+          dataset: config.dataset,
+          testFraction: config.testFraction,
+          maxTrainRows: config.maxTrainRows,
+          seed: config.seed,
+          partition: config.partition,
+          count: config.shards,
+        }
+      : null;
   return {
     config,
     preprocessor,
@@ -62,32 +79,10 @@ export function prepareExperiment(
     trainTargets: { label: train.label, mos: train.mos },
     trainRows: train.n,
     shards(parts, partition) {
-      const idx =
-        partition.kind === 'iid'
-          ? iidPartition(train.n, parts, config.seed)
-          : dirichletPartition(train.label, preprocessor.classes.length, parts, partition.alpha, config.seed);
-      return idx.map((rows) => subset(train, rows));
+      return cutShards(train, preprocessor.classes.length, parts, partition, config.seed);
     },
+    shardSource,
   };
 }
 
-/** The rows `rows` of encoded data. */
-export function subset(data: EncodedData, rows: Int32Array): EncodedData {
-  const ln = data.n > 0 ? data.numeric.length / data.n : 0;
-  const lc = data.n > 0 ? data.categorical.length / data.n : 0;
-  const out: EncodedData = {
-    n: rows.length,
-    numeric: new Float32Array(rows.length * ln),
-    categorical: new Int32Array(rows.length * lc),
-    label: new Int32Array(rows.length),
-    mos: new Float32Array(rows.length),
-  };
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i]!;
-    out.numeric.set(data.numeric.subarray(r * ln, (r + 1) * ln), i * ln);
-    out.categorical.set(data.categorical.subarray(r * lc, (r + 1) * lc), i * lc);
-    out.label[i] = data.label[r]!;
-    out.mos[i] = data.mos[r]!;
-  }
-  return out;
-}
+export { subset };

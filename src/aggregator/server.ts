@@ -13,9 +13,11 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
-import type { ServerChannels } from '../core/channel.ts';
+import type { SecureChannel, ServerChannels } from '../core/channel.ts';
 import { maxFrameBytes, PROTOCOL } from '../core/limits.ts';
 import { decodeClientFrame, ProtocolError } from '../core/protocol.ts';
+import type { Explanation, FlowSuggestion } from '../model/explain.ts';
+import { BenchmarkStore } from './benchmarks.ts';
 import { ROUND_FIELDS } from './checkpoint.ts';
 import { ConfigError, parseConfig } from './config.ts';
 import { type Coordinator, type Peer, sameSecret } from './coordinator.ts';
@@ -30,7 +32,21 @@ export interface AggregatorServerOptions {
   staticRoot: string | null;
   /** Browser origins allowed besides the server's own. */
   allowedOrigins?: string[];
+  /** The server's public base URL (e.g. `http://192.168.1.5:8080`), or a getter for it once the port is
+   * bound: /api/status's `join` link is built on it (null in the status when there is none). */
+  publicUrl?: string | (() => string | undefined);
+  /** The global model as tfjs artifacts (src/model/exported.ts), for `GET /api/admin/model`. */
+  exportModel?: () => unknown;
+  /** Explanations of the global model on the held-out rows, for the public `GET /api/explain`. */
+  explain?: {
+    /** Rows that can be explained: `row` is in [0, rows). */
+    rows: number;
+    explain(row: number): Promise<Explanation>;
+    suggestions(): Promise<FlowSuggestion[]>;
+  };
   log?: (line: string) => void;
+  /** Where the browser benchmark table (`benchmarks.json`) is kept; null or absent: in memory only. */
+  dataDir?: string | null;
 }
 
 export interface AggregatorServer {
@@ -50,6 +66,7 @@ export function createAggregatorServer(opts: AggregatorServerOptions): Aggregato
   const maxFrame = maxFrameBytes(opts.modelSize);
   const perAddress = new Map<string, number>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxFrame, perMessageDeflate: false });
+  const benchmarks = new BenchmarkStore(opts.dataDir ?? null, log);
 
   const server = createServer((req, res) => {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
@@ -64,12 +81,37 @@ export function createAggregatorServer(opts: AggregatorServerOptions): Aggregato
     const path = url.pathname;
     if (path === '/healthz') return json(res, 200, { ok: true });
     if (path === '/api/status' && req.method === 'GET') {
-      return json(res, 200, coordinator.status(channels.fingerprint));
+      const base = typeof opts.publicUrl === 'function' ? opts.publicUrl() : opts.publicUrl;
+      const join = base ? `${base.replace(/\/+$/, '')}/?autojoin=1#fp=${channels.fingerprint ?? ''}` : null;
+      return json(res, 200, { ...coordinator.status(channels.fingerprint), join });
     }
+    if (path === '/api/explain') return explain(req, res, url);
+    if (path === '/api/benchmarks') return benchmarks.handle(req, res);
     if (path.startsWith('/api/admin/')) return admin(req, res, path.slice('/api/admin/'.length));
     if (path.startsWith('/api/')) return json(res, 404, { error: `no such endpoint ${path}` });
     if (opts.staticRoot) return serveStatic(req, res, opts.staticRoot, path);
     return json(res, 404, { error: 'this server has no app to serve' });
+  }
+
+  /** `GET /api/explain` → `{rows, suggestions}`; `GET /api/explain?row=N` → one flow's explanation. */
+  async function explain(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    if (req.method !== 'GET') return json(res, 405, { error: 'explain: use GET' });
+    const ex = opts.explain;
+    if (!ex) return json(res, 404, { error: 'explain: this server has no explainer' });
+    const given = url.searchParams.getAll('row');
+    if (given.length === 0) return json(res, 200, { rows: ex.rows, suggestions: await ex.suggestions() });
+    const raw = given[0]!;
+    const shown = JSON.stringify(raw.length > 40 ? `${raw.slice(0, 40)}…` : raw);
+    const row = given.length === 1 && /^(0|[1-9][0-9]{0,9})$/.test(raw) ? Number(raw) : Number.NaN;
+    if (!(row < ex.rows)) {
+      const expected =
+        ex.rows > 0
+          ? `one integer in [0, ${ex.rows}) (a held-out row, 0 to ${ex.rows - 1})`
+          : 'nothing: there are no held-out rows';
+      const got = given.length > 1 ? `${given.length} row parameters` : shown;
+      return json(res, 400, { error: `explain: row must be ${expected}, got ${got}` });
+    }
+    return json(res, 200, await ex.explain(row));
   }
 
   async function admin(req: IncomingMessage, res: ServerResponse, action: string): Promise<void> {
@@ -89,6 +131,10 @@ export function createAggregatorServer(opts: AggregatorServerOptions): Aggregato
         return;
       }
       return json(res, 200, status);
+    }
+    if (action === 'model' && req.method === 'GET') {
+      if (!opts.exportModel) return json(res, 404, { error: 'admin model: this server has no model export' });
+      return json(res, 200, opts.exportModel());
     }
     if (req.method !== 'POST') return json(res, 405, { error: `admin ${action}: use POST` });
     switch (action) {
@@ -134,7 +180,9 @@ export function createAggregatorServer(opts: AggregatorServerOptions): Aggregato
         break;
       }
       default:
-        return json(res, 404, { error: `no admin action "${action}" (start, pause, stop, config, export)` });
+        return json(res, 404, {
+          error: `no admin action "${action}" (start, pause, stop, config, export, model)`,
+        });
     }
     log(`admin ${action}`);
     const s = coordinator.status(channels.fingerprint);
@@ -191,12 +239,14 @@ export function createAggregatorServer(opts: AggregatorServerOptions): Aggregato
       ws.ping();
     }, PROTOCOL.heartbeatMs);
 
-    let channel:
-      | Awaited<ReturnType<Awaited<ReturnType<ServerChannels['begin']>>['finish']>>['channel']
-      | null = null;
+    let channel: SecureChannel | null = null;
+    let identity: Peer['identity'] = null;
     let flushed: Promise<void> = Promise.resolve();
     const peer: Peer = {
       address,
+      get identity() {
+        return identity;
+      },
       async send(frame) {
         if (!channel) throw new Error('channel not established');
         const wire = await channel.seal(frame);
@@ -253,6 +303,7 @@ export function createAggregatorServer(opts: AggregatorServerOptions): Aggregato
         try {
           const done = await handshake.finish(bytes);
           channel = done.channel;
+          identity = { publicKey: done.peerIdentity, fingerprint: done.peerFingerprint };
           clearTimeout(helloTimer);
         } catch (e) {
           const reason = (e as { reason?: string }).reason ?? 'handshake';
@@ -346,7 +397,7 @@ function readBody(req: IncomingMessage, max: number): Promise<string> {
   });
 }
 
-export const HISTORY_COLUMNS = [...ROUND_FIELDS, 'outcome', 'strategy'] as const;
+export const HISTORY_COLUMNS = [...ROUND_FIELDS, 'outcome', 'strategy', 'cryptoSeconds'] as const;
 
 export function historyCsv(history: Record<string, unknown>[]): string {
   const lines = [HISTORY_COLUMNS.join(',')];

@@ -1,13 +1,17 @@
 /**
- * The client page (/): shows what the trainer worker found (backend, WebGPU adapter, WASM SIMD/threads,
- * cross-origin isolation), lets the user override the backend, and trains the default model on synthetic
- * TON_IoT rows in the worker. Nothing here imports tfjs: the main thread never trains.
+ * The client page (/): this tab as an edge device. It joins the federation from the join link
+ * (`/?autojoin=1#fp=…`, `&backend=wasm|webgpu|cpu` to force a backend), keeps its data in IndexedDB (its
+ * shard of the server's sample, or the user's imported CSV), shows what the trainer worker found (backend,
+ * WebGPU adapter, WASM SIMD/threads, cross-origin isolation) and can train offline on synthetic rows.
+ * Nothing here imports tfjs: the main thread never trains.
  */
 import { proxy } from 'comlink';
 import type { DemoProgress, LossTraceOptions } from '../../workers/trainer.worker.ts';
 import { SYNTHETIC_NOTICE } from '../data/synthetic.ts';
 import type { BackendName, BackendReport } from '../model/backend.ts';
 import type { BenchmarkOptions } from '../model/throughput.ts';
+import { mountDataPanel } from './data-panel.ts';
+import { mountFederation } from './federation.ts';
 import { createTrainer } from './trainer.ts';
 
 type BackendChoice = BackendName | 'auto';
@@ -36,6 +40,19 @@ const ui = {
   loss: el('train-loss'),
   speed: el('train-speed'),
 };
+
+/** This tab's id: kept in sessionStorage, so a reload is the same device and a new tab is another. */
+function tabId(): string {
+  let id = sessionStorage.getItem('pqfed-tab');
+  if (!id) {
+    // getRandomValues works on plain-HTTP pages too (randomUUID needs a secure context).
+    id = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, '0')).join(
+      '',
+    );
+    sessionStorage.setItem('pqfed-tab', id);
+  }
+  return id;
+}
 
 function setStatus(text: string, state: 'ok' | 'busy' | 'error' = 'ok'): void {
   ui.status.textContent = text;
@@ -66,6 +83,7 @@ function showReport(report: BackendReport, skipped: { name: string; reason: stri
 ui.notice.textContent = `Trains on TON_IoT-shaped ${SYNTHETIC_NOTICE}.`;
 
 const trainer = createTrainer();
+void trainer.api.useTab(tabId());
 let training = false;
 
 async function chooseBackend(choice: BackendChoice): Promise<void> {
@@ -116,7 +134,9 @@ async function trainDemo(): Promise<void> {
   }
 }
 
-ui.select.addEventListener('change', () => void chooseBackend(ui.select.value as BackendChoice));
+ui.select.addEventListener('change', () => {
+  backendReady = chooseBackend(ui.select.value as BackendChoice);
+});
 ui.button.addEventListener('click', () => {
   if (training) void trainer.api.stopDemo();
   else void trainDemo();
@@ -157,4 +177,14 @@ declare global {
 
 window.__pqfed = hook;
 
-void chooseBackend('auto');
+const forced = new URLSearchParams(location.search).get('backend');
+const initial: BackendChoice = forced === 'webgpu' || forced === 'wasm' || forced === 'cpu' ? forced : 'auto';
+ui.select.value = initial;
+let backendReady = chooseBackend(initial);
+
+const data = mountDataPanel(trainer, () => federation.rejoin());
+const federation = mountFederation(
+  trainer,
+  () => backendReady,
+  () => data.refresh(),
+);

@@ -3,6 +3,7 @@
  * and only channel of the CLI is the post-quantum one; the plaintext channel exists for protocol unit tests.
  */
 import { loadOrCreateServerIdentity } from '../aggregator/identity-store.ts';
+import { createOpenPool } from '../aggregator/open-pool.ts';
 import type { ClientChannels, ServerChannels } from '../core/channel.ts';
 import { generateIdentity } from '../crypto/identity.ts';
 import { pqClientChannels, pqServerChannels } from '../crypto/pq-channels.ts';
@@ -24,12 +25,40 @@ export async function clientChannelsFor(spec: ChannelSpec): Promise<ClientChanne
   });
 }
 
-/** The server's channels for a run whose identity lives in `dataDir`, and what its clients need to pin it. */
+export interface ServerChannelsOptions {
+  /**
+   * Worker threads that open sealed updates (src/aggregator/open-pool.ts); 0 opens them on the event loop's
+   * thread. Default: available cores − 1, at least 1.
+   */
+  openThreads?: number;
+}
+
+/**
+ * The server's channels for a run whose identity lives in `dataDir`, what its clients need to pin it, and
+ * `close`, which ends the threads that open updates: pass it as `startAggregator`'s `release`.
+ */
 export async function serverChannelsFor(
   dataDir: string,
   suite: KemSuite = 'xwing',
-): Promise<{ server: ServerChannels; client: ChannelSpec }> {
+  options: ServerChannelsOptions = {},
+): Promise<{ server: ServerChannels; client: ChannelSpec; close(): Promise<void> }> {
   const { identity } = loadOrCreateServerIdentity(dataDir);
-  const server = pqServerChannels(identity, suite);
-  return { server, client: { kind: 'pq', pinnedFingerprint: server.fingerprint!, minimumSuite: suite } };
+  const pool = options.openThreads === 0 ? null : createOpenPool({ size: options.openThreads });
+  const channels = pqServerChannels(identity, suite, pool ? { openUpdate: pool.open } : {});
+  // The threads start with the first round (they load while the clients train), so a server that never
+  // opens a round pays nothing for them.
+  const server: ServerChannels = pool
+    ? {
+        ...channels,
+        openRound(info) {
+          pool.warm();
+          return channels.openRound(info);
+        },
+      }
+    : channels;
+  return {
+    server,
+    client: { kind: 'pq', pinnedFingerprint: server.fingerprint!, minimumSuite: suite },
+    close: async () => pool?.close(),
+  };
 }

@@ -15,7 +15,9 @@ const USAGE = `usage: pqfed <command> [options]
            [--strategy fedavg|fedprox|fedadam|median|trimmed-mean|krum|multi-krum] [--json]
   import   FILE --dataset toniot|ciciot2023|edgeiiot [--out FILE] [--json]
   train    --dataset D --data FILE [--test FILE] [--epochs N] [--batch N] [--lr X]
-           [--backend wasm|cpu] [--seed S] [--labels fine|category|binary] [--json]`;
+           [--backend wasm|cpu] [--seed S] [--labels fine|category|binary] [--json]
+  bench    [--quick] [--clients N] [--json]
+           training samples/s (wasm, cpu, PyTorch), crypto per update, aggregator updates/s, wire bytes`;
 
 /** Errors that mean "bad input": exit 2 with one line. */
 const INPUT_ERRORS = new Set([
@@ -50,6 +52,14 @@ async function main(argv: string[]): Promise<number> {
       const r = await simulateCommand(rest);
       result = r;
       text = formatSimulate(r);
+      break;
+    }
+    case 'bench': {
+      // loaded on demand: it pulls in the aggregator, the crypto benches and both tfjs backends
+      const { benchCommand, formatBench } = await import('./bench.ts');
+      const r = await benchCommand(rest);
+      result = r;
+      text = formatBench(r);
       break;
     }
     case 'serve':

@@ -1,5 +1,5 @@
 /**
- * `pqfed serve [--port N] [--host H] [--data-dir DIR] [--config experiment.json]`: the aggregator with the
+ * `pqfed serve [--port N] [--host H] [--data-dir DIR] [--config experiment.json] [--suite xwing|mlkem768]`: the aggregator with the
  * built app. It imports the experiment's data (default: the embedded TON_IoT sample), resumes from the data
  * directory's checkpoint when there is one, and prints the URL, the join link (with the server key's
  * fingerprint in the fragment) and the admin token.
@@ -11,8 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { startAggregator } from '../aggregator/aggregator.ts';
 import { DEFAULT_EXPERIMENT, loadConfig } from '../aggregator/config.ts';
 import { prepareExperiment } from '../aggregator/experiment.ts';
+import { DEFAULT_SUITE, KEM_SUITES } from '../crypto/suites.ts';
 import { useBackend } from '../model/backend.ts';
-import { intFlag, parse, stringFlag, UsageError } from './args.ts';
+import { choiceFlag, intFlag, parse, stringFlag, UsageError } from './args.ts';
 import { serverChannelsFor } from './channels.ts';
 import { loadTable } from './import.ts';
 
@@ -24,6 +25,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     host: { type: 'string' },
     'data-dir': { type: 'string' },
     config: { type: 'string' },
+    suite: { type: 'string' },
     'join-token': { type: 'string' },
     json: { type: 'boolean' },
   });
@@ -42,7 +44,8 @@ export async function serveCommand(argv: string[]): Promise<void> {
   const { table } = await loadTable(config.data, config.dataset);
   const test = config.test ? (await loadTable(config.test, config.dataset)).table : undefined;
   const experiment = prepareExperiment(config, table, test);
-  const { server: channels } = await serverChannelsFor(dataDir);
+  const suite = choiceFlag(values.suite, 'suite', KEM_SUITES, DEFAULT_SUITE);
+  const { server: channels, close: release } = await serverChannelsFor(dataDir, suite);
   const agg = await startAggregator({
     experiment,
     dataDir,
@@ -51,13 +54,14 @@ export async function serveCommand(argv: string[]): Promise<void> {
     host,
     staticRoot: app ? ROOT : null,
     adminToken: process.env.PQFED_ADMIN_TOKEN,
+    publicUrl: (bound) => baseUrl(host, bound),
     log: (l) => say(`${new Date().toISOString().slice(11, 19)} ${l}`),
+    release,
   }).catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'EADDRINUSE') throw new UsageError(`port ${port} is already in use (set --port or PORT)`);
     throw e;
   });
-  const shown = host === '0.0.0.0' || host === '::' ? (lanAddress() ?? 'localhost') : host;
-  const base = `http://${shown}:${agg.port}`;
+  const base = baseUrl(host, agg.port);
   const fp = channels.fingerprint ?? '';
   const info = {
     url: `${base}/`,
@@ -90,6 +94,12 @@ export async function serveCommand(argv: string[]): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+/** The URL others reach this server at: the LAN address when it listens on every interface. */
+function baseUrl(host: string, port: number): string {
+  const shown = host === '0.0.0.0' || host === '::' ? (lanAddress() ?? 'localhost') : host;
+  return `http://${shown}:${port}`;
 }
 
 function lanAddress(): string | undefined {

@@ -14,6 +14,7 @@ import { ROUND_FIELDS, type RoundRecord } from '../aggregator/checkpoint.ts';
 import { type ExperimentConfig, parseConfig } from '../aggregator/config.ts';
 import { prepareExperiment } from '../aggregator/experiment.ts';
 import { STRATEGY_NAMES } from '../core/strategies/index.ts';
+import { DEFAULT_SUITE, KEM_SUITES } from '../crypto/suites.ts';
 import { DATASET_IDS } from '../data/schema.ts';
 import { useBackend } from '../model/backend.ts';
 import { choiceFlag, intFlag, numFlag, parse, stringFlag, UsageError } from './args.ts';
@@ -63,6 +64,7 @@ export async function simulateCommand(argv: string[]): Promise<SimulateReport> {
     'max-test-rows': { type: 'string' },
     'data-dir': { type: 'string' },
     config: { type: 'string' },
+    suite: { type: 'string' },
     json: { type: 'boolean' },
   });
   const dataset = choiceFlag(values.dataset, 'dataset', DATASET_IDS);
@@ -102,7 +104,8 @@ export async function simulateCommand(argv: string[]): Promise<SimulateReport> {
   const dataDir = stringFlag(values['data-dir'], 'data-dir') ?? mkdtempSync(join(tmpdir(), 'pqfed-sim-'));
   const ownDir = values['data-dir'] === undefined;
   const say = (l: string) => process.stderr.write(`${l}\n`);
-  const { server: serverChannels, client: channel } = await serverChannelsFor(dataDir);
+  const suite = choiceFlag(values.suite, 'suite', KEM_SUITES, DEFAULT_SUITE);
+  const { server: serverChannels, client: channel, close: release } = await serverChannelsFor(dataDir, suite);
   const agg = await startAggregator({
     experiment: exp,
     dataDir,
@@ -111,6 +114,7 @@ export async function simulateCommand(argv: string[]): Promise<SimulateReport> {
     host: '127.0.0.1',
     staticRoot: null,
     log: (l) => say(`aggregator: ${l}`),
+    release,
   });
   const t0 = Date.now();
   const workers: Worker[] = [];

@@ -1,13 +1,14 @@
 /**
  * The federated client, one implementation for a browser tab and for `pqfed simulate`'s worker threads:
- * connect, establish the sealed channel, say hello, receive the model of a round, train through the
- * `LocalTrainer`, send the update, wait; on a lost connection (a server restart, a network blip) reconnect
+ * connect, establish the sealed channel, say hello, receive the model of a round, check the server's
+ * signatures over it (nothing is loaded otherwise), train through the `LocalTrainer`, seal the update to
+ * the round's key and sign it, send it, wait; on a lost connection (a server restart, a network blip) reconnect
  * with exponential backoff and jitter, resuming as the same client id.
  *
  * Nothing here depends on Node or the DOM: the socket comes from a factory (`WebSocket` in browsers, `ws` in
  * Node), the trainer is a tfjs model in a Web Worker or in the current thread.
  */
-import type { ClientChannels, SecureChannel } from '../core/channel.ts';
+import type { ClientChannels, ClientCrypto, SecureChannel } from '../core/channel.ts';
 import { LIMITS, maxFrameBytes } from '../core/limits.ts';
 import {
   type ClientMessage,
@@ -38,8 +39,12 @@ export type WebSocketFactory = (url: string) => WebSocketLike;
 export interface LocalTrainer {
   readonly backend: string;
   readonly numSamples: number;
-  /** Builds the model for this experiment; throws when the local data does not fit it. */
-  prepare(experiment: ExperimentInfo): Promise<void>;
+  /**
+   * Gets the data ready and builds the model for this experiment (`shard`: this client's shard of
+   * `experiment.shardSource`, when the server offers one); throws when the local data does not fit it.
+   * `numSamples` may change here (a browser joins with 0 and builds its shard now).
+   */
+  prepare(experiment: ExperimentInfo, shard?: number): Promise<void>;
   /** Trains from `global`; returns local − global. */
   fit(
     global: Float32Array,
@@ -117,6 +122,8 @@ export class FederatedClient {
   clientId: string | undefined;
   session: string | undefined;
   serverFingerprint: string | null = null;
+  /** This client's shard of the experiment's shard source, as the server assigned it. */
+  shard: number | undefined;
   /** Rounds this client contributed an update to (acknowledged). */
   roundsContributed = 0;
   lastStatus: ClientStatus = { state: 'stopped' };
@@ -210,9 +217,11 @@ export class FederatedClient {
       const hello = await inbox.next();
       if (!hello) throw new ClientError(`server closed before its handshake (${inbox.closed?.code})`);
       let channel: SecureChannel;
+      let crypto: ClientCrypto;
       try {
         const done = await this.opts.channels.accept(hello);
         channel = done.channel;
+        crypto = done.crypto;
         this.serverFingerprint = done.serverFingerprint;
         ws.send(done.reply);
       } catch (e) {
@@ -236,6 +245,7 @@ export class FederatedClient {
       if (this.clientId) hi.clientId = this.clientId;
       if (this.opts.token) hi.token = this.opts.token;
       await send(hi);
+      let declared = t.numSamples;
       let maxFrame = maxFrameBytes(LIMITS.maxModelParams);
       let modelSize: number | undefined;
       for (;;) {
@@ -250,18 +260,23 @@ export class FederatedClient {
             welcomed = true;
             this.clientId = msg.clientId;
             this.session = msg.session;
+            this.shard = msg.shard;
             modelSize = msg.experiment.modelSize;
             maxFrame = maxFrameBytes(modelSize);
-            const key = JSON.stringify(msg.experiment);
+            const key = JSON.stringify([msg.experiment, msg.shard]);
             if (key !== this.preparedFor) {
               try {
-                await t.prepare(msg.experiment);
+                await t.prepare(msg.experiment, msg.shard);
               } catch (e) {
                 throw new ClientError(
                   `fatal: this client cannot train for the experiment: ${(e as Error).message}`,
                 );
               }
               this.preparedFor = key;
+            }
+            if (t.numSamples !== declared && t.numSamples > 0) {
+              await send({ type: 'ready', numSamples: t.numSamples });
+              declared = t.numSamples;
             }
             this.log(`joined session ${msg.session} as ${msg.clientId}`);
             this.status({ state: 'waiting', round: msg.round, message: `joined; ${msg.round} rounds done` });
@@ -272,11 +287,25 @@ export class FederatedClient {
             break;
           }
           case 'round': {
+            const session = this.session;
+            const clientId = this.clientId;
+            if (session === undefined || clientId === undefined) {
+              throw new ClientError('the server sent a round before welcoming this client');
+            }
+            const round = { session, round: msg.round, version: msg.version, seal: msg.seal };
+            try {
+              await crypto.verifyRound({ ...round, weights: msg.weights });
+            } catch (e) {
+              const reason = (e as { reason?: string }).reason ?? 'bad-signature';
+              this.status({ state: 'refused', reason, message: (e as Error).message });
+              // The channel is authenticated, so a bad signature here is the server's doing: stop trusting it.
+              throw new ClientError(`fatal: ${(e as Error).message}`);
+            }
             this.status({ state: 'training', round: msg.round });
             const { delta, metrics } = await t.fit(msg.weights, msg.fit, msg.round);
             if (ws.readyState !== 1) return welcomed;
             this.status({ state: 'sending', round: msg.round });
-            await send({
+            const inner = encodeFrame({
               type: 'update',
               round: msg.round,
               baseVersion: msg.version,
@@ -284,6 +313,8 @@ export class FederatedClient {
               metrics,
               delta,
             });
+            const envelope = await crypto.sealUpdate({ ...round, clientId, payload: inner });
+            await send({ type: 'sealed-update', round: msg.round, envelope });
             break;
           }
           case 'ack':

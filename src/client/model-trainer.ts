@@ -6,7 +6,7 @@
 import type { ExperimentInfo, FitSettings, LocalMetrics } from '../core/protocol.ts';
 import type { EncodedData } from '../data/features.ts';
 import { checkConfig, initWeights, type ModelConfig, MultiTaskModel } from '../model/model.ts';
-import { train } from '../model/train.ts';
+import { type TrainProgress, train } from '../model/train.ts';
 import type { LocalTrainer } from './client.ts';
 
 export class ShardMismatchError extends Error {
@@ -19,6 +19,8 @@ export class ModelTrainer implements LocalTrainer {
   constructor(
     private readonly data: EncodedData,
     readonly backend: string,
+    /** Called during local training (every few steps and at each epoch's end), with the round. */
+    private readonly onProgress?: (p: TrainProgress & { round: number }) => void,
   ) {}
 
   get numSamples(): number {
@@ -51,7 +53,7 @@ export class ModelTrainer implements LocalTrainer {
   async fit(
     global: Float32Array,
     fit: FitSettings,
-    _round: number,
+    round: number,
   ): Promise<{ delta: Float32Array; metrics: LocalMetrics }> {
     const model = this.model;
     if (!model) throw new ShardMismatchError('fit before prepare: no model');
@@ -62,6 +64,10 @@ export class ModelTrainer implements LocalTrainer {
       learningRate: fit.learningRate,
       seed: fit.seed,
       prox: fit.proxMu > 0 ? { mu: fit.proxMu, global } : undefined,
+      ...(this.onProgress && {
+        readEvery: 5,
+        onProgress: (p: TrainProgress) => this.onProgress!({ ...p, round }),
+      }),
     });
     const local = await model.getWeights();
     const delta = new Float32Array(local.length);

@@ -22,6 +22,8 @@ export const PROTOCOL = {
   maxNameChars: 64,
   maxIdChars: 64,
   maxTokenChars: 256,
+  /** Largest binary field of a round's seal (a key or a signature; an ML-DSA-65 signature is 3,309 bytes). */
+  maxSealFieldBytes: 4096,
   maxMessageChars: 1024,
   maxRounds: 1_000_000,
   maxSamples: 100_000_000,

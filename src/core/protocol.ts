@@ -10,18 +10,25 @@
  *   4  u32               header length H in bytes
  *   8  H bytes           header: UTF-8 JSON object with a string-literal `type` tag
  *      0–3 zero bytes    padding to a multiple of 4
- *      4·F bytes         payload: F float32 values (weights or a weight delta), F = header.floats
+ *      payload           F float32 values (weights or a weight delta), F = header.floats, or B opaque bytes
+ *                        (a sealed update), B = header.bytes; never both
  *
- * Weights travel as binary; the header carries only small, typed fields. `decodeFrame` checks, in order:
+ * Weights travel as binary; the header carries only small, typed fields (binary ones, such as the round's
+ * key and signatures, in standard base64). A client's update travels sealed: the outer `sealed-update`
+ * frame carries an envelope (src/crypto/envelope.ts) whose plaintext is an `update` frame; the aggregator
+ * decrypts and verifies the envelope, and only then parses that frame with `decodeUpdateFrame`. `decodeFrame` checks, in order:
  * length, magic, version, header size, JSON, the type tag, every field of that type (type, range, finite),
  * the payload length against the header and against the model size, and that every weight is finite.
  * A frame that fails any check throws `ProtocolError` with a `reason` and a message naming what was
  * expected and what came.
  */
 
+import { DATASET_IDS } from '../data/schema.ts';
+import type { ShardSource } from '../data/shard.ts';
 import { PROTOCOL } from './limits.ts';
 
-export const PROTOCOL_VERSION = 1;
+/** 2: updates travel only sealed per round (`sealed-update`), and `round` carries the signed round key. */
+export const PROTOCOL_VERSION = 2;
 
 export type Phase = 'waiting' | 'training' | 'evaluating' | 'paused' | 'finished';
 export const PHASES: readonly Phase[] = ['waiting', 'training', 'evaluating', 'paused', 'finished'];
@@ -52,6 +59,8 @@ export interface ExperimentInfo {
   /** The fitted feature pipeline (plain JSON, see src/data/features.ts). */
   preprocessor: Record<string, unknown>;
   modelSize: number;
+  /** How a browser rebuilds its shard of the embedded sample (absent: clients bring their own data). */
+  shardSource?: ShardSource;
 }
 
 export type ClientMessage =
@@ -66,16 +75,37 @@ export type ClientMessage =
       token?: string;
     }
   | {
-      type: 'update';
+      type: 'sealed-update';
       round: number;
-      /** Global model version the client trained from. */
-      baseVersion: number;
+      /** An envelope sealed to the round's key and signed by the client; its plaintext is an UpdateFrame. */
+      envelope: Uint8Array;
+    }
+  | {
+      /** The client's data is ready (after `welcome`, or after importing other data): it can be selected. */
+      type: 'ready';
       numSamples: number;
-      metrics: LocalMetrics;
-      /** Local weights − global weights of `baseVersion`. */
-      delta: Float32Array;
     }
   | { type: 'leave' };
+
+/** A client's update: the plaintext inside a `sealed-update` envelope, never sent on its own. */
+export interface UpdateFrame {
+  type: 'update';
+  round: number;
+  /** Global model version the client trained from. */
+  baseVersion: number;
+  numSamples: number;
+  metrics: LocalMetrics;
+  /** Local weights − global weights of `baseVersion`. */
+  delta: Float32Array;
+}
+
+/** The round's key and signatures, as they travel (see RoundSeal in src/core/channel.ts). */
+export interface WireRoundSeal {
+  suite: string;
+  publicKey: Uint8Array;
+  keySignature: Uint8Array;
+  modelSignature: Uint8Array;
+}
 
 export type RefusalReason =
   | 'truncated'
@@ -89,9 +119,14 @@ export type RefusalReason =
   | 'stale'
   | 'not-selected'
   | 'duplicate'
-  | 'not-joined'
+  | 'unregistered'
   | 'unauthorized'
-  | 'server-full';
+  | 'server-full'
+  | 'tampered'
+  | 'bad-signature'
+  | 'replay'
+  | 'wrong-context'
+  | 'downgrade';
 
 export type ServerMessage =
   | {
@@ -101,6 +136,8 @@ export type ServerMessage =
       round: number;
       phase: Phase;
       experiment: ExperimentInfo;
+      /** This client's shard of `experiment.shardSource` (kept across reconnects). */
+      shard?: number;
     }
   | {
       type: 'round';
@@ -110,13 +147,15 @@ export type ServerMessage =
       /** Milliseconds from now until the round closes. */
       deadlineMs: number;
       fit: FitSettings;
+      /** The round's KEM key and the server's signatures over it and over `weights`. */
+      seal: WireRoundSeal;
       weights: Float32Array;
     }
   | { type: 'ack'; round: number }
   | { type: 'refused'; reason: RefusalReason; message: string; round?: number }
   | { type: 'status'; phase: Phase; round: number; message: string };
 
-export type Message = ClientMessage | ServerMessage;
+export type Message = ClientMessage | ServerMessage | UpdateFrame;
 export type MessageType = Message['type'];
 
 export class ProtocolError extends Error {
@@ -142,10 +181,29 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /** Encodes a message as one binary frame. */
 export function encodeFrame(msg: Message): Uint8Array {
-  const payload = 'delta' in msg ? msg.delta : 'weights' in msg ? msg.weights : undefined;
+  const payload =
+    'delta' in msg
+      ? msg.delta
+      : 'weights' in msg
+        ? msg.weights
+        : 'envelope' in msg
+          ? msg.envelope
+          : undefined;
   const header: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(msg)) if (k !== 'delta' && k !== 'weights') header[k] = v;
-  header.floats = payload ? payload.length : 0;
+  for (const [k, v] of Object.entries(msg)) {
+    if (k !== 'delta' && k !== 'weights' && k !== 'envelope') header[k] = v;
+  }
+  if (msg.type === 'round') {
+    const { suite, publicKey, keySignature, modelSignature } = msg.seal;
+    header.seal = {
+      suite,
+      publicKey: toBase64(publicKey),
+      keySignature: toBase64(keySignature),
+      modelSignature: toBase64(modelSignature),
+    };
+  }
+  header.floats = payload instanceof Float32Array ? payload.length : 0;
+  if (payload instanceof Uint8Array) header.bytes = payload.length;
   const json = encoder.encode(JSON.stringify(header));
   const start = align4(PREFIX + json.length);
   const out = new Uint8Array(start + (payload ? payload.byteLength : 0));
@@ -186,21 +244,39 @@ export function decodeClientFrame(bytes: Uint8Array, opts: DecodeOptions): Clien
       if (token !== undefined) msg.token = token;
       return msg;
     }
-    case 'update':
-      return {
-        type,
-        round: int(header, 'round', 1, PROTOCOL.maxRounds),
-        baseVersion: int(header, 'baseVersion', 0, PROTOCOL.maxRounds),
-        numSamples: int(header, 'numSamples', 1, PROTOCOL.maxSamples),
-        metrics: metrics(header.metrics),
-        delta: weights(payload, opts.modelSize, 'update'),
-      };
+    case 'sealed-update': {
+      if (header.floats !== 0) {
+        throw new ProtocolError('malformed', '"sealed-update" frame: expected bytes, got float32 values');
+      }
+      if (payload.length === 0) {
+        throw new ProtocolError('wrong-length', '"sealed-update" frame: expected an envelope, got none');
+      }
+      return { type, round: int(header, 'round', 1, PROTOCOL.maxRounds), envelope: payload.slice() };
+    }
+    case 'ready':
+      noPayload(payload, type);
+      return { type, numSamples: int(header, 'numSamples', 1, PROTOCOL.maxSamples) };
     case 'leave':
       noPayload(payload, type);
       return { type };
     default:
-      throw unknownType(type, ['hello', 'update', 'leave']);
+      throw unknownType(type, ['hello', 'sealed-update', 'ready', 'leave']);
   }
+}
+
+/** Parses and validates the plaintext of a sealed update (after the envelope was decrypted and verified). */
+export function decodeUpdateFrame(bytes: Uint8Array, opts: DecodeOptions): UpdateFrame {
+  const { header, payload } = splitFrame(bytes, opts);
+  const type = header.type;
+  if (type !== 'update') throw unknownType(type, ['update']);
+  return {
+    type,
+    round: int(header, 'round', 1, PROTOCOL.maxRounds),
+    baseVersion: int(header, 'baseVersion', 0, PROTOCOL.maxRounds),
+    numSamples: int(header, 'numSamples', 1, PROTOCOL.maxSamples),
+    metrics: metrics(header.metrics),
+    delta: weights(payload, opts.modelSize, 'update'),
+  };
 }
 
 /** Parses and validates a frame sent by the aggregator (what a client accepts). */
@@ -210,7 +286,7 @@ export function decodeServerFrame(bytes: Uint8Array, opts: DecodeOptions): Serve
   switch (type) {
     case 'welcome': {
       noPayload(payload, type);
-      return {
+      const msg: ServerMessage = {
         type,
         session: str(header, 'session', PROTOCOL.maxIdChars),
         clientId: str(header, 'clientId', PROTOCOL.maxIdChars),
@@ -218,6 +294,8 @@ export function decodeServerFrame(bytes: Uint8Array, opts: DecodeOptions): Serve
         phase: choice(header, 'phase', PHASES),
         experiment: experiment(header.experiment),
       };
+      if (header.shard !== undefined) msg.shard = int(header, 'shard', 0, PROTOCOL.maxClients);
+      return msg;
     }
     case 'round': {
       const fit = obj(header.fit, 'fit');
@@ -233,6 +311,7 @@ export function decodeServerFrame(bytes: Uint8Array, opts: DecodeOptions): Serve
           proxMu: num(fit, 'proxMu', 0, 1e3),
           seed: int(fit, 'seed', 0, 2 ** 32 - 1),
         },
+        seal: roundSeal(header.seal),
         weights: weights(payload, opts.modelSize, 'round'),
       };
     }
@@ -274,10 +353,37 @@ export const REFUSAL_REASONS: readonly RefusalReason[] = [
   'stale',
   'not-selected',
   'duplicate',
-  'not-joined',
+  'unregistered',
   'unauthorized',
   'server-full',
+  'tampered',
+  'bad-signature',
+  'replay',
+  'wrong-context',
+  'downgrade',
 ];
+
+/** Whether `reason` is one a `refused` frame may carry. */
+export function isRefusalReason(reason: string): reason is RefusalReason {
+  return (REFUSAL_REASONS as readonly string[]).includes(reason);
+}
+
+/** The refusal reason for an error of `src/crypto/` (its `reason` field); anything else is `malformed`. */
+export function cryptoRefusalReason(e: unknown): RefusalReason {
+  const reason = (e as { reason?: unknown } | null)?.reason;
+  return (typeof reason === 'string' && CRYPTO_TO_REFUSAL[reason]) || 'malformed';
+}
+
+const CRYPTO_TO_REFUSAL: Record<string, RefusalReason> = {
+  tampered: 'tampered',
+  'bad-signature': 'bad-signature',
+  replay: 'replay',
+  'wrong-context': 'wrong-context',
+  downgrade: 'downgrade',
+  'stale-round': 'stale',
+  'bad-length': 'wrong-length',
+  malformed: 'malformed',
+};
 
 type Json = Record<string, unknown>;
 
@@ -327,18 +433,23 @@ function splitFrame(bytes: Uint8Array, opts: DecodeOptions): { header: Json; pay
     throw new ProtocolError('malformed', `frame header: expected a string "type", got ${typeof obj0.type}`);
   }
   const floats = int(obj0, 'floats', 0, Math.floor(opts.maxFrameBytes / 4));
+  const raw = obj0.bytes === undefined ? 0 : int(obj0, 'bytes', 0, opts.maxFrameBytes);
+  if (floats > 0 && raw > 0) {
+    throw new ProtocolError('malformed', `frame header: expected "floats" or "bytes", got both`);
+  }
+  const what = raw > 0 ? `${raw} payload bytes` : `${floats} float32 values`;
   const start = align4(PREFIX + h);
-  const expected = start + floats * 4;
+  const expected = start + floats * 4 + raw;
   if (bytes.length < expected) {
     throw new ProtocolError(
       'truncated',
-      `frame: header announces ${floats} float32 values (${expected} bytes in all), got ${bytes.length} bytes`,
+      `frame: header announces ${what} (${expected} bytes in all), got ${bytes.length} bytes`,
     );
   }
   if (bytes.length > expected) {
     throw new ProtocolError(
       'malformed',
-      `frame: expected ${expected} bytes for ${floats} float32 values, got ${bytes.length} (trailing bytes)`,
+      `frame: expected ${expected} bytes for ${what}, got ${bytes.length} (trailing bytes)`,
     );
   }
   return { header: obj0, payload: bytes.subarray(start, expected) };
@@ -371,6 +482,12 @@ function noPayload(payload: Uint8Array, type: string): void {
 
 /** Copies the payload into an aligned Float32Array and checks its length and that every value is finite. */
 function weights(payload: Uint8Array, modelSize: number | undefined, type: string): Float32Array {
+  if (payload.length % 4 !== 0) {
+    throw new ProtocolError(
+      'malformed',
+      `"${type}" frame: expected float32 weights ("floats"), got ${payload.length} opaque bytes`,
+    );
+  }
   const n = payload.length / 4;
   if (n === 0) throw new ProtocolError('wrong-length', `"${type}" frame: expected weights, got none`);
   if (modelSize !== undefined && n !== modelSize) {
@@ -459,5 +576,62 @@ function experiment(v: unknown): ExperimentInfo {
     model: obj(o.model, 'experiment.model'),
     preprocessor: obj(o.preprocessor, 'experiment.preprocessor'),
     modelSize: int(o, 'modelSize', 1, PROTOCOL.maxModelParams),
+    ...(o.shardSource !== undefined && { shardSource: shardSource(o.shardSource) }),
   };
+}
+
+function shardSource(v: unknown): ShardSource {
+  const o = obj(v, 'experiment.shardSource');
+  const url = str(o, 'url', PROTOCOL.maxMessageChars);
+  // Same-origin paths only: a server cannot point a tab at another site's data.
+  if (!/^\/[A-Za-z0-9._/-]+$/.test(url) || url.includes('..') || url.startsWith('//')) {
+    throw new ProtocolError('malformed', `"url": expected a same-origin path, got ${show(url)}`);
+  }
+  const p = obj(o.partition, 'experiment.shardSource.partition');
+  const kind = choice(p, 'kind', ['iid', 'dirichlet'] as const);
+  return {
+    url,
+    dataset: choice(o, 'dataset', DATASET_IDS),
+    testFraction: num(o, 'testFraction', 0.01, 0.9),
+    maxTrainRows: int(o, 'maxTrainRows', 0, PROTOCOL.maxSamples),
+    seed: int(o, 'seed', 0, 2 ** 31 - 1),
+    partition: kind === 'iid' ? { kind } : { kind, alpha: num(p, 'alpha', 1e-3, 1e6) },
+    count: int(o, 'count', 1, PROTOCOL.maxClients),
+  };
+}
+
+function roundSeal(v: unknown): WireRoundSeal {
+  const o = obj(v, 'round seal');
+  return {
+    suite: str(o, 'suite', PROTOCOL.maxNameChars),
+    publicKey: base64Field(o, 'publicKey'),
+    keySignature: base64Field(o, 'keySignature'),
+    modelSignature: base64Field(o, 'modelSignature'),
+  };
+}
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** A standard-base64 field of at most PROTOCOL.maxSealFieldBytes bytes, decoded. */
+function base64Field(o: Json, key: string): Uint8Array {
+  const max = PROTOCOL.maxSealFieldBytes;
+  const v = str(o, key, Math.ceil(max / 3) * 4);
+  if (!BASE64.test(v))
+    throw new ProtocolError('malformed', `"${key}": expected standard base64, got ${show(v)}`);
+  const bin = atob(v);
+  if (bin.length > max) {
+    throw new ProtocolError('malformed', `"${key}": expected at most ${max} bytes, got ${bin.length}`);
+  }
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+/** Standard base64 (browsers and Node both have btoa). */
+export function toBase64(bytes: Uint8Array): string {
+  let bin = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(bin);
 }

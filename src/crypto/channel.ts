@@ -21,7 +21,16 @@
  * frame leaves the channel's state unchanged; whether to close the connection is the caller's choice.
  * @module
  */
-import { DIRECTION, type Direction, makeNonce, open, seal, TAG_BYTES } from './aead.ts';
+import {
+  type AesKey,
+  DIRECTION,
+  type Direction,
+  destroyAesKey,
+  makeNonce,
+  open,
+  seal,
+  TAG_BYTES,
+} from './aead.ts';
 import {
   bytesEqual,
   checkLength,
@@ -133,18 +142,26 @@ function appendSignature(body: Uint8Array, signature: Uint8Array): Uint8Array {
   return concatBytes(body, u32be(signature.length), signature);
 }
 
-/** Both directions' AES keys from the shared secret and the transcript; wipes the raw key bytes. */
+/**
+ * Both directions' AES keys from the shared secret and the transcript; wipes the raw key bytes (and, should
+ * the second import fail, the first key where it holds bytes in JavaScript).
+ */
 async function sessionKeys(
   sharedSecret: Uint8Array,
   serverHello: Uint8Array,
   clientHello: Uint8Array,
-): Promise<{ c2s: CryptoKey; s2c: CryptoKey }> {
+): Promise<{ c2s: AesKey; s2c: AesKey }> {
   const transcript = [serverHello, clientHello];
   const [c2sRaw] = deriveKeys(sharedSecret, transcript, KDF_INFO.clientToServer);
   const [s2cRaw] = deriveKeys(sharedSecret, transcript, KDF_INFO.serverToClient);
   sharedSecret.fill(0);
+  let c2s: AesKey | undefined;
   try {
-    return { c2s: await importAesKey(c2sRaw!), s2c: await importAesKey(s2cRaw!) };
+    c2s = await importAesKey(c2sRaw!);
+    return { c2s, s2c: await importAesKey(s2cRaw!) };
+  } catch (e) {
+    destroyAesKey(c2s);
+    throw e;
   } finally {
     c2sRaw!.fill(0);
     s2cRaw!.fill(0);
@@ -162,8 +179,8 @@ class Channel implements SecureChannel {
     readonly suite: KemSuite,
     readonly peerIdentity: Uint8Array,
     private readonly session: Uint8Array,
-    private readonly sendKey: CryptoKey,
-    private readonly recvKey: CryptoKey,
+    private readonly sendKey: AesKey,
+    private readonly recvKey: AesKey,
     private readonly sendDirection: Direction,
     private readonly recvDirection: Direction,
   ) {}

@@ -134,12 +134,12 @@ describe('openUpdate refusals', () => {
     expect(await open(update)).toEqual(payload);
   });
 
-  it('refuses one flipped bit anywhere the signature covers, and in the signature', async () => {
+  it('refuses one flipped bit anywhere, each with the reason of what it changed', async () => {
     const o = offsets(update);
     const cases: [string, number, CryptoRefusal][] = [
-      ['AES ciphertext', o.sealed + 3, 'bad-signature'],
-      ['AES tag', o.tag + 15, 'bad-signature'],
-      ['KEM ciphertext', o.cipherText + 40, 'bad-signature'],
+      ['AES ciphertext', o.sealed + 3, 'tampered'],
+      ['AES tag', o.tag + 15, 'tampered'],
+      ['KEM ciphertext', o.cipherText + 40, 'tampered'],
       ['signature', o.signature + 1000, 'bad-signature'],
       ['session', o.session + 15, 'stale-round'],
       ['round', o.round + 3, 'stale-round'],
@@ -183,8 +183,10 @@ describe('openUpdate refusals', () => {
   it("refuses a previous round's valid update in the next round", async () => {
     const next = createRoundKey(suite);
     const e = await refusal(() => open(update, { round: 6, roundSecretKey: next.secretKey }));
-    expect(e.reason).toBe('stale-round');
-    expect(e.message).toBe('update: expected round 6, got round 5');
+    expect(e.reason).toBe('replay');
+    expect(e.message).toBe("update: expected round 6, got round 5 (an earlier round's update replayed)");
+    const early = await refusal(() => open(update, { round: 4 }));
+    expect([early.reason, early.message]).toEqual(['stale-round', 'update: expected round 4, got round 5']);
     expect(await reasonOf(update, { session: testSession(2) })).toBe('stale-round');
   });
 
@@ -200,11 +202,14 @@ describe('openUpdate refusals', () => {
     expect(await reasonOf(update, { roundSecretKey: createRoundKey(suite).secretKey })).toBe('tampered');
   });
 
-  it('checks in the documented order: suite, then session and round, then context, then signature', async () => {
+  it('checks in the documented order: suite, session and round, context, decryption, then signature', async () => {
     const o = offsets(update);
     const everythingWrong = flipBit(flipBit(update, o.signature + 9), o.round + 3);
-    expect(await reasonOf(everythingWrong, { expectedClientId: 'x', modelVersion: 1 })).toBe('stale-round');
+    // Round 5 became round 4: an earlier round, so a replay.
+    expect(await reasonOf(everythingWrong, { expectedClientId: 'x', modelVersion: 1 })).toBe('replay');
     expect(await reasonOf(flipBit(update, o.signature + 9), { expectedClientId: 'x' })).toBe('wrong-context');
+    expect(await reasonOf(flipBit(flipBit(update, o.signature + 9), o.tag + 2))).toBe('tampered');
+    expect(await reasonOf(flipBit(update, o.signature + 9))).toBe('bad-signature');
     const weak = await sealUpdate(input('mlkem768', payload, { round: 9 }));
     expect(await reasonOf(weak)).toBe('downgrade');
   });

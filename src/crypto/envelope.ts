@@ -14,18 +14,26 @@
  * HKDF-SHA256(shared secret, transcript [header, KEM ciphertext], "pqfed/v1/update"); it seals exactly one
  * message, under the nonce `03 00 00 00 ‖ 0 (8 bytes)`. The client signs (context "pqfed/v1/update")
  * header ‖ [KEM ciphertext] ‖ [SHA-256(AES ciphertext ‖ tag)]: hashing the bulk with WebCrypto's SHA-256
- * first keeps ML-DSA's in-JavaScript SHAKE256 off megabytes of ciphertext.
+ * first keeps ML-DSA's in-JavaScript SHAKE256 off megabytes of ciphertext. (Where the platform has no
+ * WebCrypto, a plain-HTTP page, SHA-256 and AES-GCM run in @noble/hashes and @noble/ciphers instead, with
+ * identical output; see platform.ts.)
  *
  * `openUpdate` refuses, in this order: layout and lengths ('malformed' / 'bad-length'), suite ('downgrade'),
- * session and round ('stale-round'), client id and model version ('wrong-context'), signature
- * ('bad-signature'), then decapsulation and decryption ('tampered'). It returns nothing unless all pass.
+ * session ('stale-round'), round ('replay' for an earlier round's update, 'stale-round' for a later one),
+ * client id and model version ('wrong-context'), then decapsulation and decryption ('tampered': a changed
+ * ciphertext, tag or KEM ciphertext), then the signature ('bad-signature': a changed signature, or a valid
+ * ciphertext made by anyone but the registered client). It returns nothing unless all pass, so nothing is
+ * parsed before it is both decrypted and verified. Decrypting before verifying costs one decapsulation per
+ * forged update (the sender must still hold an authenticated channel and be selected for the round) and
+ * names what was changed: tampering in transit versus a forged signer.
  *
  * Global models are announced with `signModel` (context "pqfed/v1/model") over
  * 'PQ' 01 05 ‖ [session] ‖ round ‖ model version ‖ [SHA-256(weights)], round keys with `signRoundKey`
  * (context "pqfed/v1/round-key") over 'PQ' 01 06 ‖ suite ‖ [session] ‖ round ‖ [round public key].
  * @module
  */
-import { makeNonce, open, seal, TAG_BYTES } from './aead.ts';
+import { sha256 as sha256Js } from '@noble/hashes/sha2.js';
+import { destroyAesKey, makeNonce, open, seal, TAG_BYTES } from './aead.ts';
 import {
   asBufferSource,
   bytesEqual,
@@ -43,7 +51,7 @@ import {
 import { CryptoError, errorText } from './errors.ts';
 import { type Identity, SIGNATURE_CONTEXT, sign, verify } from './identity.ts';
 import { deriveKeys, importAesKey, KDF_INFO } from './kdf.ts';
-import { subtle } from './platform.ts';
+import { webCrypto } from './platform.ts';
 import { drawBytes } from './random.ts';
 import {
   checkSuite,
@@ -113,8 +121,11 @@ export interface UpdateEnvelope {
   signature: Uint8Array;
 }
 
+/** SHA-256 through WebCrypto where the platform has it (native, fast), else @noble/hashes (same digest). */
 async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await subtle().digest('SHA-256', asBufferSource(bytes)));
+  const platform = webCrypto();
+  if (!platform) return sha256Js(bytes);
+  return new Uint8Array(await platform.digest('SHA-256', asBufferSource(bytes)));
 }
 
 function checkClientId(clientId: string): Uint8Array {
@@ -185,7 +196,12 @@ export async function sealUpdate(input: SealUpdateInput): Promise<Uint8Array> {
   sharedSecret.fill(0);
   const key = await importAesKey(raw!, ['encrypt']);
   raw!.fill(0);
-  const sealed = await seal(key, makeNonce('update', 0), payload, header);
+  let sealed: Uint8Array;
+  try {
+    sealed = await seal(key, makeNonce('update', 0), payload, header);
+  } finally {
+    destroyAesKey(key); // it seals this update only
+  }
   const signature = sign(identity.secretKey, await updateSignedBytes(header, cipherText, sealed), {
     context: SIGNATURE_CONTEXT.update,
     deterministic: seed !== undefined,
@@ -263,6 +279,12 @@ export async function openUpdate(bytes: Uint8Array, expect: OpenUpdateExpectatio
       `update: expected session ${toHex(expect.session)}, got session ${toHex(u.session)}`,
     );
   }
+  if (u.round < expect.round) {
+    throw new CryptoError(
+      'replay',
+      `update: expected round ${expect.round}, got round ${u.round} (an earlier round's update replayed)`,
+    );
+  }
   if (u.round !== expect.round) {
     throw new CryptoError('stale-round', `update: expected round ${expect.round}, got round ${u.round}`);
   }
@@ -278,13 +300,6 @@ export async function openUpdate(bytes: Uint8Array, expect: OpenUpdateExpectatio
       `update: expected model version ${expect.modelVersion}, got model version ${u.modelVersion}`,
     );
   }
-  const signed = await updateSignedBytes(u.header, u.cipherText, u.sealed);
-  if (!verify(expect.clientPublicKey, signed, u.signature, SIGNATURE_CONTEXT.update)) {
-    throw new CryptoError(
-      'bad-signature',
-      `update: expected a signature by client ${JSON.stringify(u.clientId)}'s key, got one that does not verify`,
-    );
-  }
   let sharedSecret: Uint8Array;
   try {
     sharedSecret = kemDecapsulate(suite, u.cipherText, expect.roundSecretKey);
@@ -297,7 +312,21 @@ export async function openUpdate(bytes: Uint8Array, expect: OpenUpdateExpectatio
   sharedSecret.fill(0);
   const key = await importAesKey(raw!, ['decrypt']);
   raw!.fill(0);
-  return open(key, makeNonce('update', 0), u.sealed, u.header);
+  let plain: Uint8Array;
+  try {
+    plain = await open(key, makeNonce('update', 0), u.sealed, u.header);
+  } finally {
+    destroyAesKey(key);
+  }
+  const signed = await updateSignedBytes(u.header, u.cipherText, u.sealed);
+  if (!verify(expect.clientPublicKey, signed, u.signature, SIGNATURE_CONTEXT.update)) {
+    plain.fill(0);
+    throw new CryptoError(
+      'bad-signature',
+      `update: expected a signature by client ${JSON.stringify(u.clientId)}'s registered key, got one that does not verify`,
+    );
+  }
+  return plain;
 }
 
 /** Weights as bytes (little-endian float32 in memory on every supported platform) or their SHA-256. */
@@ -318,7 +347,7 @@ export interface RoundKeyAnnouncement {
   publicKey: Uint8Array;
 }
 
-/** SHA-256 of the weights' bytes (WebCrypto). */
+/** SHA-256 of the weights' bytes (WebCrypto, or @noble/hashes where the platform has none). */
 export function weightsDigest(weights: Uint8Array | Float32Array): Promise<Uint8Array> {
   return sha256(new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength));
 }

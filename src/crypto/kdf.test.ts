@@ -65,7 +65,7 @@ describe('importAesKey', () => {
     expect(key.extractable).toBe(false);
     expect(key.algorithm).toMatchObject({ name: 'AES-GCM', length: 256 });
     expect([...key.usages].sort()).toEqual(['decrypt', 'encrypt']);
-    await expect(crypto.subtle.exportKey('raw', key)).rejects.toThrow();
+    await expect(crypto.subtle.exportKey('raw', key as CryptoKey)).rejects.toThrow();
     expect((await importAesKey(secret, ['decrypt'])).usages).toEqual(['decrypt']);
     expect((await refusal(() => importAesKey(new Uint8Array(16)))).reason).toBe('bad-length');
   });

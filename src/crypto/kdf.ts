@@ -1,13 +1,15 @@
 /**
  * Key derivation: HKDF-SHA256 (RFC 5869) over a KEM shared secret, with the salt bound to the transcript of
- * the exchange, and the import of the resulting raw keys into WebCrypto as non-extractable AES-GCM keys.
+ * the exchange, and the import of the resulting raw keys as AES-256-GCM keys: non-extractable WebCrypto keys,
+ * or where the platform has no WebCrypto, JsAesKeys for @noble/ciphers.
  * @module
  */
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { type AesKey, type AesKeyUsage, JsAesKey } from './aead.ts';
 import { asBufferSource, checkLength, u32be, utf8 } from './bytes.ts';
 import { CryptoError } from './errors.ts';
-import { subtle } from './platform.ts';
+import { webCrypto } from './platform.ts';
 
 /** Length of every key derived here (AES-256). */
 export const KEY_BYTES = 32;
@@ -56,11 +58,17 @@ export function deriveKeys(
   return Array.from({ length: count }, (_, i) => okm.slice(i * KEY_BYTES, (i + 1) * KEY_BYTES));
 }
 
-/** Imports a raw 32-byte key as a non-extractable AES-256-GCM CryptoKey. */
-export function importAesKey(
+/**
+ * Imports a raw 32-byte key for AES-256-GCM: a non-extractable WebCrypto CryptoKey where `crypto.subtle`
+ * exists, else a JsAesKey holding a copy of the bytes (@noble/ciphers; see platform.ts). Either way the caller
+ * may, and should, wipe `raw` afterwards.
+ */
+export async function importAesKey(
   raw: Uint8Array,
-  usages: readonly ('encrypt' | 'decrypt')[] = ['encrypt', 'decrypt'],
-): Promise<CryptoKey> {
+  usages: readonly AesKeyUsage[] = ['encrypt', 'decrypt'],
+): Promise<AesKey> {
   checkLength(raw, KEY_BYTES, 'AES-256 key');
-  return subtle().importKey('raw', asBufferSource(raw), { name: 'AES-GCM' }, false, [...usages]);
+  const platform = webCrypto();
+  if (!platform) return new JsAesKey(raw, usages);
+  return platform.importKey('raw', asBufferSource(raw), { name: 'AES-GCM' }, false, [...usages]);
 }

@@ -75,6 +75,18 @@ export async function pickBackend(
 ): Promise<{ report: BackendReport; skipped: { name: BackendName; reason: string }[] }> {
   const skipped: { name: BackendName; reason: string }[] = [];
   for (const name of order) {
+    if (name === 'webgpu' && order.length > 1) {
+      // SwiftShader (Chromium's CPU emulation of a GPU) runs WebGPU correctly but ~30× slower than WASM on
+      // the same CPU: the automatic choice passes it over; choosing WebGPU explicitly still uses it.
+      const adapter = await adapterInfo().catch(() => undefined);
+      if (adapter && /swiftshader/i.test(adapter)) {
+        skipped.push({
+          name,
+          reason: `webgpu: the adapter is ${adapter.trim()}, a software emulation slower than WASM here`,
+        });
+        continue;
+      }
+    }
     try {
       return { report: await useBackend(name), skipped };
     } catch (err) {

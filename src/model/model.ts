@@ -186,11 +186,10 @@ export class MultiTaskModel {
     let off = 0;
     for (const s of specs) {
       const size = s.shape.reduce((a, b) => a * b, 1);
-      this.params[s.name] = tf.variable(
-        tf.tensor(weights.subarray(off, off + size), s.shape),
-        true,
-        undefined,
-      );
+      // tf.variable copies its initial value: dispose the source tensor, or every model leaks one per weight.
+      const initial = tf.tensor(weights.subarray(off, off + size), s.shape);
+      this.params[s.name] = tf.variable(initial, true, undefined);
+      initial.dispose();
       off += size;
     }
   }
@@ -212,8 +211,24 @@ export class MultiTaskModel {
     return Object.values(this.params).reduce((a, v) => a + v.size, 0);
   }
 
-  /** Pooled representation [B, d]. Call inside tf.tidy. */
-  private encode(batch: Batch): tf.Tensor2D {
+  /**
+   * Each categorical column's embedding row [B, Lc, d] (the shared table's row for the column's slot,
+   * before the column's position vector is added). Call inside tf.tidy.
+   */
+  categoricalEmbeddings(categorical: tf.Tensor2D): tf.Tensor3D {
+    const B = categorical.shape[0];
+    const lc = this.config.catVocab.length;
+    const oh = tf.oneHot(categorical.reshape([B * lc]), this.vocab).cast('float32'); // [B·Lc, V]
+    return mm(oh as tf.Tensor2D, this.params.cat_embed! as tf.Tensor2D).reshape([
+      B,
+      lc,
+      this.config.dModel,
+    ]) as tf.Tensor3D;
+  }
+
+  /** Pooled representation [B, d]. `catEmbeddings` replaces the table lookup (explain.ts differentiates
+   * through it). Call inside tf.tidy. */
+  private encode(batch: Batch, catEmbeddings?: tf.Tensor3D): tf.Tensor2D {
     const p = this.params;
     const c = this.config;
     const d = c.dModel;
@@ -224,12 +239,7 @@ export class MultiTaskModel {
     }
     const lc = c.catVocab.length;
     if (lc > 0) {
-      const oh = tf.oneHot(batch.categorical.reshape([B * lc]), this.vocab).cast('float32'); // [B·Lc, V]
-      tokens.push(
-        mm(oh as tf.Tensor2D, p.cat_embed! as tf.Tensor2D)
-          .reshape([B, lc, d])
-          .add(p.cat_pos!),
-      );
+      tokens.push((catEmbeddings ?? this.categoricalEmbeddings(batch.categorical)).add(p.cat_pos!));
     }
     let h = tokens.length === 1 ? tokens[0]! : tf.concat(tokens, 1); // [B, L, d]
     const L = c.numNumeric + lc;
@@ -277,10 +287,13 @@ export class MultiTaskModel {
     return layerNorm(h.mean(1), p.lnf_g!, p.lnf_b!) as tf.Tensor2D;
   }
 
-  /** Class logits [B, K] and MOS [B]. Call inside tf.tidy. */
-  forward(batch: Batch): { logits: tf.Tensor2D; mos: tf.Tensor1D } {
+  /**
+   * Class logits [B, K] and MOS [B]. `catEmbeddings` [B, Lc, d], when given, stands in for the
+   * categorical columns' embedding rows (see `categoricalEmbeddings`). Call inside tf.tidy.
+   */
+  forward(batch: Batch, catEmbeddings?: tf.Tensor3D): { logits: tf.Tensor2D; mos: tf.Tensor1D } {
     const p = this.params;
-    const z = this.encode(batch);
+    const z = this.encode(batch, catEmbeddings);
     const logits = mm(z, p.cls_w! as tf.Tensor2D).add(p.cls_b!) as tf.Tensor2D;
     const mos = mm(z, p.mos_w! as tf.Tensor2D)
       .add(p.mos_b!)

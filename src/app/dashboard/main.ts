@@ -1,0 +1,96 @@
+/**
+ * The dashboard and classroom view (`/dashboard`): polls `GET /api/status` about once a second and shows
+ * the experiment live — the join link and its QR code, where the experiment is, the global model's
+ * metrics per round beside the majority baseline, each client's local loss, bytes and server crypto time
+ * per round, who took part in which round, the confusion matrix, the connected clients, an explanation
+ * of any held-out flow (explain-panel.ts) — plus the admin controls. When the server stops answering the page says it is reconnecting and keeps the last data.
+ */
+import { AdminPanel } from './admin.ts';
+import { mountBenchmarks } from './benchmarks.ts';
+import { Charts } from './charts.ts';
+import { renderClients } from './clients.ts';
+import { renderConfusion } from './confusion.ts';
+import { byId, renderOnChange, setText } from './dom.ts';
+import { mountExplainPanel } from './explain-panel.ts';
+import { joinLink, phaseLine } from './format.ts';
+import { renderJoin } from './join.ts';
+import { buildCharts } from './series.ts';
+import { type Connection, fetchStatus, type StatusJson, startPoller } from './status.ts';
+import { buildTimeline, renderTimeline } from './timeline.ts';
+
+const names = new Map<string, string>();
+const charts = new Charts(byId('charts'));
+const connection = byId('connection');
+let lastAt = 0;
+
+function render(s: StatusJson): void {
+  const phase = byId('phase');
+  phase.dataset.phase = s.phase;
+  setText(phase, phaseLine(s));
+  setText(byId('ov-strategy'), s.strategy);
+  setText(byId('ov-dataset'), String(s.config.dataset ?? '–'));
+  setText(byId('ov-rounds'), `${s.round} of ${s.rounds}`);
+  setText(byId('ov-clients'), String(s.clients));
+  setText(byId('ov-per-round'), perRound(s));
+  const refused = Object.values(s.refusals).reduce((a, b) => a + b, 0);
+  setText(byId('ov-refusals'), refusalsLine(s.refusals, refused));
+  setText(byId('ov-session'), s.session.slice(0, 12));
+
+  const link = joinLink(s, location.origin);
+  renderOnChange(byId('join'), `${link}\n${s.serverKeyFingerprint}`, () =>
+    renderJoin(byId('join'), link, s.serverKeyFingerprint),
+  );
+  renderOnChange(byId('charts'), JSON.stringify(s.history), () => charts.update(buildCharts(s.history)));
+  const timelineKey = JSON.stringify([
+    s.history.map((h) => [h.round, h.outcome, h.selected, h.contributed, h.failed]),
+    s.clientList.map((c) => [c.id, c.name]),
+    s.currentRound,
+  ]);
+  renderOnChange(byId('timeline'), timelineKey, () =>
+    renderTimeline(byId('timeline'), buildTimeline(s, names)),
+  );
+  renderOnChange(byId('confusion'), JSON.stringify([s.round, s.evaluation]), () =>
+    renderConfusion(byId('confusion'), s.evaluation, s.round),
+  );
+  renderOnChange(byId('clients'), JSON.stringify(s.clientList), () =>
+    renderClients(byId('clients'), s.clientList),
+  );
+  admin.update(s);
+  document.body.dataset.round = String(s.round);
+}
+
+function perRound(s: StatusJson): string {
+  const c = s.config.clientsPerRound;
+  return `${Math.round(c.fraction * 100)} % of the clients, at least ${c.min}, at most ${c.max}`;
+}
+
+function refusalsLine(refusals: Record<string, number>, total: number): string {
+  if (total === 0) return 'none';
+  const top = Object.entries(refusals)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 3)
+    .map(([k, v]) => `${k} ${v}`);
+  return `${total} (${top.join(', ')})`;
+}
+
+function showConnection(c: Connection): void {
+  document.body.dataset.connection = c.state;
+  connection.dataset.state = c.state;
+  if (c.state === 'connecting') setText(connection, 'Connecting to the server…');
+  else if (c.state === 'live') {
+    lastAt = c.at;
+    setText(connection, 'Live: updated every second.');
+  } else {
+    const when = lastAt ? ` Showing the data from ${new Date(lastAt).toLocaleTimeString()}.` : '';
+    setText(connection, `Reconnecting to the server…${when} (${c.error})`);
+  }
+}
+
+mountExplainPanel(byId('explain-panel'), { heading: false });
+mountBenchmarks(document.querySelector('main')!);
+const admin = new AdminPanel(() => poller.pollNow());
+const poller = startPoller({
+  fetchStatus: () => fetchStatus(),
+  onStatus: render,
+  onConnection: showConnection,
+});

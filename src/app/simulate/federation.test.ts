@@ -1,0 +1,210 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { FederatedClient, type LocalTrainer } from '../../client/client.ts';
+import type { FitSettings } from '../../core/protocol.ts';
+import { generateIdentity } from '../../crypto/identity.ts';
+import { pqClientChannels } from '../../crypto/pq-channels.ts';
+import type { EncodedData } from '../../data/features.ts';
+import {
+  bySlot,
+  type Evaluation,
+  type FederationEnv,
+  type FederationEvent,
+  flipSealedByte,
+  type RunPlan,
+  refusalReason,
+  runConfiguration,
+} from './federation.ts';
+import { PortPeer, portConnector, StoppedError } from './port-socket.ts';
+
+const MODEL_SIZE = 6;
+
+/** A trainer without tfjs: client k's delta is k+1 everywhere, so the aggregate is easy to predict. */
+class FakeTrainer implements LocalTrainer {
+  readonly backend = 'fake';
+  fits: { round: number; fit: FitSettings }[] = [];
+  constructor(
+    private readonly k: number,
+    readonly numSamples: number,
+  ) {}
+  async prepare(): Promise<void> {}
+  async fit(_global: Float32Array, fit: FitSettings, round: number) {
+    this.fits.push({ round, fit });
+    return {
+      delta: new Float32Array(MODEL_SIZE).fill(this.k + 1),
+      metrics: { loss: 1 / round, seconds: 0.01, samplesPerSec: 100 },
+    };
+  }
+}
+
+const shard = (n: number): EncodedData => ({
+  n,
+  numeric: new Float32Array(n),
+  categorical: new Int32Array(0),
+  label: new Int32Array(n),
+  mos: new Float32Array(n),
+});
+
+const running: FederatedClient[] = [];
+afterEach(() => {
+  for (const c of running.splice(0)) c.stop();
+});
+
+function env(evaluated: Float32Array[], trainers: FakeTrainer[], slots = 2): FederationEnv {
+  return {
+    identity: generateIdentity(),
+    suite: 'xwing',
+    experiment: { dataset: 'toniot', model: {}, preprocessor: {}, modelSize: MODEL_SIZE },
+    initialWeights: new Float32Array(MODEL_SIZE),
+    async evaluate(weights): Promise<Evaluation> {
+      evaluated.push(weights.slice());
+      return {
+        accuracy: 0.5,
+        macroF1: 0.25,
+        mosMAE: 0.1,
+        loss: 1,
+        majorityBaseline: { class: 'normal', accuracy: 0.4, macroF1: 0.06 },
+      };
+    },
+    async connect(index, data, serverFingerprint) {
+      const { port1, port2 } = new MessageChannel();
+      const trainer = new FakeTrainer(index, data.n);
+      trainers[index] = trainer;
+      const client: FederatedClient = new FederatedClient({
+        url: `in-tab://client-${index}`,
+        name: `test-${index}`,
+        trainer,
+        channels: pqClientChannels({ identity: generateIdentity(), pinnedFingerprint: serverFingerprint }),
+        connect: portConnector(port2 as never, () => client.stop()),
+      });
+      running.push(client);
+      void client.run();
+      return new PortPeer(port1 as never);
+    },
+    slots,
+  };
+}
+
+const plan = (o: Partial<RunPlan> = {}): RunPlan => ({
+  rounds: 2,
+  localEpochs: 1,
+  batchSize: 32,
+  learningRate: 0.01,
+  seed: 1,
+  proxMu: 0.01,
+  tamper: null,
+  ...o,
+});
+
+describe('in-tab federation (aggregator side, real cryptography, in-process clients)', () => {
+  it('runs R rounds of FedAvg over the handshake and sealed envelopes', async () => {
+    const evaluated: Float32Array[] = [];
+    const trainers: FakeTrainer[] = [];
+    const events: FederationEvent[] = [];
+    const rounds = await runConfiguration(
+      env(evaluated, trainers),
+      plan(),
+      { strategy: 'fedavg', partition: { kind: 'iid' } },
+      [shard(10), shard(30), shard(60)],
+      (e) => events.push(e),
+      new AbortController().signal,
+    );
+    expect(rounds.map((r) => [r.round, r.selected, r.participants, r.outcome])).toEqual([
+      [1, 3, 3, 'aggregated'],
+      [2, 3, 3, 'aggregated'],
+    ]);
+    // FedAvg weighs by samples: (10·1 + 30·2 + 60·3) / 100 = 2.5 per round.
+    expect(Array.from(evaluated[0]!)).toEqual(new Array(MODEL_SIZE).fill(2.5));
+    expect(Array.from(evaluated[1]!)).toEqual(new Array(MODEL_SIZE).fill(5));
+    expect(rounds[1]!.accuracy).toBe(0.5);
+    expect(rounds[1]!.macroF1).toBe(0.25);
+    expect(rounds[0]!.refused).toEqual([]);
+    expect(rounds[0]!.meanLocalLoss).toBe(1);
+    expect(rounds[0]!.bytesUp).toBeGreaterThan(3 * MODEL_SIZE * 4);
+    expect(rounds[0]!.bytesDown).toBeGreaterThan(3 * MODEL_SIZE * 4);
+    expect(rounds[0]!.cryptoSeconds).toBeGreaterThan(0);
+    // Every client trained every round, with the round's fit settings (cosine decay of the rate).
+    for (const t of trainers) expect(t.fits.map((f) => f.round)).toEqual([1, 2]);
+    expect(trainers[0]!.fits[1]!.fit.learningRate).toBeCloseTo(0.0005);
+    expect(events.filter((e) => e.kind === 'update' && e.accepted)).toHaveLength(6);
+    expect(events.at(-1)).toMatchObject({ kind: 'round-end' });
+  });
+
+  it('refuses a tampered envelope: that round aggregates the others only', async () => {
+    const evaluated: Float32Array[] = [];
+    const rounds = await runConfiguration(
+      env(evaluated, []),
+      plan({ rounds: 3, tamper: { round: 2, client: 1 } }),
+      { strategy: 'median', partition: { kind: 'dirichlet', alpha: 0.5 } },
+      [shard(5), shard(5), shard(5), shard(5)],
+      () => {},
+      new AbortController().signal,
+    );
+    expect(rounds.map((r) => r.participants)).toEqual([4, 3, 4]);
+    expect(rounds[1]!.refused).toHaveLength(1);
+    expect(rounds[1]!.refused[0]).toMatchObject({ client: 'sim-2', reason: 'tampered' });
+    // Median of the three others (1, 3, 4) is 3: client 2's delta never reached the aggregate.
+    expect(evaluated[1]![0]! - evaluated[0]![0]!).toBe(3);
+  });
+
+  it('closes a round with no valid update unchanged, and stops when asked', async () => {
+    const evaluated: Float32Array[] = [];
+    const rounds = await runConfiguration(
+      env(evaluated, [], 1),
+      plan({ rounds: 2, tamper: { round: 1, client: 0 } }),
+      { strategy: 'fedavg', partition: { kind: 'iid' } },
+      [shard(4)],
+      () => {},
+      new AbortController().signal,
+    );
+    expect(rounds.map((r) => [r.participants, r.outcome, r.accuracy])).toEqual([
+      [0, 'closed', null],
+      [1, 'aggregated', 0.5],
+    ]);
+    // Round 2 still trained from the initial model (version 0).
+    expect(Array.from(evaluated[0]!)).toEqual(new Array(MODEL_SIZE).fill(1));
+
+    const stop = new AbortController();
+    const run = runConfiguration(
+      env([], []),
+      plan({ rounds: 5 }),
+      { strategy: 'fedavg', partition: { kind: 'iid' } },
+      [shard(4), shard(4)],
+      (e) => {
+        if (e.kind === 'round-end' && e.result.round === 1) stop.abort();
+      },
+      stop.signal,
+    );
+    await expect(run).rejects.toBeInstanceOf(StoppedError);
+  });
+});
+
+describe('helpers', () => {
+  it('flips a byte the AEAD catches, and maps crypto reasons as the coordinator does', () => {
+    expect(refusalReason({ reason: 'stale-round' })).toBe('stale');
+    expect(refusalReason({ reason: 'tampered' })).toBe('tampered');
+    expect(refusalReason(new Error('x'))).toBe('malformed');
+    expect(() => flipSealedByte(new Uint8Array(10), 100)).toThrow();
+  });
+
+  it('runs at most one task per slot at a time', async () => {
+    let now = 0;
+    let peak = 0;
+    const order: number[] = [];
+    await bySlot(
+      Array.from({ length: 7 }, (_, index) => ({ index })),
+      3,
+      async (c) => {
+        now++;
+        peak = Math.max(peak, now);
+        await new Promise((ok) => setTimeout(ok, 5));
+        order.push(c.index);
+        now--;
+      },
+    );
+    expect(peak).toBe(3);
+    expect(order.slice().sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    // Within a slot, in client order.
+    expect(order.indexOf(0)).toBeLessThan(order.indexOf(3));
+    expect(order.indexOf(3)).toBeLessThan(order.indexOf(6));
+  });
+});

@@ -1,0 +1,386 @@
+/**
+ * The aggregator's side of the in-tab federation: one configuration (strategy, partition) run for R rounds
+ * with N virtual clients, with the real cryptography and no network. It runs on the page's thread; the
+ * clients are the real `FederatedClient` in workers (see workers/federation.worker.ts), each reached over
+ * its own MessagePort (port-socket.ts).
+ *
+ * Per client: the two-message post-quantum handshake (`pqServerChannels(...).begin` → ServerHello,
+ * ClientHello → `finish`, which proves the client's ML-DSA-65 key), then every frame sealed by that session
+ * channel: the client's `hello`, the `welcome`, and per round the `round` frame (the global weights with a
+ * fresh round key and the server's signatures over both, from `openRound`), the client's `sealed-update`
+ * (its update frame sealed to the round key and signed with its key), and `ack` or `refused`.
+ * Per round, each update is opened and verified (`ServerRound.open`, against the key its handshake proved
+ * and its client id) before it is parsed (`decodeUpdateFrame`) and folded into the strategy
+ * (`createStrategy(...).begin(...)`); a refused update is counted by reason and never reaches the aggregate.
+ * The new global model is evaluated on the held-out rows (by the caller, in a worker).
+ *
+ * Clients of one worker slot train one after another, slots in parallel: as many trainings at once as
+ * there are slots. Pure of DOM and tfjs, so it runs under Node in tests with in-process clients.
+ */
+import type { ServerConnection } from '../../core/channel.ts';
+import { maxFrameBytes } from '../../core/limits.ts';
+import {
+  type ClientMessage,
+  cryptoRefusalReason,
+  decodeClientFrame,
+  decodeUpdateFrame,
+  type ExperimentInfo,
+  encodeFrame,
+  isRefusalReason,
+  ProtocolError,
+  type RefusalReason,
+  type ServerMessage,
+} from '../../core/protocol.ts';
+import { createStrategy, type RoundAggregator, StrategyError } from '../../core/strategies/index.ts';
+import { toHex } from '../../crypto/bytes.ts';
+import { parseUpdate } from '../../crypto/envelope.ts';
+import type { Identity } from '../../crypto/identity.ts';
+import { pqServerChannels } from '../../crypto/pq-channels.ts';
+import { randomBytes } from '../../crypto/random.ts';
+import type { KemSuite } from '../../crypto/suites.ts';
+import type { EncodedData } from '../../data/features.ts';
+import { type ConfigSpec, roundLearningRate } from './options.ts';
+import { type PortPeer, StoppedError } from './port-socket.ts';
+import type { Baseline, Refusal, RoundResult } from './results.ts';
+
+export interface Evaluation {
+  accuracy: number;
+  macroF1: number;
+  mosMAE: number;
+  loss: number;
+  majorityBaseline: Baseline;
+}
+
+export interface FederationEnv {
+  /** The aggregator's long-term ML-DSA-65 identity (clients pin its fingerprint). */
+  identity: Identity;
+  suite: KemSuite;
+  /** Sent to every client in `welcome` (model config, fitted preprocessor, model size, dataset). */
+  experiment: Omit<ExperimentInfo, 'strategy' | 'rounds'>;
+  initialWeights: Float32Array;
+  /** Evaluates a global model on the held-out rows. */
+  evaluate(weights: Float32Array): Promise<Evaluation>;
+  /**
+   * Starts virtual client `index` (its own key, training `shard`, pinned to `serverFingerprint`) on the far
+   * end of a new port; returns the aggregator's end.
+   */
+  connect(index: number, shard: EncodedData, serverFingerprint: string): Promise<PortPeer>;
+  /** Worker slots: client i trains in slot i mod slots; one training per slot at a time. */
+  slots: number;
+}
+
+export interface RunPlan {
+  rounds: number;
+  localEpochs: number;
+  batchSize: number;
+  learningRate: number;
+  seed: number;
+  proxMu: number;
+  /** Test hook: flip one byte inside this client's envelope in this round, before the aggregator opens it. */
+  tamper: { round: number; client: number } | null;
+}
+
+export type FederationEvent =
+  | { kind: 'connecting'; clients: number }
+  | { kind: 'round-start'; round: number }
+  | { kind: 'training'; round: number; client: number }
+  | { kind: 'update'; round: number; client: number; accepted: boolean; reason?: string }
+  | { kind: 'evaluating'; round: number }
+  | { kind: 'round-end'; result: RoundResult };
+
+/** The refusal reason for an envelope that did not open, as the aggregator reports it. */
+export const refusalReason = cryptoRefusalReason;
+
+/**
+ * The test hook's tampering: a copy of `envelope` with one bit flipped in the middle of its AES-GCM
+ * ciphertext, which the aggregator must refuse as 'tampered'.
+ */
+export function flipSealedByte(envelope: Uint8Array, maxPayloadBytes: number): Uint8Array {
+  const u = parseUpdate(envelope, maxPayloadBytes);
+  const at = u.sealed.byteOffset - envelope.byteOffset + (u.sealed.length >> 1);
+  const out = envelope.slice();
+  out[at] = out[at]! ^ 0x01;
+  return out;
+}
+
+interface Client {
+  index: number;
+  id: string;
+  peer: PortPeer;
+  conn: ServerConnection;
+  numSamples: number;
+}
+
+const DEADLINE_MS = 10 * 60 * 1000;
+
+/** Runs one configuration; resolves with its rounds, or throws StoppedError when `signal` fires. */
+export async function runConfiguration(
+  env: FederationEnv,
+  plan: RunPlan,
+  spec: ConfigSpec,
+  shards: EncodedData[],
+  onEvent: (e: FederationEvent) => void,
+  signal: AbortSignal,
+): Promise<RoundResult[]> {
+  const server = pqServerChannels(env.identity, env.suite);
+  const session = toHex(randomBytes(16));
+  const strategy = createStrategy(spec.strategy, { proxMu: plan.proxMu });
+  const modelSize = env.experiment.modelSize;
+  const maxFrame = maxFrameBytes(modelSize);
+  const clients: Client[] = [];
+  const stopped = () => {
+    if (signal.aborted) throw new StoppedError();
+  };
+  try {
+    onEvent({ kind: 'connecting', clients: shards.length });
+    const joined = await Promise.all(
+      shards.map((shard, index) => join(env, server, session, index, shard, maxFrame, signal, clients)),
+    );
+    for (const c of joined) {
+      const welcome: ServerMessage = {
+        type: 'welcome',
+        session,
+        clientId: c.id,
+        round: 0,
+        phase: 'waiting',
+        experiment: { ...env.experiment, strategy: spec.strategy, rounds: plan.rounds },
+      };
+      await sendTo(c, welcome);
+    }
+    const active = joined.filter((c) => c.numSamples > 0);
+    let global: Float32Array = env.initialWeights.slice();
+    let version = 0;
+    const results: RoundResult[] = [];
+    for (let round = 1; round <= plan.rounds; round++) {
+      stopped();
+      onEvent({ kind: 'round-start', round });
+      const startedAt = performance.now();
+      const bytesBefore = traffic(joined);
+      let cryptoMs = 0;
+      const keyedAt = performance.now();
+      const crypto = await server.openRound({ session, round, version, weights: global });
+      cryptoMs += performance.now() - keyedAt;
+      const aggregator = strategy.begin(round, global);
+      const fit = strategy.fitConfig(round);
+      const frame = encodeFrame({
+        type: 'round',
+        round,
+        version,
+        deadlineMs: DEADLINE_MS,
+        fit: {
+          epochs: plan.localEpochs,
+          batchSize: plan.batchSize,
+          learningRate: roundLearningRate(plan.learningRate, round, plan.rounds),
+          proxMu: fit.proxMu,
+          seed: (plan.seed * 31 + round) >>> 0,
+        },
+        seal: crypto.seal,
+        weights: global,
+      });
+      const refused: Refusal[] = [];
+      const losses: number[] = [];
+      const one = async (c: Client): Promise<void> => {
+        stopped();
+        onEvent({ kind: 'training', round, client: c.index });
+        c.peer.send(await c.conn.channel.seal(frame));
+        const refuse = async (reason: string, message: string) => {
+          refused.push({ client: c.id, reason, message });
+          onEvent({ kind: 'update', round, client: c.index, accepted: false, reason });
+          await sendTo(c, { type: 'refused', reason: protocolReason(reason), message, round });
+        };
+        const wire = await c.peer.next(signal);
+        if (!wire) {
+          aggregator.fail({ clientId: c.id, reason: 'disconnected' });
+          refused.push({ client: c.id, reason: 'disconnected', message: 'the client closed its port' });
+          onEvent({ kind: 'update', round, client: c.index, accepted: false, reason: 'disconnected' });
+          return;
+        }
+        let msg: ClientMessage;
+        try {
+          msg = decodeClientFrame(await c.conn.channel.open(wire), { maxFrameBytes: maxFrame });
+        } catch (e) {
+          const reason = e instanceof ProtocolError ? e.reason : `channel-${refusalReason(e)}`;
+          return refuse(reason, (e as Error).message);
+        }
+        if (msg.type !== 'sealed-update' || msg.round !== round) {
+          const got = msg.type === 'sealed-update' ? `an update for round ${msg.round}` : `"${msg.type}"`;
+          return refuse('stale', `expected the update for round ${round}, got ${got}`);
+        }
+        let envelope = msg.envelope;
+        if (plan.tamper?.round === round && plan.tamper.client === c.index) {
+          envelope = flipSealedByte(envelope, maxFrame);
+        }
+        let plain: Uint8Array;
+        const openedAt = performance.now();
+        try {
+          plain = await crypto.open(envelope, { clientId: c.id, publicKey: c.conn.peerIdentity }, maxFrame);
+        } catch (e) {
+          return refuse(refusalReason(e), `sealed update from ${c.id} refused: ${(e as Error).message}`);
+        } finally {
+          cryptoMs += performance.now() - openedAt;
+        }
+        let u: ReturnType<typeof decodeUpdateFrame>;
+        try {
+          u = decodeUpdateFrame(plain, { maxFrameBytes: maxFrame, modelSize });
+        } catch (e) {
+          if (e instanceof ProtocolError) return refuse(e.reason, e.message);
+          throw e;
+        }
+        if (u.round !== round || u.baseVersion !== version) {
+          return refuse(
+            'wrong-context',
+            `the sealed frame says round ${u.round} from version ${u.baseVersion}, expected round ${round} from version ${version}`,
+          );
+        }
+        // A client weighs at most what it declared when it joined.
+        const numSamples = Math.min(u.numSamples, Math.max(1, c.numSamples));
+        try {
+          aggregator.add({ clientId: c.id, delta: u.delta, numSamples });
+        } catch (e) {
+          if (e instanceof StrategyError) return refuse('malformed', e.message);
+          throw e;
+        }
+        losses.push(u.metrics.loss);
+        onEvent({ kind: 'update', round, client: c.index, accepted: true });
+        await sendTo(c, { type: 'ack', round });
+      };
+      try {
+        await bySlot(active, env.slots, one);
+      } finally {
+        crypto.close();
+      }
+      stopped();
+      const result = await closeRound(aggregator, round, active.length, async (next) => {
+        onEvent({ kind: 'evaluating', round });
+        const e = await env.evaluate(next);
+        global = next;
+        version = round;
+        return e;
+      });
+      const bytesAfter = traffic(joined);
+      Object.assign(result, {
+        refused,
+        meanLocalLoss: losses.length ? losses.reduce((a, b) => a + b, 0) / losses.length : null,
+        seconds: (performance.now() - startedAt) / 1000,
+        cryptoSeconds: cryptoMs / 1000,
+        bytesUp: bytesAfter.up - bytesBefore.up,
+        bytesDown: bytesAfter.down - bytesBefore.down,
+      });
+      results.push(result);
+      onEvent({ kind: 'round-end', result });
+    }
+    for (const c of joined) {
+      await sendTo(c, {
+        type: 'status',
+        phase: 'finished',
+        round: plan.rounds,
+        message: `the in-tab federation is finished after ${plan.rounds} rounds`,
+      });
+    }
+    return results;
+  } finally {
+    for (const c of clients) c.peer.close(1000, 'finished');
+  }
+}
+
+/** Handshake and hello of client `index`. */
+async function join(
+  env: FederationEnv,
+  server: ReturnType<typeof pqServerChannels>,
+  session: string,
+  index: number,
+  shard: EncodedData,
+  maxFrame: number,
+  signal: AbortSignal,
+  all: Client[],
+): Promise<Client> {
+  const peer = await env.connect(index, shard, server.fingerprint);
+  const id = `sim-${index + 1}`;
+  const partial = { index, id, peer } as Client;
+  all.push(partial);
+  const hs = await server.begin(session);
+  peer.send(hs.hello);
+  const reply = await peer.next(signal);
+  if (!reply) throw new Error(`client ${id} closed its port during the handshake`);
+  const conn = await hs.finish(reply);
+  const wire = await peer.next(signal);
+  if (!wire) throw new Error(`client ${id} closed its port before saying hello`);
+  const hello = decodeClientFrame(await conn.channel.open(wire), { maxFrameBytes: maxFrame });
+  if (hello.type !== 'hello') throw new Error(`client ${id}: expected hello, got "${hello.type}"`);
+  partial.conn = conn;
+  partial.numSamples = hello.numSamples;
+  return partial;
+}
+
+async function sendTo(c: Client, msg: ServerMessage): Promise<void> {
+  c.peer.send(await c.conn.channel.seal(encodeFrame(msg)));
+}
+
+/** The reason a `refused` frame may carry (channel- and disconnection reasons are reported as malformed). */
+function protocolReason(reason: string): RefusalReason {
+  return isRefusalReason(reason) ? reason : 'malformed';
+}
+
+function traffic(clients: Client[]): { up: number; down: number } {
+  let up = 0;
+  let down = 0;
+  for (const c of clients) {
+    up += c.peer.bytesIn;
+    down += c.peer.bytesOut;
+  }
+  return { up, down };
+}
+
+/** Runs `task` for every client: clients of one slot one after another, slots in parallel. */
+export async function bySlot<T extends { index: number }>(
+  clients: readonly T[],
+  slots: number,
+  task: (c: T) => Promise<void>,
+): Promise<void> {
+  const lanes = new Map<number, T[]>();
+  for (const c of clients) {
+    const s = c.index % slots;
+    lanes.set(s, [...(lanes.get(s) ?? []), c]);
+  }
+  await Promise.all(
+    [...lanes.values()].map(async (lane) => {
+      for (const c of lane) await task(c);
+    }),
+  );
+}
+
+/** Aggregates and evaluates a round that has updates; a round with none is closed with the model unchanged. */
+async function closeRound(
+  aggregator: RoundAggregator,
+  round: number,
+  selected: number,
+  adopt: (next: Float32Array) => Promise<Evaluation>,
+): Promise<RoundResult> {
+  const base: RoundResult = {
+    round,
+    selected,
+    participants: aggregator.accepted,
+    outcome: 'closed',
+    accuracy: null,
+    macroF1: null,
+    mosMAE: null,
+    loss: null,
+    meanLocalLoss: null,
+    refused: [],
+    seconds: 0,
+    cryptoSeconds: 0,
+    bytesUp: 0,
+    bytesDown: 0,
+  };
+  if (aggregator.accepted === 0) return { ...base, participants: 0 };
+  const next = aggregator.finish();
+  const e = await adopt(next);
+  return {
+    ...base,
+    outcome: 'aggregated',
+    accuracy: e.accuracy,
+    macroF1: e.macroF1,
+    mosMAE: e.mosMAE,
+    loss: e.loss,
+  };
+}

@@ -1,0 +1,273 @@
+/**
+ * The in-tab federation's settings: what the form and the URL (`/simulate?clients=4&rounds=3&configs=
+ * fedavg:0.1,median:iid`) can set, their defaults and bounds, and how a configuration (strategy and
+ * partition) is written. Pure; no DOM.
+ */
+import { isStrategyName, STRATEGY_NAMES, type StrategyName } from '../../core/strategies/strategy.ts';
+import type { KemSuite } from '../../crypto/suites.ts';
+import type { Partition } from '../../data/shard.ts';
+
+/** The embedded TON_IoT sample, same-origin (src/aggregator/experiment.ts's EMBEDDED_SAMPLE_URL). */
+export const SAMPLE_URL = '/data/ton_iot_network.sample.csv.gz';
+
+/** One configuration to compare: a strategy on a partition of the same training rows. */
+export interface ConfigSpec {
+  strategy: StrategyName;
+  partition: Partition;
+}
+
+export type ModelSize = 'standard' | 'small';
+export type SimBackend = 'wasm' | 'cpu' | 'webgpu';
+
+export interface SimOptions {
+  /** Virtual clients; every one trains in every round. */
+  clients: number;
+  rounds: number;
+  configs: ConfigSpec[];
+  /** Caps on the sample's training and test rows (seeded sample), as in the experiment config. */
+  maxTrainRows: number;
+  maxTestRows: number;
+  localEpochs: number;
+  batchSize: number;
+  learningRate: number;
+  seed: number;
+  model: ModelSize;
+  backend: SimBackend;
+  suite: KemSuite;
+  /** Test hook: flip one byte of one client's sealed envelope in round 2 (the aggregator must refuse it). */
+  tamper: boolean;
+  /** Start at once (the URL's `run=1`). */
+  autorun: boolean;
+}
+
+export const MODEL_SIZES: Record<
+  ModelSize,
+  { dModel: number; heads: number; ffDim: number; convLayers: number }
+> = {
+  /** The aggregator's default model (DEFAULT_EXPERIMENT.model). */
+  standard: { dModel: 32, heads: 2, ffDim: 64, convLayers: 2 },
+  /** About a quarter of the parameters: quick rounds on a slow machine. */
+  small: { dModel: 16, heads: 2, ffDim: 32, convLayers: 1 },
+};
+
+export const DEFAULT_CONFIGS: readonly ConfigSpec[] = Object.freeze([
+  { strategy: 'fedavg', partition: { kind: 'dirichlet', alpha: 0.1 } },
+  { strategy: 'fedavg', partition: { kind: 'dirichlet', alpha: 1 } },
+] as ConfigSpec[]);
+
+export const DEFAULT_OPTIONS: Readonly<SimOptions> = Object.freeze({
+  clients: 4,
+  rounds: 5,
+  configs: [...DEFAULT_CONFIGS],
+  maxTrainRows: 4000,
+  maxTestRows: 800,
+  localEpochs: 1,
+  batchSize: 64,
+  learningRate: 3e-3,
+  seed: 1,
+  model: 'standard',
+  backend: 'wasm',
+  suite: 'xwing',
+  tamper: false,
+  autorun: false,
+});
+
+/** Integer and number bounds of every numeric setting (the form uses them as min/max too). */
+export const BOUNDS = {
+  clients: { min: 1, max: 64 },
+  rounds: { min: 1, max: 200 },
+  maxTrainRows: { min: 100, max: 200_000 },
+  maxTestRows: { min: 50, max: 50_000 },
+  localEpochs: { min: 1, max: 20 },
+  batchSize: { min: 8, max: 1024 },
+  learningRate: { min: 1e-5, max: 1 },
+  seed: { min: 0, max: 2 ** 31 - 1 },
+  alpha: { min: 0.001, max: 1000 },
+  configs: { max: 8 },
+} as const;
+
+export const STRATEGY_LABELS: Record<StrategyName, string> = {
+  fedavg: 'FedAvg',
+  fedprox: 'FedProx',
+  fedadam: 'FedAdam',
+  median: 'Median',
+  'trimmed-mean': 'Trimmed mean',
+  krum: 'Krum',
+  'multi-krum': 'Multi-Krum',
+};
+
+export class OptionError extends Error {
+  override name = 'OptionError';
+}
+
+/** "FedAvg α=0.1", "Median IID". */
+export function configLabel(c: ConfigSpec): string {
+  const p = c.partition.kind === 'iid' ? 'IID' : `α=${c.partition.alpha}`;
+  return `${STRATEGY_LABELS[c.strategy]} ${p}`;
+}
+
+/** "fedavg:0.1", "median:iid": the URL's form of a configuration. */
+export function formatConfigSpec(c: ConfigSpec): string {
+  return `${c.strategy}:${c.partition.kind === 'iid' ? 'iid' : c.partition.alpha}`;
+}
+
+/** Parses "strategy:alpha" or "strategy:iid" (a bare strategy takes α = 0.5, the simulate default). */
+export function parseConfigSpec(text: string): ConfigSpec {
+  const [name = '', part, ...rest] = text.trim().toLowerCase().split(':');
+  if (rest.length > 0)
+    throw new OptionError(`configuration "${text}": expected strategy:alpha or strategy:iid`);
+  if (!isStrategyName(name)) {
+    throw new OptionError(
+      `configuration "${text}": the strategy must be one of ${STRATEGY_NAMES.join(', ')}, got "${name}"`,
+    );
+  }
+  if (part === 'iid') return { strategy: name, partition: { kind: 'iid' } };
+  const alpha = part === undefined || part === '' ? 0.5 : Number(part);
+  return { strategy: name, partition: { kind: 'dirichlet', alpha: checkAlpha(alpha, text) } };
+}
+
+export function checkAlpha(alpha: number, what: string): number {
+  if (!Number.isFinite(alpha) || alpha < BOUNDS.alpha.min || alpha > BOUNDS.alpha.max) {
+    throw new OptionError(
+      `configuration "${what}": α must be a number in [${BOUNDS.alpha.min}, ${BOUNDS.alpha.max}], got ${alpha}`,
+    );
+  }
+  return alpha;
+}
+
+/** A comma-separated list of configurations (1 to BOUNDS.configs.max). */
+export function parseConfigList(text: string): ConfigSpec[] {
+  const items = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (items.length === 0) throw new OptionError('configurations: expected at least one, got none');
+  if (items.length > BOUNDS.configs.max) {
+    throw new OptionError(`configurations: at most ${BOUNDS.configs.max}, got ${items.length}`);
+  }
+  return items.map(parseConfigSpec);
+}
+
+type NumericKey =
+  | 'clients'
+  | 'rounds'
+  | 'maxTrainRows'
+  | 'maxTestRows'
+  | 'localEpochs'
+  | 'batchSize'
+  | 'seed';
+
+const INTEGER_KEYS: readonly NumericKey[] = [
+  'clients',
+  'rounds',
+  'maxTrainRows',
+  'maxTestRows',
+  'localEpochs',
+  'batchSize',
+  'seed',
+];
+
+/** The URL parameter of each setting (the form's field names are the same). */
+const PARAM: Record<NumericKey, string> = {
+  clients: 'clients',
+  rounds: 'rounds',
+  maxTrainRows: 'train-rows',
+  maxTestRows: 'test-rows',
+  localEpochs: 'epochs',
+  batchSize: 'batch',
+  seed: 'seed',
+};
+
+export function checkInteger(key: NumericKey, raw: string | number): number {
+  const v = typeof raw === 'number' ? raw : raw.trim() === '' ? Number.NaN : Number(raw);
+  const { min, max } = BOUNDS[key];
+  if (!Number.isInteger(v) || v < min || v > max) {
+    throw new OptionError(`${PARAM[key]}: expected an integer in [${min}, ${max}], got ${String(raw)}`);
+  }
+  return v;
+}
+
+export function checkLearningRate(raw: string | number): number {
+  const v = typeof raw === 'number' ? raw : raw.trim() === '' ? Number.NaN : Number(raw);
+  const { min, max } = BOUNDS.learningRate;
+  if (!Number.isFinite(v) || v < min || v > max) {
+    throw new OptionError(`lr: expected a number in [${min}, ${max}], got ${String(raw)}`);
+  }
+  return v;
+}
+
+function oneOf<T extends string>(name: string, raw: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new OptionError(`${name}: expected one of ${allowed.join(', ')}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+/**
+ * Settings from the page's URL; a bad parameter is reported in `errors` (and its default kept), never
+ * silently ignored.
+ */
+export function optionsFromQuery(query: URLSearchParams): { options: SimOptions; errors: string[] } {
+  const options: SimOptions = { ...DEFAULT_OPTIONS, configs: [...DEFAULT_OPTIONS.configs] };
+  const errors: string[] = [];
+  /** f's value, or undefined (and the message in `errors`) when it refuses the parameter. */
+  const attempt = <T>(raw: string | null, f: (raw: string) => T): T | undefined => {
+    if (raw === null) return undefined;
+    try {
+      return f(raw);
+    } catch (e) {
+      if (!(e instanceof OptionError)) throw e;
+      errors.push(e.message);
+      return undefined;
+    }
+  };
+  for (const key of INTEGER_KEYS) {
+    options[key] = attempt(query.get(PARAM[key]), (raw) => checkInteger(key, raw)) ?? options[key];
+  }
+  options.learningRate = attempt(query.get('lr'), checkLearningRate) ?? options.learningRate;
+  options.configs = attempt(query.get('configs'), parseConfigList) ?? options.configs;
+  options.model =
+    attempt(query.get('model'), (raw) => oneOf('model', raw, ['standard', 'small'] as const)) ??
+    options.model;
+  options.backend =
+    attempt(query.get('backend'), (raw) => oneOf('backend', raw, ['wasm', 'cpu', 'webgpu'] as const)) ??
+    options.backend;
+  options.suite =
+    attempt(query.get('suite'), (raw) => oneOf('suite', raw, ['xwing', 'mlkem768'] as const)) ??
+    options.suite;
+  options.tamper = query.get('tamper') === '1';
+  options.autorun = query.get('run') === '1';
+  return { options, errors };
+}
+
+/** The URL query that reproduces `o` (defaults left out). */
+export function queryFor(o: SimOptions): string {
+  const q = new URLSearchParams();
+  for (const key of INTEGER_KEYS) if (o[key] !== DEFAULT_OPTIONS[key]) q.set(PARAM[key], String(o[key]));
+  if (o.learningRate !== DEFAULT_OPTIONS.learningRate) q.set('lr', String(o.learningRate));
+  const configs = o.configs.map(formatConfigSpec).join(',');
+  if (configs !== DEFAULT_OPTIONS.configs.map(formatConfigSpec).join(',')) q.set('configs', configs);
+  if (o.model !== DEFAULT_OPTIONS.model) q.set('model', o.model);
+  if (o.backend !== DEFAULT_OPTIONS.backend) q.set('backend', o.backend);
+  if (o.suite !== DEFAULT_OPTIONS.suite) q.set('suite', o.suite);
+  if (o.tamper) q.set('tamper', '1');
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+/** The clients' learning rate in `round` of `rounds`: cosine decay to 5 %, as the aggregator's default. */
+export function roundLearningRate(lr: number, round: number, rounds: number): number {
+  const t = Math.min(1, (round - 1) / Math.max(1, rounds - 1));
+  return lr * (0.05 + 0.95 * 0.5 * (1 + Math.cos(Math.PI * t)));
+}
+
+/** How many workers train at once: one per logical core the browser reports, at most one per client. */
+export function poolSize(clients: number, hardwareConcurrency: number | undefined): number {
+  const cores = Number.isInteger(hardwareConcurrency) && hardwareConcurrency! > 0 ? hardwareConcurrency! : 2;
+  return Math.max(1, Math.min(clients, cores));
+}
+
+/** The worker slot of each client: round-robin, so every slot hosts ⌈n / slots⌉ or ⌊n / slots⌋ clients. */
+export function slotOf(client: number, slots: number): number {
+  return client % slots;
+}

@@ -1,0 +1,151 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfigSpec } from './options.ts';
+import { describe as describeEvent, fractionDone } from './progress.ts';
+import {
+  addRound,
+  chartSummary,
+  comparisonChart,
+  emptyConfig,
+  finalRows,
+  formatRefusals,
+  type RoundResult,
+  resultJson,
+  type SimResult,
+} from './results.ts';
+
+const round = (n: number, o: Partial<RoundResult> = {}): RoundResult => ({
+  round: n,
+  selected: 4,
+  participants: 4,
+  outcome: 'aggregated',
+  accuracy: 0.5 + n / 10,
+  macroF1: 0.2 + n / 10,
+  mosMAE: 0.3,
+  loss: 1,
+  meanLocalLoss: 1.2,
+  refused: [],
+  seconds: 2,
+  cryptoSeconds: 0.05,
+  bytesUp: 1000,
+  bytesDown: 1200,
+  ...o,
+});
+
+function result(): SimResult {
+  const configs = ['fedavg:0.1', 'median:iid'].map((t) => emptyConfig(parseConfigSpec(t)));
+  const r: SimResult = {
+    state: 'running',
+    error: null,
+    clients: 4,
+    rounds: 3,
+    workers: 2,
+    backend: 'wasm',
+    threads: 1,
+    suite: 'xwing',
+    channel: 'test',
+    model: { size: 'small', params: 100 },
+    rows: { train: 100, test: 20 },
+    classes: ['normal', 'ddos'],
+    majorityBaseline: { class: 'normal', accuracy: 0.25, macroF1: 0.04 },
+    configs,
+    verifiedUpdates: 0,
+    refusals: {},
+    wallSeconds: 0,
+  };
+  for (const n of [1, 2, 3]) addRound(r, configs[0]!, round(n));
+  const tampered = { client: 'sim-2', reason: 'tampered', message: 'no' };
+  addRound(r, configs[1]!, round(1));
+  addRound(r, configs[1]!, round(2, { participants: 3, refused: [tampered] }));
+  configs[0]!.state = 'done';
+  configs[1]!.state = 'running';
+  return r;
+}
+
+describe('results', () => {
+  it('counts verified and refused updates per configuration and in total', () => {
+    const r = result();
+    expect(r.configs.map((c) => c.verifiedUpdates)).toEqual([12, 7]);
+    expect(r.verifiedUpdates).toBe(19);
+    expect(r.refusals).toEqual({ tampered: 1 });
+    expect(r.configs[1]!.refusals).toEqual({ tampered: 1 });
+    expect(r.configs.map((c) => [c.label, c.alpha])).toEqual([
+      ['FedAvg α=0.1', 0.1],
+      ['Median IID', null],
+    ]);
+  });
+
+  it('charts one line per configuration over the longest run, with the baseline dashed', () => {
+    const c = comparisonChart(result(), 'macroF1');
+    expect(c.rounds).toEqual([1, 2, 3]);
+    expect(c.series.map((s) => [s.label, s.dashed])).toEqual([
+      ['FedAvg α=0.1', false],
+      ['Median IID', false],
+      ['majority-class baseline', true],
+    ]);
+    expect(c.series[0]!.values.map((v) => v?.toFixed(1))).toEqual(['0.3', '0.4', '0.5']);
+    expect(c.series[1]!.values[2]).toBeNull();
+    expect(c.series[2]!.values).toEqual([0.04, 0.04, 0.04]);
+    expect(comparisonChart(result(), 'accuracy').series[2]!.values[0]).toBe(0.25);
+  });
+
+  it('never shows accuracy without macro-F1 and the baseline, in the summary and the final table', () => {
+    const r = result();
+    expect(chartSummary(r)).toBe(
+      'FedAvg α=0.1, round 3: accuracy 0.800, macro-F1 0.500; Median IID, round 2: accuracy 0.700, ' +
+        'macro-F1 0.400. Majority-class baseline: accuracy 0.250, macro-F1 0.040.',
+    );
+    expect(finalRows(r)).toEqual([
+      {
+        label: 'FedAvg α=0.1',
+        rounds: '3 of 3',
+        accuracy: '0.800',
+        macroF1: '0.500',
+        mosMAE: '0.300',
+        verified: '12',
+        refused: 'none',
+        seconds: '–',
+      },
+      expect.objectContaining({ label: 'Median IID', rounds: '2 of 3 (running)', refused: 'tampered 1' }),
+    ]);
+    const blank = { ...r, configs: r.configs.map((c) => ({ ...c, rounds: [] })) };
+    expect(chartSummary(blank)).toBe('No round has finished yet.');
+    expect(formatRefusals({ b: 2, a: 1, c: 0 })).toBe('a 1, b 2');
+  });
+
+  it('writes JSON with null for missing figures', () => {
+    const r = result();
+    r.configs[0]!.rounds[0]!.loss = Number.NaN;
+    const back = JSON.parse(resultJson(r));
+    expect(back.configs[0].rounds[0].loss).toBeNull();
+    expect(back.configs[0].rounds).toHaveLength(3);
+  });
+});
+
+describe('progress', () => {
+  const p = { config: 1, configs: 2, label: 'Median IID', rounds: 3, clients: 4 };
+
+  it('says which configuration, round and client', () => {
+    expect(describeEvent(p, { kind: 'training', round: 2, client: 2 })).toBe(
+      'Configuration 2 of 2 (Median IID), round 2 of 3: client 3 of 4 training.',
+    );
+    expect(
+      describeEvent(p, { kind: 'update', round: 2, client: 1, accepted: false, reason: 'tampered' }),
+    ).toBe('Configuration 2 of 2 (Median IID), round 2 of 3: update of client 2 refused (tampered).');
+    const tampered = { client: 'sim-2', reason: 'tampered', message: '' };
+    expect(
+      describeEvent(p, { kind: 'round-end', result: round(2, { participants: 3, refused: [tampered] }) }),
+    ).toBe(
+      'Configuration 2 of 2 (Median IID), round 2 of 3 done: 3 updates verified, 1 refused (tampered); ' +
+        'accuracy 0.700, macro-F1 0.400.',
+    );
+    expect(
+      describeEvent(p, { kind: 'round-end', result: round(1, { outcome: 'closed', participants: 0 }) }),
+    ).toContain('no valid update: the model is unchanged');
+  });
+
+  it('measures the share done across configurations, rounds and clients', () => {
+    expect(fractionDone({ ...p, config: 0 }, 0, 0)).toBe(0);
+    expect(fractionDone({ ...p, config: 0 }, 1, 2)).toBeCloseTo(1 / 12);
+    expect(fractionDone(p, 3, 4)).toBeCloseTo(1);
+  });
+});

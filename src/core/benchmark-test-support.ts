@@ -1,0 +1,81 @@
+/** A realistic `/bench` result (Chromium 156 headless, 2 cores, SwiftShader), for tests. */
+import type { BenchResult } from './benchmark-result.ts';
+
+export function sampleBenchResult(): BenchResult {
+  return {
+    format: 'pqfed-browser-bench',
+    version: 1,
+    createdAt: '2026-11-23T13:33:33.265Z',
+    browser: {
+      userAgent:
+        'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36',
+      hardwareConcurrency: 2,
+      deviceMemory: 16,
+      crossOriginIsolated: true,
+    },
+    adapter: 'google swiftshader',
+    settings: { batchSize: 64, warmup: 1, steps: 3, seconds: 1, rows: 2000, cryptoMs: 50 },
+    model: { params: 19979 },
+    training: [
+      {
+        id: 'webgpu',
+        backend: 'webgpu',
+        status: 'measured',
+        samplesPerSec: 9.93,
+        timeToFirstStepMs: 14685.5,
+        backendInitMs: 390,
+        peakTensorBytes: 50999408,
+        steps: 2,
+        warmup: 1,
+        batchSize: 64,
+        threads: null,
+        simd: null,
+        adapter: 'google swiftshader',
+      },
+      {
+        id: 'wasm',
+        backend: 'wasm',
+        status: 'measured',
+        samplesPerSec: 571.85,
+        timeToFirstStepMs: 288.4,
+        backendInitMs: 275.5,
+        peakTensorBytes: 50999408,
+        steps: 3,
+        warmup: 1,
+        batchSize: 64,
+        threads: 1,
+        simd: true,
+        adapter: null,
+      },
+      {
+        id: 'wasm-plain',
+        backend: 'wasm',
+        status: 'unavailable',
+        reason: 'this browser has no WebAssembly SIMD',
+      },
+      {
+        id: 'cpu',
+        backend: 'cpu',
+        status: 'measured',
+        samplesPerSec: 45.4,
+        timeToFirstStepMs: 2428.7,
+        backendInitMs: 275.1,
+        peakTensorBytes: 50999408,
+        steps: 2,
+        warmup: 1,
+        batchSize: 64,
+        threads: null,
+        simd: null,
+        adapter: null,
+      },
+    ],
+    crypto: {
+      mlkem768EncapsulatePerSec: 529.8,
+      xwingEncapsulatePerSec: 319,
+      mldsa65SignPerSec: 35.7,
+      mldsa65VerifyPerSec: 229.4,
+      aes256GcmMBPerSec: 301.5,
+      aesImplementation: 'webcrypto',
+    },
+  };
+}
