@@ -4,6 +4,7 @@
  * and signed updates and the real strategies, and no network: the page never calls `/api` or `/ws`.
  * Small caps and the small model keep a run short; the figures are checked for shape, never for speed.
  */
+import { readFileSync } from 'node:fs';
 import AxeBuilder from '@axe-core/playwright';
 import { expect, type Page, test } from '@playwright/test';
 
@@ -15,6 +16,7 @@ interface RoundJson {
   accuracy: number | null;
   macroF1: number | null;
   mosMAE: number | null;
+  perClassRecall: Record<string, number> | null;
   refused: { client: string; reason: string; message: string }[];
 }
 
@@ -26,6 +28,7 @@ interface SimJson {
   workers: number;
   backend: string | null;
   majorityBaseline: { class: string; accuracy: number; macroF1: number } | null;
+  classes: string[];
   configs: {
     label: string;
     strategy: string;
@@ -104,6 +107,7 @@ test('4 virtual clients × 3 rounds, two configurations, every update verified, 
       expect(r.macroF1).toBeGreaterThanOrEqual(0);
       expect(r.macroF1).toBeLessThanOrEqual(1);
       expect(Number.isFinite(r.mosMAE)).toBe(true);
+      expect(Object.keys(r.perClassRecall ?? {}).sort()).toEqual([...json.classes].sort());
     }
     // Every update opened: decrypted with the round key and its client's signature verified.
     expect(c.verifiedUpdates).toBe(4 * 3);
@@ -120,6 +124,26 @@ test('4 virtual clients × 3 rounds, two configurations, every update verified, 
   await expect(page.locator('#sim-chart-canvas canvas')).toHaveCount(1);
   await expect(page.locator('#sim-final tbody tr')).toHaveCount(2);
   await expect(page.locator('#sim-rounds-table tbody tr')).toHaveCount(6);
+  // Per-class recall beside accuracy: a row per class, a column per configuration, from the last round.
+  expect(json.classes.length).toBeGreaterThan(1);
+  await expect(page.locator('#sim-recall tbody tr')).toHaveCount(json.classes.length);
+  await expect(page.locator('#sim-recall thead th')).toHaveCount(1 + 2);
+  const firstClass = json.classes[0]!;
+  const recall = json.configs.map((c) => c.rounds.at(-1)!.perClassRecall![firstClass]!.toFixed(3));
+  await expect(page.locator('#sim-recall tbody tr').first()).toHaveText(
+    new RegExp(`${firstClass}\\s*${recall.join('\\s*')}`),
+  );
+  // Both exports: the JSON equals what the page shows; the CSV has a line per round and a recall column per class.
+  const jsonFile = page.waitForEvent('download');
+  await page.locator('#sim-download-json').click();
+  expect(JSON.parse(readFileSync(await (await jsonFile).path(), 'utf8'))).toEqual(json);
+  const csvFile = page.waitForEvent('download');
+  await page.locator('#sim-download-csv').click();
+  const csv = readFileSync(await (await csvFile).path(), 'utf8')
+    .trimEnd()
+    .split('\n');
+  expect(csv).toHaveLength(1 + 6);
+  expect(csv[0]).toContain(`recall:${firstClass}`);
   await expect(page.locator('#sim-chart-summary')).toContainText('macro-F1');
   await expect(page.locator('#sim-baseline')).toContainText('Majority-class baseline');
   await expect(page.locator('#sim-status')).toContainText('24 updates verified');

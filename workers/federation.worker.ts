@@ -166,6 +166,7 @@ const api = {
       macroF1: r.macroF1,
       mosMAE: r.mos.mae,
       loss: r.loss,
+      perClassRecall: Object.fromEntries(Object.entries(r.perClass).map(([name, c]) => [name, c.recall])),
       majorityBaseline: r.majorityBaseline,
     };
   },

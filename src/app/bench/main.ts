@@ -15,7 +15,7 @@ import {
   type BenchResult,
   type CryptoResult,
 } from '../../core/benchmark-result.ts';
-import { byId, h, setText } from '../dashboard/dom.ts';
+import { byId, h, saveFile, setText } from '../dashboard/dom.ts';
 import { registerOfflineCache } from '../offline.ts';
 import { BenchChart } from './chart.ts';
 import { browserName, bytes, duration, notes, rate, summary } from './format.ts';
@@ -261,13 +261,10 @@ function renderCrypto(c: CryptoResult | null, error: string | null): void {
 
 downloadButton.addEventListener('click', () => {
   if (!last) return;
-  const blob = new Blob([`${JSON.stringify(last, null, 2)}\n`], { type: 'application/json' });
-  const url = URL.createObjectURL(blob);
-  const a = h('a', { href: url, download: `pqfed-bench-${last.createdAt.replace(/[:.]/g, '-')}.json` });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  saveFile(
+    `pqfed-bench-${last.createdAt.replace(/[:.]/g, '-')}.json`,
+    new Blob([`${JSON.stringify(last, null, 2)}\n`], { type: 'application/json' }),
+  );
 });
 
 submitButton.addEventListener('click', async () => {

@@ -5,7 +5,7 @@
  * URL, never logged, sent only in the `Authorization` header. Every failure shows the server's message.
  */
 import { STRATEGY_NAMES } from '../../core/strategies/strategy.ts';
-import { byId, h, setText } from './dom.ts';
+import { byId, h, saveFile, setText } from './dom.ts';
 import { exportName } from './format.ts';
 import type { StatusJson } from './status.ts';
 
@@ -215,12 +215,7 @@ export class AdminPanel {
       s?.round ?? 0,
       kind === 'csv' ? 'csv' : 'json',
     );
-    const url = URL.createObjectURL(blob);
-    const a = h('a', { href: url, download: name, hidden: true });
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    saveFile(name, blob);
     this.say(`Saved ${name} (${blob.size} bytes).`, 'ok');
   }
 }

@@ -1,4 +1,7 @@
-/** Small DOM helpers: elements are built with text nodes only (never innerHTML from server data). */
+/**
+ * Small DOM helpers of the dashboard, `/bench` and `/simulate`: elements are built with text nodes only
+ * (never innerHTML from server data).
+ */
 
 export function byId<T extends HTMLElement>(id: string): T {
   const e = document.getElementById(id);
@@ -51,4 +54,14 @@ export function renderOnChange(slot: Element, key: string, render: () => void): 
   if (el.__key === key) return;
   el.__key = key;
   render();
+}
+
+/** Offers `data` to the user as a file named `name` (through a temporary object URL and link). */
+export function saveFile(name: string, data: Blob): void {
+  const url = URL.createObjectURL(data);
+  const a = h('a', { href: url, download: name, hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }

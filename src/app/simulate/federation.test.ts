@@ -62,6 +62,7 @@ function env(evaluated: Float32Array[], trainers: FakeTrainer[], slots = 2): Fed
         macroF1: 0.25,
         mosMAE: 0.1,
         loss: 1,
+        perClassRecall: { normal: 0.9, ddos: 0.1 },
         majorityBaseline: { class: 'normal', accuracy: 0.4, macroF1: 0.06 },
       };
     },
@@ -117,6 +118,7 @@ describe('in-tab federation (aggregator side, real cryptography, in-process clie
     expect(Array.from(evaluated[1]!)).toEqual(new Array(MODEL_SIZE).fill(5));
     expect(rounds[1]!.accuracy).toBe(0.5);
     expect(rounds[1]!.macroF1).toBe(0.25);
+    expect(rounds[1]!.perClassRecall).toEqual({ normal: 0.9, ddos: 0.1 });
     expect(rounds[0]!.refused).toEqual([]);
     expect(rounds[0]!.meanLocalLoss).toBe(1);
     expect(rounds[0]!.bytesUp).toBeGreaterThan(3 * MODEL_SIZE * 4);
@@ -156,9 +158,9 @@ describe('in-tab federation (aggregator side, real cryptography, in-process clie
       () => {},
       new AbortController().signal,
     );
-    expect(rounds.map((r) => [r.participants, r.outcome, r.accuracy])).toEqual([
-      [0, 'closed', null],
-      [1, 'aggregated', 0.5],
+    expect(rounds.map((r) => [r.participants, r.outcome, r.accuracy, r.perClassRecall])).toEqual([
+      [0, 'closed', null, null],
+      [1, 'aggregated', 0.5, { normal: 0.9, ddos: 0.1 }],
     ]);
     // Round 2 still trained from the initial model (version 0).
     expect(Array.from(evaluated[0]!)).toEqual(new Array(MODEL_SIZE).fill(1));

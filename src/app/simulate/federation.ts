@@ -48,6 +48,8 @@ export interface Evaluation {
   macroF1: number;
   mosMAE: number;
   loss: number;
+  /** Class name → recall of the global model on the held-out rows. */
+  perClassRecall: Record<string, number>;
   majorityBaseline: Baseline;
 }
 
@@ -365,6 +367,7 @@ async function closeRound(
     macroF1: null,
     mosMAE: null,
     loss: null,
+    perClassRecall: null,
     meanLocalLoss: null,
     refused: [],
     seconds: 0,
@@ -382,5 +385,6 @@ async function closeRound(
     macroF1: e.macroF1,
     mosMAE: e.mosMAE,
     loss: e.loss,
+    perClassRecall: e.perClassRecall,
   };
 }

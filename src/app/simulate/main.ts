@@ -13,6 +13,7 @@ import type { FederationWorkerApi, LoadReport, PreparedSummary } from '../../../
 import { STRATEGY_NAMES, type StrategyName } from '../../core/strategies/strategy.ts';
 import { generateIdentity, type Identity } from '../../crypto/identity.ts';
 import type { BackendReport } from '../../model/backend.ts';
+import { h, saveFile } from '../dashboard/dom.ts';
 import { ComparisonPlot } from './chart.ts';
 import { type FederationEnv, runConfiguration } from './federation.ts';
 import {
@@ -44,7 +45,9 @@ import {
   finalRows,
   fmt,
   formatRefusals,
+  recallTable,
   resultJson,
+  roundsCsv,
   type SimResult,
 } from './results.ts';
 
@@ -90,6 +93,9 @@ const ui = {
   baseline: el('sim-baseline'),
   roundsBody: el<HTMLTableElement>('sim-rounds-table').tBodies[0]!,
   json: el('sim-json'),
+  recall: el<HTMLTableElement>('sim-recall'),
+  downloadJson: el<HTMLButtonElement>('sim-download-json'),
+  downloadCsv: el<HTMLButtonElement>('sim-download-csv'),
 };
 
 const plot = new ComparisonPlot(el('sim-chart'), el('sim-chart-canvas'));
@@ -98,21 +104,6 @@ const cores = navigator.hardwareConcurrency;
 // ---- the configuration list -----------------------------------------------------------------------------
 
 let configs: ConfigSpec[] = [];
-
-function h<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  attrs: Record<string, string | boolean | undefined> = {},
-  ...children: (Node | string)[]
-): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === false || v === undefined) continue;
-    if (k === 'class') e.className = String(v);
-    else e.setAttribute(k, v === true ? '' : v);
-  }
-  e.append(...children);
-  return e;
-}
 
 /** A label whose visible text is `text`, and whose accessible name also says which configuration. */
 function label(forId: string, text: string, n: number): HTMLLabelElement {
@@ -382,6 +373,20 @@ function renderResults(): void {
       ),
     ),
   );
+  const recall = recallTable(result);
+  ui.recall.tHead!.rows[0]!.replaceChildren(
+    h('th', { scope: 'col' }, 'Class'),
+    ...recall.configs.map((c) => h('th', { scope: 'col' }, c)),
+  );
+  ui.recall.tBodies[0]!.replaceChildren(
+    ...recall.rows.map((row) =>
+      h('tr', {}, h('th', { scope: 'row' }, row.className), ...row.recall.map((x) => td(x))),
+    ),
+  );
+  const finished = result.state === 'done' || result.state === 'stopped' || result.state === 'error';
+  const hasRounds = result.configs.some((c) => c.rounds.length > 0);
+  ui.downloadJson.disabled = !(finished && hasRounds);
+  ui.downloadCsv.disabled = !(finished && hasRounds);
   const meta: string[] = [];
   if (result.rows) meta.push(`${result.rows.train} training rows, ${result.rows.test} held-out rows`);
   if (result.model.params)
@@ -397,6 +402,14 @@ function renderResults(): void {
 }
 
 ui.metric.addEventListener('change', renderResults);
+
+const fileStem = () => `pqfed-simulate-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+ui.downloadJson.addEventListener('click', () =>
+  saveFile(`${fileStem()}.json`, new Blob([resultJson(result)], { type: 'application/json' })),
+);
+ui.downloadCsv.addEventListener('click', () =>
+  saveFile(`${fileStem()}.csv`, new Blob([roundsCsv(result)], { type: 'text/csv' })),
+);
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 

@@ -9,7 +9,9 @@ import {
   finalRows,
   formatRefusals,
   type RoundResult,
+  recallTable,
   resultJson,
+  roundsCsv,
   type SimResult,
 } from './results.ts';
 
@@ -22,6 +24,7 @@ const round = (n: number, o: Partial<RoundResult> = {}): RoundResult => ({
   macroF1: 0.2 + n / 10,
   mosMAE: 0.3,
   loss: 1,
+  perClassRecall: { normal: 0.9, ddos: n / 10 },
   meanLocalLoss: 1.2,
   refused: [],
   seconds: 2,
@@ -147,5 +150,50 @@ describe('progress', () => {
     expect(fractionDone({ ...p, config: 0 }, 0, 0)).toBe(0);
     expect(fractionDone({ ...p, config: 0 }, 1, 2)).toBeCloseTo(1 / 12);
     expect(fractionDone(p, 3, 4)).toBeCloseTo(1);
+  });
+
+  it('gives every class a recall row for each configuration, from its last aggregated round', () => {
+    const r = result();
+    // The second configuration's round 3 was closed unchanged: its recall stays that of round 2.
+    addRound(r, r.configs[1]!, round(3, { outcome: 'closed', participants: 0, perClassRecall: null }));
+    const t = recallTable(r);
+    expect(t.configs).toEqual(r.configs.map((c) => c.label));
+    expect(t.rows).toEqual([
+      { className: 'normal', recall: ['0.900', '0.900'] },
+      { className: 'ddos', recall: ['0.300', '0.200'] },
+    ]);
+    r.configs.push(emptyConfig(parseConfigSpec('krum:iid')));
+    expect(recallTable(r).rows.map((row) => row.recall[2])).toEqual(['–', '–']);
+  });
+
+  it('exports every round as CSV with per-class recall and the baseline on each line', () => {
+    const r = result();
+    r.configs[1]!.rounds[1]!.refused.push({ client: 'sim-3', reason: 'bad-signature', message: 'x' });
+    const lines = roundsCsv(r).trimEnd().split('\n');
+    expect(lines).toHaveLength(1 + 5);
+    const header = lines[0]!.split(',');
+    expect(header.slice(-4)).toEqual(['recall:normal', 'recall:ddos', 'baselineAccuracy', 'baselineMacroF1']);
+    const row = (i: number) => Object.fromEntries(header.map((h, j) => [h, lines[i]!.split(',')[j]]));
+    expect(row(3)).toMatchObject({
+      configuration: r.configs[0]!.label,
+      round: '3',
+      accuracy: String(0.5 + 3 / 10),
+      'recall:ddos': String(3 / 10),
+      baselineAccuracy: '0.25',
+    });
+    expect(row(5)).toMatchObject({
+      round: '2',
+      participants: '3',
+      refused: 'sim-2:tampered sim-3:bad-signature',
+    });
+  });
+
+  it('quotes CSV fields that hold commas or quotes and leaves non-finite numbers empty', () => {
+    const r = result();
+    r.configs[0]!.label = 'fedavg, "α" 0.1';
+    r.configs[0]!.rounds[0]!.accuracy = Number.NaN;
+    const first = roundsCsv(r).split('\n')[1]!;
+    expect(first.startsWith('"fedavg, ""α"" 0.1",')).toBe(true);
+    expect(first.split(',').slice(8, 9)).toEqual(['']);
   });
 });

@@ -27,6 +27,8 @@ export interface RoundResult {
   macroF1: number | null;
   mosMAE: number | null;
   loss: number | null;
+  /** Class name → recall on the held-out rows (null when the round was closed unchanged). */
+  perClassRecall: Record<string, number> | null;
   /** Mean of the clients' reported local training loss. */
   meanLocalLoss: number | null;
   refused: Refusal[];
@@ -192,7 +194,7 @@ export interface FinalRow {
 /** One row per configuration: its last evaluated round's figures. */
 export function finalRows(result: SimResult): FinalRow[] {
   return result.configs.map((c) => {
-    const last = [...c.rounds].reverse().find((r) => r.outcome === 'aggregated');
+    const last = lastAggregated(c);
     return {
       label: c.label,
       rounds: `${c.rounds.length} of ${result.rounds}${c.state === 'done' || c.state === 'pending' ? '' : ` (${c.state})`}`,
@@ -204,6 +206,101 @@ export function finalRows(result: SimResult): FinalRow[] {
       seconds: c.seconds > 0 ? c.seconds.toFixed(1) : '–',
     };
   });
+}
+
+/** The last round of `c` that produced a new global model. */
+function lastAggregated(c: ConfigResult): RoundResult | undefined {
+  return [...c.rounds].reverse().find((r) => r.outcome === 'aggregated');
+}
+
+export interface RecallTable {
+  /** The configurations' labels, in order: the columns. */
+  configs: string[];
+  /** One row per class: its name and each configuration's recall. */
+  rows: { className: string; recall: string[] }[];
+}
+
+/**
+ * Per-class recall of each configuration's last aggregated round, one row per class in the experiment's
+ * order (every class, also those a configuration never predicts): what accuracy alone hides.
+ */
+export function recallTable(result: SimResult): RecallTable {
+  const last = result.configs.map(lastAggregated);
+  const names = result.classes.length
+    ? result.classes
+    : [...new Set(last.flatMap((r) => Object.keys(r?.perClassRecall ?? {})))];
+  return {
+    configs: result.configs.map((c) => c.label),
+    rows: names.map((className) => ({
+      className,
+      recall: last.map((r) => fmt(r?.perClassRecall?.[className])),
+    })),
+  };
+}
+
+const CSV_COLUMNS = [
+  'configuration',
+  'strategy',
+  'alpha',
+  'round',
+  'selected',
+  'participants',
+  'outcome',
+  'accuracy',
+  'macroF1',
+  'mosMAE',
+  'loss',
+  'refused',
+  'seconds',
+  'bytesUp',
+  'bytesDown',
+] as const;
+
+/** A CSV field: quoted when it holds a comma, a quote or a line break. */
+function csvField(v: string | number | null): string {
+  const s = v === null || (typeof v === 'number' && !Number.isFinite(v)) ? '' : String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+/**
+ * Every round of every configuration as CSV (one header line, then a line per round), with one
+ * `recall:<class>` column per class and the majority-class baseline's accuracy and macro-F1 on every line.
+ */
+export function roundsCsv(result: SimResult): string {
+  const b = result.majorityBaseline;
+  const header = [
+    ...CSV_COLUMNS,
+    ...result.classes.map((c) => `recall:${c}`),
+    'baselineAccuracy',
+    'baselineMacroF1',
+  ];
+  const lines = result.configs.flatMap((c) =>
+    c.rounds.map((r) =>
+      [
+        c.label,
+        c.strategy,
+        c.alpha,
+        r.round,
+        r.selected,
+        r.participants,
+        r.outcome,
+        r.accuracy,
+        r.macroF1,
+        r.mosMAE,
+        r.loss,
+        r.refused.map((x) => `${x.client}:${x.reason}`).join(' '),
+        Number(r.seconds.toFixed(3)),
+        r.bytesUp,
+        r.bytesDown,
+        ...result.classes.map((name) => r.perClassRecall?.[name] ?? null),
+        b?.accuracy ?? null,
+        b?.macroF1 ?? null,
+      ]
+        .map(csvField)
+        .join(','),
+    ),
+  );
+  return `${[header.map(csvField).join(','), ...lines].join('\n')}\n`;
 }
 
 /** One sentence per configuration with its latest figures, and the baseline: the chart's text summary. */
