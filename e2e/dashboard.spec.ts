@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { type Served, serve, until } from './aggregator.ts';
+import { saveScreenshot } from './screenshots.ts';
 
 const EXPERIMENT = {
   maxTrainRows: 2000,
@@ -174,7 +175,7 @@ test('the dashboard shows a live federation, and its admin controls drive it', a
   await expect(confusion.locator('tbody td.recall')).toHaveCount(classes.length);
   await expect(page.locator('#phase')).toContainText('Finished. 3 of 3 rounds done');
 
-  await page.screenshot({ path: 'docs/screenshots/dashboard.png', fullPage: true });
+  await saveScreenshot(page, 'dashboard');
 
   // Exports, fetched with the token and saved as downloads.
   const [csv] = await Promise.all([

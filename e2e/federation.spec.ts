@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { type BrowserContext, expect, type Page, test } from '@playwright/test';
 import { type Served, serve, until } from './aggregator.ts';
+import { saveScreenshot } from './screenshots.ts';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -58,7 +59,7 @@ test('three tabs opened from the join link complete three rounds together', asyn
     'wasm',
     'wasm',
   ]);
-  await pages[0]!.screenshot({ path: 'docs/screenshots/client.png', fullPage: true });
+  await saveScreenshot(pages[0]!, 'client');
 });
 
 test('a tab closed mid-round: the next rounds go on with the others', async () => {
