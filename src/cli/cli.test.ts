@@ -24,6 +24,8 @@ describe('pqfed CLI', () => {
       ['train', '--dataset', 'toniot', '--json'],
       ['train', '--dataset', 'toniot', '--data', FIXTURE, '--epochs', 'x'],
       ['frobnicate'],
+      ['serve', '--open-threads', '-1'],
+      ['serve', '--open-threads', '65', '--port', '0'],
       ['import', FIXTURE, '--dataset', 'edgeiiot', '--json'],
     ]) {
       const r = pqfed(...args);

@@ -1,5 +1,6 @@
 /**
- * `pqfed serve [--port N] [--host H] [--data-dir DIR] [--config experiment.json] [--suite xwing|mlkem768]`: the aggregator with the
+ * `pqfed serve [--port N] [--host H] [--data-dir DIR] [--config experiment.json] [--suite xwing|mlkem768]
+ * [--join-token T] [--open-threads N] [--json]`: the aggregator with the
  * built app. It imports the experiment's data (default: the embedded TON_IoT sample), resumes from the data
  * directory's checkpoint when there is one, and prints the URL, the join link (with the server key's
  * fingerprint in the fragment) and the admin token.
@@ -11,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { startAggregator } from '../aggregator/aggregator.ts';
 import { DEFAULT_EXPERIMENT, loadConfig } from '../aggregator/config.ts';
 import { prepareExperiment } from '../aggregator/experiment.ts';
+import { PROTOCOL } from '../core/limits.ts';
 import { DEFAULT_SUITE, KEM_SUITES } from '../crypto/suites.ts';
 import { useBackend } from '../model/backend.ts';
 import { choiceFlag, intFlag, parse, stringFlag, UsageError } from './args.ts';
@@ -27,12 +29,18 @@ export async function serveCommand(argv: string[]): Promise<void> {
     config: { type: 'string' },
     suite: { type: 'string' },
     'join-token': { type: 'string' },
+    'open-threads': { type: 'string' },
     json: { type: 'boolean' },
   });
   const port = intFlag(values.port ?? process.env.PORT, 'port', 8080, 0, 65535);
   const host = stringFlag(values.host, 'host') ?? 'localhost';
   const dataDir = resolve(stringFlag(values['data-dir'], 'data-dir') ?? '.pqfed');
   const configFile = stringFlag(values.config, 'config');
+  // Threads that open sealed updates; absent: available cores − 1 (src/aggregator/open-pool.ts).
+  const openThreads =
+    values['open-threads'] === undefined
+      ? undefined
+      : intFlag(values['open-threads'], 'open-threads', 0, 0, PROTOCOL.maxOpenThreads);
   const app = existsSync(join(ROOT, 'index.html'));
   const loaded = configFile ? loadConfig(configFile) : DEFAULT_EXPERIMENT;
   const joinToken =
@@ -45,7 +53,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
   const test = config.test ? (await loadTable(config.test, config.dataset)).table : undefined;
   const experiment = prepareExperiment(config, table, test);
   const suite = choiceFlag(values.suite, 'suite', KEM_SUITES, DEFAULT_SUITE);
-  const { server: channels, close: release } = await serverChannelsFor(dataDir, suite);
+  const { server: channels, close: release } = await serverChannelsFor(dataDir, suite, { openThreads });
   const agg = await startAggregator({
     experiment,
     dataDir,

@@ -43,6 +43,8 @@ export const PROTOCOL = {
   maxBufferedBytes: 4 * 1024 * 1024,
   /** Frames a client may send per second before it is disconnected. */
   maxFramesPerSecond: 50,
+  /** Most worker threads `pqfed serve --open-threads` may start to open sealed updates. */
+  maxOpenThreads: 64,
 } as const;
 
 /** Largest frame (bytes) for a model of `modelSize` float32 parameters: the weights plus fixed overhead. */
