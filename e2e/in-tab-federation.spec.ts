@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import AxeBuilder from '@axe-core/playwright';
 import { expect, type Page, test } from '@playwright/test';
+import { type Served, serve } from './aggregator.ts';
 
 interface RoundJson {
   round: number;
@@ -193,4 +194,31 @@ test('bad settings are named, and the run does not start', async ({ page }) => {
   await expect(page.locator('#cfg-1-strategy')).toBeFocused();
   await expect(page.locator('#cfg-1-strategy')).toHaveAccessibleName('Strategy of configuration 2');
   await expect(page.locator('#cfg-1-alpha')).toHaveAccessibleName('α of configuration 2');
+});
+
+test('once visited, /simulate runs a federation offline with its server stopped', async ({
+  page,
+  context,
+}) => {
+  test.setTimeout(200_000);
+  let server: Served | undefined = await serve();
+  const base = server.base;
+  try {
+    await page.goto(`${base}/simulate`);
+    await expect(page.locator('#offline')).toHaveAttribute('data-state', 'ready', { timeout: 60_000 });
+    await server.stop();
+    server = undefined;
+    await context.setOffline(true);
+    await page.goto(`${base}/simulate?clients=2&rounds=2&configs=fedavg:iid&${SMALL}&run=1`);
+    expect(await page.evaluate(() => globalThis.crossOriginIsolated)).toBe(true);
+    const json = await finished(page);
+    expect(json.configs[0]!.rounds.map((r) => [r.round, r.participants, r.outcome])).toEqual([
+      [1, 2, 'aggregated'],
+      [2, 2, 'aggregated'],
+    ]);
+    expect(json.verifiedUpdates).toBe(4);
+  } finally {
+    await context.setOffline(false);
+    await server?.stop();
+  }
 });

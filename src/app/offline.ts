@@ -1,7 +1,7 @@
 /**
  * Registers the service worker (`/sw.js`, built from src/app/sw.ts by vite-plugin-pwa) that makes the app
  * work offline once visited: it precaches the pages, the scripts, the tfjs WASM binaries and the default
- * data sample. Pages call this; the federation pages keep working without it (the worker never touches
+ * data sample. `/bench` and `/simulate` call this; the federation pages keep working without it (the worker never touches
  * `/api/*` or `/ws`, and serves pages from the network first).
  */
 

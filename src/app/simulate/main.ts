@@ -13,7 +13,8 @@ import type { FederationWorkerApi, LoadReport, PreparedSummary } from '../../../
 import { STRATEGY_NAMES, type StrategyName } from '../../core/strategies/strategy.ts';
 import { generateIdentity, type Identity } from '../../crypto/identity.ts';
 import type { BackendReport } from '../../model/backend.ts';
-import { h, saveFile } from '../dashboard/dom.ts';
+import { h, saveFile, setText } from '../dashboard/dom.ts';
+import { registerOfflineCache } from '../offline.ts';
 import { ComparisonPlot } from './chart.ts';
 import { type FederationEnv, runConfiguration } from './federation.ts';
 import {
@@ -99,6 +100,13 @@ const ui = {
 };
 
 const plot = new ComparisonPlot(el('sim-chart'), el('sim-chart-canvas'));
+
+// The service worker that keeps the app, the WASM binaries and the sample: the page then works offline.
+void registerOfflineCache().then((s) => {
+  const offline = el('offline');
+  offline.dataset.state = s.state;
+  setText(offline, s.message);
+});
 const cores = navigator.hardwareConcurrency;
 
 // ---- the configuration list -----------------------------------------------------------------------------
