@@ -13,8 +13,9 @@
  * - the latency of `GET /api/status`, issued every 50 ms from the client thread (so a stalled server
  *   delays the answer, not the request), over the requests issued in the window: p50, p99, max;
  * - wall time and verified updates per second (N / wall time), and the time to the last `ack`.
- * The same delay figures are shown for the join phase (N handshakes and hellos), which is also server
- * crypto (a signature and a decapsulation per connection) but not what this bench is about.
+ * The same delay figures are shown for the join phase (N handshakes and hellos): server crypto too (a KEM
+ * key generation, a signature, a verification and a decapsulation per connection), which runs in the same
+ * pool as the updates unless `--threads 0`.
  *
  * The clients live in one worker thread, not on the server's thread: during the burst their work is
  * sending the pre-sealed frames and opening N small acks, which competes for CPU with the server but never
@@ -22,8 +23,8 @@
  * workers share the cores. More than 250 clients connect from several loopback addresses (127.0.0.x: the
  * server allows 256 connections per address).
  *
- * `--threads T` sets the server's update-opening threads (`serverChannelsFor`'s `openThreads`): 0 opens on
- * the main thread (the old way), the default is the pool's default (available cores − 1, at least 1); the
+ * `--threads T` sets the server's crypto threads (`serverChannelsFor`'s `openThreads`): 0 runs handshakes
+ * and opens updates on the main thread (the old way), the default is the pool's default (available cores − 1, at least 1); the
  * pool's threads start when round 1 opens, before the burst. Besides the update crypto, the main thread
  * still receives every frame (ws unmasks client frames in JavaScript unless the optional `bufferutil` addon
  * is installed), opens it on the connection's channel (AES-GCM, WebCrypto) and decodes and folds it.

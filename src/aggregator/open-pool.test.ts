@@ -1,6 +1,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { fromHex } from '../crypto/bytes.ts';
 import {
+  clientHandshake,
+  makeServerHello,
+  parseClientHello,
+  startServerHandshake,
+} from '../crypto/channel.ts';
+import {
   createRoundKey,
   type OpenUpdateExpectations,
   openUpdate,
@@ -167,6 +173,129 @@ describe('open pool (worker threads, real crypto)', () => {
       for (const p of taken) expect(sameBytes(await p, testPayload(500))).toBe(true);
       expect((await refusal(() => waiting)).reason).toBe('stale-round');
       expect((await refusal(() => round.open(bytes, who, 1 << 20))).reason).toBe('stale-round');
+    } finally {
+      await one.close();
+    }
+  }, 60_000);
+
+  it('runs both costly steps of a server handshake: the same bytes as this thread, a working channel', async () => {
+    const server = testIdentity(1);
+    const secretBefore = server.secretKey.slice();
+    // Seeded, the thread's ServerHello is the exact bytes this thread makes.
+    const seeded = { identity: server, suite: 'xwing' as const, session, seed: testSeed(30) };
+    const there = await pool.makeServerHello(seeded);
+    const here = makeServerHello(seeded);
+    expect(sameBytes(there.hello, here.hello)).toBe(true);
+    expect(sameBytes(there.ephemeralSecretKey, here.ephemeralSecretKey)).toBe(true);
+    // The caller's identity key was copied, not zeroed.
+    expect(sameBytes(server.secretKey, secretBefore)).toBe(true);
+
+    const hs = await startServerHandshake({ identity: server, suite: 'xwing', session }, pool);
+    const c = await clientHandshake({ identity: client, serverHello: hs.hello });
+    const channel = await hs.finish(c.clientHello);
+    expect(sameBytes(channel.peerIdentity, client.publicKey)).toBe(true);
+    const frame = testPayload(1000);
+    expect(sameBytes(await c.channel.open(await channel.seal(frame)), frame)).toBe(true);
+    expect(sameBytes(await channel.open(await c.channel.seal(frame)), frame)).toBe(true);
+    // Single-use, as on this thread.
+    expect((await refusal(() => hs.finish(c.clientHello))).reason).toBe('replay');
+  }, 60_000);
+
+  it("keeps a handshake's refusal reasons across the thread boundary and wipes the caller's ephemeral key", async () => {
+    const server = testIdentity(1);
+    const answer = async (s = session) => {
+      const { hello, ephemeralSecretKey } = await pool.makeServerHello({
+        identity: server,
+        suite: 'xwing',
+        session: s,
+      });
+      const c = await clientHandshake({ identity: client, serverHello: hello });
+      return { hello, ephemeralSecretKey, clientHello: c.clientHello };
+    };
+    // A ClientHello whose signature is broken.
+    const a = await answer();
+    const signed = parseClientHello(a.clientHello);
+    const sigAt = signed.signature.byteOffset - a.clientHello.byteOffset + 10;
+    const forged = await refusal(() =>
+      pool.checkClientHello({
+        suite: 'xwing',
+        session,
+        serverHello: a.hello,
+        clientHello: flipBit(a.clientHello, sigAt),
+        ephemeralSecretKey: a.ephemeralSecretKey,
+      }),
+    );
+    expect(forged.reason).toBe('bad-signature');
+    expect(a.ephemeralSecretKey.every((b) => b === 0)).toBe(true);
+    // An answer for another session, and one for another suite.
+    const b = await answer(testSession(9));
+    const other = await refusal(() =>
+      pool.checkClientHello({
+        suite: 'xwing',
+        session,
+        serverHello: b.hello,
+        clientHello: b.clientHello,
+        ephemeralSecretKey: b.ephemeralSecretKey,
+      }),
+    );
+    expect(other.reason).toBe('stale-round');
+    const c = await answer();
+    const suite = await refusal(() =>
+      pool.checkClientHello({
+        suite: 'mlkem768',
+        session,
+        serverHello: c.hello,
+        clientHello: c.clientHello,
+        ephemeralSecretKey: c.ephemeralSecretKey,
+      }),
+    );
+    expect(suite.reason).toBe('downgrade');
+    // The valid one decapsulates to the client's secret: both ends derive working keys.
+    const d = await answer();
+    const ok = await pool.checkClientHello({
+      suite: 'xwing',
+      session,
+      serverHello: d.hello,
+      clientHello: d.clientHello,
+      ephemeralSecretKey: d.ephemeralSecretKey,
+    });
+    expect(sameBytes(ok.peerIdentity, client.publicKey)).toBe(true);
+    expect(ok.sharedSecret.length).toBe(32);
+  }, 60_000);
+
+  it('takes keys held in Node Buffers of a one allocation (as read from a file) without detaching them', async () => {
+    const server = testIdentity(1);
+    // Both keys are views of one Buffer, as when an identity file is read and cut into its keys.
+    const file = Buffer.concat([server.publicKey, server.secretKey]);
+    const identity = {
+      publicKey: file.subarray(0, server.publicKey.length),
+      secretKey: file.subarray(server.publicKey.length),
+    };
+    const shared = Buffer.from([1, 2, 3]);
+    const hs = await startServerHandshake({ identity, suite: 'xwing', session }, pool);
+    const c = await clientHandshake({ identity: client, serverHello: hs.hello });
+    expect(sameBytes((await hs.finish(c.clientHello)).peerIdentity, client.publicKey)).toBe(true);
+    expect(sameBytes(identity.secretKey, server.secretKey)).toBe(true);
+    expect(Array.from(shared)).toEqual([1, 2, 3]);
+  }, 60_000);
+
+  it('fails a task it cannot hand to a thread alone, and keeps serving the next ones', async () => {
+    const one = createOpenPool({ size: 1 });
+    try {
+      const server = testIdentity(1);
+      // A value that cannot be cloned into a thread: postMessage throws.
+      const bad = {
+        identity: server,
+        suite: 'xwing' as const,
+        session,
+        seed: (() => 0) as unknown as Uint8Array,
+      };
+      for (let i = 0; i < 3; i++) {
+        await expect(one.makeServerHello(bad)).rejects.toBeInstanceOf(OpenPoolError);
+      }
+      expect(one.pending).toBe(0);
+      const ok = await one.makeServerHello({ identity: server, suite: 'xwing', session });
+      expect(ok.hello.length).toBeGreaterThan(0);
     } finally {
       await one.close();
     }

@@ -1,18 +1,23 @@
 /**
- * A pool of worker threads that open sealed model updates (`openUpdate`: ML-KEM/X-Wing decapsulation and
- * ML-DSA-65 verification, synchronous pure JavaScript of several milliseconds each, then AES-GCM), so the
- * aggregator's event loop keeps serving sockets, heartbeats and /api/status while hundreds of updates arrive
- * at once (bench/event-loop.ts). Node only.
+ * A pool of worker threads for the aggregator's costly cryptography, all of it synchronous pure JavaScript
+ * of several milliseconds a call, so the event loop keeps serving sockets, heartbeats and /api/status while
+ * hundreds of clients join or send at once (bench/event-loop.ts). Node only. It runs:
+ * - `open`: opening a sealed model update (`openUpdate`: ML-KEM/X-Wing decapsulation, ML-DSA-65
+ *   verification, AES-GCM);
+ * - `makeServerHello` and `checkClientHello`: the two costly steps of a connection's handshake (KEM key
+ *   generation and the ServerHello's ML-DSA-65 signature; the ClientHello's verification and the
+ *   decapsulation), as `ServerHandshakeCrypto` (src/crypto/channel.ts).
  *
- * - `size` threads (default: available cores − 1, at least 1), started by `warm()` or by the first updates
- *   that need them (a pool that never opens anything costs nothing) and kept; an idle thread never keeps
- *   the process alive. `serverChannelsFor` (src/cli/channels.ts) warms its pool when the first round opens.
- * - At most two updates per thread at a time (one opened, the next waiting in its port); the rest wait in a
- *   queue of at most `maxQueue` updates (beyond that an update is refused at once with an `OpenPoolError`).
- *   The aggregator admits one update per selected client and round, so its queue stays below the number
- *   of clients.
- * - The envelope is copied into a buffer of its own and transferred; so is a copy of the round's secret key,
- *   which the worker zeroes after the update. The plaintext comes back transferred.
+ * - `size` threads (default: available cores − 1, at least 1), started by `warm()` or by the first tasks
+ *   that need them (a pool that never runs anything costs nothing) and kept; an idle thread never keeps
+ *   the process alive.
+ * - At most two tasks per thread at a time (one running, the next waiting in its port); the rest wait in a
+ *   queue of at most `maxQueue` (beyond that a task is refused at once with an `OpenPoolError`). The
+ *   aggregator admits one update per selected client and round and caps connections, so its queue stays
+ *   below the number of clients.
+ * - Inputs are copied into buffers of their own and transferred; secret keys (the round's, the server
+ *   identity's, a handshake's ephemeral one) travel as such copies, and the worker zeroes them after the
+ *   task. Results come back transferred.
  * - A refusal keeps its meaning across the thread boundary: a `CryptoError` with the same `reason` and
  *   message is rebuilt here. Anything else (a thread that died, a closed pool) is an `OpenPoolError`.
  * - `close()` refuses what is queued and terminates the threads.
@@ -20,20 +25,37 @@
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { tsWorker } from '../cli/workers.ts';
+import type {
+  CheckedClientHello,
+  ClientHelloInput,
+  ServerHandshakeCrypto,
+  ServerHelloInput,
+} from '../crypto/channel.ts';
 import type { OpenUpdateExpectations } from '../crypto/envelope.ts';
 import { CRYPTO_REFUSALS, CryptoError, type CryptoRefusal } from '../crypto/errors.ts';
 
-/** One update sent to a worker. */
+/** A task sent to a worker; its byte fields are buffers of their own, transferred. */
+export type OpenTask =
+  | { kind: 'open'; envelope: Uint8Array; expect: OpenUpdateExpectations }
+  | { kind: 'server-hello'; input: ServerHelloInput }
+  | { kind: 'client-hello'; input: ClientHelloInput };
+
 export interface OpenJob {
   id: number;
-  envelope: ArrayBuffer;
-  expect: OpenUpdateExpectations;
+  task: OpenTask;
 }
 
-/** A worker's answer: the plaintext, or why the update was refused. */
+/** What each kind of task gives back. */
+export interface OpenResults {
+  open: Uint8Array;
+  'server-hello': { hello: Uint8Array; ephemeralSecretKey: Uint8Array };
+  'client-hello': CheckedClientHello;
+}
+
+/** A worker's answer: the result, or why the task was refused. */
 export type OpenReply =
-  | { id: number; plain: ArrayBuffer; error?: never }
-  | { id: number; plain?: never; error: { reason: string | null; name: string; message: string } };
+  | { id: number; result: OpenResults[OpenTask['kind']]; error?: never }
+  | { id: number; result?: never; error: { reason: string | null; name: string; message: string } };
 
 export interface OpenPoolOptions {
   /** Worker threads (default: available cores − 1, at least 1). */
@@ -42,11 +64,11 @@ export interface OpenPoolOptions {
   maxQueue?: number;
 }
 
-export interface OpenPool {
+export interface OpenPool extends ServerHandshakeCrypto {
   readonly size: number;
   /** Threads started so far. */
   readonly threads: number;
-  /** Updates queued or being opened. */
+  /** Tasks queued or running. */
   readonly pending: number;
   /** `openUpdate` in a worker thread: the same plaintext, or the same refusal (reason and message). */
   open(bytes: Uint8Array, expect: OpenUpdateExpectations): Promise<Uint8Array>;
@@ -67,9 +89,8 @@ export function defaultOpenThreads(): number {
 
 interface Pending {
   id: number;
-  bytes: Uint8Array;
-  expect: OpenUpdateExpectations;
-  ok: (plain: Uint8Array) => void;
+  task: OpenTask;
+  ok: (result: OpenResults[OpenTask['kind']]) => void;
   fail: (e: Error) => void;
 }
 
@@ -124,7 +145,7 @@ export function createOpenPool(options: OpenPoolOptions = {}): OpenPool {
       slot.jobs.delete(m.id);
       if (slot.jobs.size === 0) worker.unref();
       if (m.error) job.fail(rebuild(m.error));
-      else job.ok(new Uint8Array(m.plain));
+      else job.ok(m.result);
       pump();
     });
     worker.on('error', (e) => lost(`a worker thread failed: ${e.message}`));
@@ -134,22 +155,31 @@ export function createOpenPool(options: OpenPoolOptions = {}): OpenPool {
   }
 
   function dispatch(slot: Slot, job: Pending): void {
-    slot.jobs.set(job.id, job);
-    slot.worker.ref();
-    // Buffers of their own, transferred: the envelope, and a copy of the secret key the worker zeroes.
-    const envelope = job.bytes.slice();
-    const roundSecretKey = job.expect.roundSecretKey.slice();
-    const message: OpenJob = {
-      id: job.id,
-      envelope: envelope.buffer,
-      expect: {
-        ...job.expect,
-        roundSecretKey,
-        session: job.expect.session.slice(),
-        clientPublicKey: job.expect.clientPublicKey.slice(),
-      },
-    };
-    slot.worker.postMessage(message, [envelope.buffer, roundSecretKey.buffer]);
+    let message: { task: OpenTask; transfer: ArrayBuffer[] };
+    try {
+      message = ownCopy(job.task);
+      slot.jobs.set(job.id, job);
+      slot.worker.ref();
+      slot.worker.postMessage({ id: job.id, task: message.task } satisfies OpenJob, message.transfer);
+    } catch (e) {
+      // Nothing was sent: the task fails alone, and the thread stays free for the next.
+      slot.jobs.delete(job.id);
+      if (slot.jobs.size === 0) slot.worker.unref();
+      job.fail(new OpenPoolError(`open pool: could not hand the task to a thread: ${(e as Error).message}`));
+    }
+  }
+
+  function run<K extends OpenTask['kind']>(task: Extract<OpenTask, { kind: K }>): Promise<OpenResults[K]> {
+    if (closed) return Promise.reject(new OpenPoolError('open pool: closed'));
+    if (queue.length >= maxQueue) {
+      return Promise.reject(
+        new OpenPoolError(`open pool: ${queue.length} tasks are already waiting (the most is ${maxQueue})`),
+      );
+    }
+    return new Promise<OpenResults[K]>((ok, fail) => {
+      queue.push({ id: nextId++, task, ok: ok as Pending['ok'], fail });
+      pump();
+    });
   }
 
   function pump(): void {
@@ -171,19 +201,15 @@ export function createOpenPool(options: OpenPoolOptions = {}): OpenPool {
     get pending() {
       return queue.length + slots.reduce((n, s) => n + s.jobs.size, 0);
     },
-    open(bytes, expect) {
-      if (closed) return Promise.reject(new OpenPoolError('open pool: closed'));
-      if (queue.length >= maxQueue) {
-        return Promise.reject(
-          new OpenPoolError(
-            `open pool: ${queue.length} updates are already waiting (the most is ${maxQueue})`,
-          ),
-        );
+    open: (envelope, expect) => run({ kind: 'open', envelope, expect }),
+    makeServerHello: (input) => run({ kind: 'server-hello', input }),
+    checkClientHello: async (input) => {
+      try {
+        return await run({ kind: 'client-hello', input });
+      } finally {
+        // The worker wiped its copy; this one too, whatever happened (as checkClientHello does).
+        input.ephemeralSecretKey.fill(0);
       }
-      return new Promise<Uint8Array>((ok, fail) => {
-        queue.push({ id: nextId++, bytes, expect, ok, fail });
-        pump();
-      });
     },
     warm() {
       while (!closed && slots.length < size) spawn();
@@ -197,4 +223,51 @@ export function createOpenPool(options: OpenPoolOptions = {}): OpenPool {
       await Promise.all(slots.map((s) => s.worker.terminate()));
     },
   };
+}
+
+/**
+ * A copy of `b` in a fresh buffer of exactly its size (so it can be transferred), and that buffer. Not
+ * `b.slice()`: on a Node Buffer (a key read from a file) that is a view of a shared pool, which would be
+ * transferred, and so detached, whole.
+ */
+function own(b: Uint8Array, transfer: ArrayBuffer[]): Uint8Array {
+  const c = new Uint8Array(b);
+  transfer.push(c.buffer);
+  return c;
+}
+
+/** The task with every byte field copied into a buffer of its own, and the buffers to transfer. */
+function ownCopy(task: OpenTask): { task: OpenTask; transfer: ArrayBuffer[] } {
+  const t: ArrayBuffer[] = [];
+  switch (task.kind) {
+    case 'open': {
+      const e = task.expect;
+      const expect = {
+        ...e,
+        roundSecretKey: own(e.roundSecretKey, t),
+        session: own(e.session, t),
+        clientPublicKey: own(e.clientPublicKey, t),
+      };
+      return { task: { kind: 'open', envelope: own(task.envelope, t), expect }, transfer: t };
+    }
+    case 'server-hello': {
+      const i = task.input;
+      const identity = { publicKey: own(i.identity.publicKey, t), secretKey: own(i.identity.secretKey, t) };
+      return {
+        task: { kind: 'server-hello', input: { ...i, identity, session: own(i.session, t) } },
+        transfer: t,
+      };
+    }
+    case 'client-hello': {
+      const i = task.input;
+      const input: ClientHelloInput = {
+        suite: i.suite,
+        session: own(i.session, t),
+        serverHello: own(i.serverHello, t),
+        clientHello: own(i.clientHello, t),
+        ephemeralSecretKey: own(i.ephemeralSecretKey, t),
+      };
+      return { task: { kind: 'client-hello', input }, transfer: t };
+    }
+  }
 }

@@ -1,26 +1,74 @@
 /**
- * A worker thread of the update-opening pool (open-pool.ts): opens one sealed update at a time with
- * `openUpdate`, off the aggregator's event loop. It gets the envelope and its own copy of the round's secret
- * key (both transferred), answers with the plaintext (transferred) or the refusal's reason and message, and
- * zeroes its copy of the key after every update, whatever the outcome.
+ * A worker thread of the aggregator's crypto pool (open-pool.ts): runs one task at a time off the event
+ * loop — opening a sealed update (`openUpdate`), or one of a handshake's two costly steps
+ * (`makeServerHello`, `checkClientHello`). It gets its inputs transferred, answers with the result
+ * (transferred) or the refusal's reason and message, and zeroes the secret keys it was given after every
+ * task, whatever the outcome.
  */
 import { parentPort } from 'node:worker_threads';
+import { checkClientHello, makeServerHello } from '../crypto/channel.ts';
 import { openUpdate } from '../crypto/envelope.ts';
 import { isCryptoError } from '../crypto/errors.ts';
-import type { OpenJob, OpenReply } from './open-pool.ts';
+import type { OpenJob, OpenReply, OpenTask } from './open-pool.ts';
 
 const port = parentPort!;
 
+/**
+ * A view that is its whole buffer (so the buffer can be transferred without sending more): `b` itself, or a
+ * copy in a fresh buffer (never `b.slice()`, a view of a shared pool when `b` is a Node Buffer).
+ */
+function whole(b: Uint8Array): Uint8Array {
+  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && !Buffer.isBuffer(b)
+    ? b
+    : new Uint8Array(b);
+}
+
+async function perform(task: OpenTask): Promise<{ result: OpenReply['result']; transfer: ArrayBuffer[] }> {
+  switch (task.kind) {
+    case 'open': {
+      const plain = whole(await openUpdate(task.envelope, task.expect));
+      return { result: plain, transfer: [plain.buffer as ArrayBuffer] };
+    }
+    case 'server-hello': {
+      const r = makeServerHello(task.input);
+      const hello = whole(r.hello);
+      const key = whole(r.ephemeralSecretKey);
+      return {
+        result: { hello, ephemeralSecretKey: key },
+        transfer: [hello.buffer as ArrayBuffer, key.buffer as ArrayBuffer],
+      };
+    }
+    case 'client-hello': {
+      const r = checkClientHello(task.input);
+      const peerIdentity = whole(r.peerIdentity);
+      const sharedSecret = whole(r.sharedSecret);
+      return {
+        result: { peerIdentity, sharedSecret },
+        transfer: [peerIdentity.buffer as ArrayBuffer, sharedSecret.buffer as ArrayBuffer],
+      };
+    }
+  }
+}
+
+/** The secret keys a task carries, zeroed after it. */
+function secrets(task: OpenTask): Uint8Array[] {
+  switch (task.kind) {
+    case 'open':
+      return [task.expect.roundSecretKey];
+    case 'server-hello':
+      return [task.input.identity.secretKey];
+    case 'client-hello':
+      return [task.input.ephemeralSecretKey];
+  }
+}
+
 port.on('message', async (job: OpenJob) => {
-  const key = job.expect.roundSecretKey;
   let reply: OpenReply;
   let transfer: ArrayBuffer[] = [];
   try {
-    const plain = await openUpdate(new Uint8Array(job.envelope), job.expect);
-    const own =
-      plain.byteOffset === 0 && plain.byteLength === plain.buffer.byteLength ? plain : plain.slice();
-    reply = { id: job.id, plain: own.buffer as ArrayBuffer };
-    transfer = [own.buffer as ArrayBuffer];
+    const done = await perform(job.task);
+    reply = { id: job.id, result: done.result } as OpenReply;
+    transfer = done.transfer;
   } catch (e) {
     reply = {
       id: job.id,
@@ -31,7 +79,7 @@ port.on('message', async (job: OpenJob) => {
       },
     };
   } finally {
-    key.fill(0);
+    for (const k of secrets(job.task)) k.fill(0);
   }
   port.postMessage(reply, transfer);
 });

@@ -299,7 +299,9 @@ export function createAggregatorServer(opts: AggregatorServerOptions): Aggregato
         return;
       }
       if (!channel) {
-        if (!handshake) return; // the reply arrived before our hello was sent: impossible with ws ordering
+        // A frame before our hello was even sent (the hello is made in the crypto pool): a client that did
+        // not wait for it; dropped, and the hello timeout still applies.
+        if (!handshake) return;
         try {
           const done = await handshake.finish(bytes);
           channel = done.channel;

@@ -27,8 +27,9 @@ export async function clientChannelsFor(spec: ChannelSpec): Promise<ClientChanne
 
 export interface ServerChannelsOptions {
   /**
-   * Worker threads that open sealed updates (src/aggregator/open-pool.ts); 0 opens them on the event loop's
-   * thread. Default: available cores − 1, at least 1.
+   * Worker threads that open sealed updates and run the handshakes' costly steps
+   * (src/aggregator/open-pool.ts); 0 runs them on the event loop's thread. Default: available cores − 1,
+   * at least 1.
    */
   openThreads?: number;
 }
@@ -44,9 +45,9 @@ export async function serverChannelsFor(
 ): Promise<{ server: ServerChannels; client: ChannelSpec; close(): Promise<void> }> {
   const { identity } = loadOrCreateServerIdentity(dataDir);
   const pool = options.openThreads === 0 ? null : createOpenPool({ size: options.openThreads });
-  const channels = pqServerChannels(identity, suite, pool ? { openUpdate: pool.open } : {});
-  // The threads start with the first round (they load while the clients train), so a server that never
-  // opens a round pays nothing for them.
+  const channels = pqServerChannels(identity, suite, pool ? { openUpdate: pool.open, handshake: pool } : {});
+  // The threads start with the first handshake or round, so a server nobody joins pays nothing for them;
+  // every thread is started when a round opens (they load while the clients train).
   const server: ServerChannels = pool
     ? {
         ...channels,

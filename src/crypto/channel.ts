@@ -266,12 +266,42 @@ export interface ServerHandshake {
   finish(clientHello: Uint8Array): Promise<SecureChannel>;
 }
 
-/** Starts the server side: a fresh ephemeral KEM key pair and a signed ServerHello. */
-export function createServerHandshake(options: ServerHandshakeOptions): ServerHandshake {
-  const { identity, seed } = options;
-  const suite = checkSuite(options.suite);
+/** What the costly first step of a server handshake needs (it may run in another thread). */
+export interface ServerHelloInput {
+  identity: Identity;
+  suite: KemSuite;
+  session: Uint8Array;
+  /** Deterministic randomness, for tests and vectors only. */
+  seed?: Uint8Array;
+}
+
+/** What the costly second step needs: the ServerHello sent, the answer, and the ephemeral KEM secret key. */
+export interface ClientHelloInput {
+  suite: KemSuite;
+  session: Uint8Array;
+  serverHello: Uint8Array;
+  clientHello: Uint8Array;
+  ephemeralSecretKey: Uint8Array;
+}
+
+/** The client's identity and the KEM shared secret, once its ClientHello checked out. */
+export interface CheckedClientHello {
+  peerIdentity: Uint8Array;
+  sharedSecret: Uint8Array;
+}
+
+/**
+ * A fresh ephemeral KEM key pair and the signed ServerHello: a KEM key generation and an ML-DSA-65
+ * signature, synchronous and several milliseconds. Inputs are checked first.
+ */
+export function makeServerHello(input: ServerHelloInput): {
+  hello: Uint8Array;
+  ephemeralSecretKey: Uint8Array;
+} {
+  const { identity, seed } = input;
+  const suite = checkSuite(input.suite);
   checkIdentity(identity, 'server');
-  const session = checkLength(options.session, SESSION_BYTES, 'session id').slice();
+  const session = checkLength(input.session, SESSION_BYTES, 'session id');
   const ephemeralSeed = seed && drawBytes(seed, 'server-hello/kem', 32, [session]);
   const ephemeral = kemKeygen(suite, ephemeralSeed);
   const serverNonce = drawBytes(seed, 'server-hello/nonce', NONCE_FIELD_BYTES, [session]);
@@ -286,10 +316,79 @@ export function createServerHandshake(options: ServerHandshakeOptions): ServerHa
     context: SIGNATURE_CONTEXT.serverHello,
     deterministic: seed !== undefined,
   });
-  const hello = appendSignature(body, signature);
-  let secretKey: Uint8Array | null = ephemeral.secretKey;
+  return { hello: appendSignature(body, signature), ephemeralSecretKey: ephemeral.secretKey };
+}
 
-  async function finish(clientHelloBytes: Uint8Array): Promise<SecureChannel> {
+/**
+ * Checks a ClientHello against the ServerHello it answers (suite, session, the client's signature over both)
+ * and decapsulates the shared secret: an ML-DSA-65 verification and a KEM decapsulation. Refusals:
+ * 'malformed' / 'bad-length', 'downgrade', 'stale-round' (another session), 'bad-signature'. The ephemeral
+ * secret key is wiped whatever the outcome.
+ */
+export function checkClientHello(input: ClientHelloInput): CheckedClientHello {
+  const { suite, session, serverHello, clientHello, ephemeralSecretKey } = input;
+  try {
+    const client = parseClientHello(clientHello);
+    if (client.suite !== suite) {
+      throw new CryptoError(
+        'downgrade',
+        `ClientHello: expected suite ${suite} (offered), got ${client.suite}`,
+      );
+    }
+    if (!bytesEqual(client.session, session)) {
+      throw new CryptoError(
+        'stale-round',
+        `ClientHello: expected session ${toHex(session)}, got session ${toHex(client.session)}`,
+      );
+    }
+    if (
+      !verify(
+        client.clientPublicKey,
+        concatBytes(serverHello, client.signed),
+        client.signature,
+        SIGNATURE_CONTEXT.clientHello,
+      )
+    ) {
+      throw new CryptoError(
+        'bad-signature',
+        `ClientHello: expected a signature by the presented client key ${fingerprint(client.clientPublicKey)} ` +
+          'over this ServerHello and the ClientHello, got one that does not verify',
+      );
+    }
+    return {
+      peerIdentity: client.clientPublicKey.slice(),
+      sharedSecret: kemDecapsulate(suite, client.cipherText, ephemeralSecretKey),
+    };
+  } finally {
+    ephemeralSecretKey.fill(0);
+  }
+}
+
+/**
+ * Where a server runs the two costly steps of its handshakes: on the calling thread (the default), or in
+ * worker threads (`pqfed serve` passes src/aggregator/open-pool.ts's), so that hundreds of clients joining
+ * at once do not stall the aggregator's event loop.
+ */
+export interface ServerHandshakeCrypto {
+  makeServerHello(input: ServerHelloInput): Promise<{ hello: Uint8Array; ephemeralSecretKey: Uint8Array }>;
+  checkClientHello(input: ClientHelloInput): Promise<CheckedClientHello>;
+}
+
+export const LOCAL_HANDSHAKE_CRYPTO: ServerHandshakeCrypto = {
+  makeServerHello: async (input) => makeServerHello(input),
+  checkClientHello: async (input) => checkClientHello(input),
+};
+
+/** The handshake's state once the ServerHello exists: `finish` is single-use. */
+function serverHandshakeFrom(
+  suite: KemSuite,
+  session: Uint8Array,
+  hello: Uint8Array,
+  ephemeralSecretKey: Uint8Array,
+  check: (input: ClientHelloInput) => Promise<CheckedClientHello>,
+): ServerHandshake {
+  let secretKey: Uint8Array | null = ephemeralSecretKey;
+  async function finish(clientHello: Uint8Array): Promise<SecureChannel> {
     if (secretKey === null) {
       throw new CryptoError(
         'replay',
@@ -299,39 +398,18 @@ export function createServerHandshake(options: ServerHandshakeOptions): ServerHa
     const kemSecretKey = secretKey;
     secretKey = null;
     try {
-      const client = parseClientHello(clientHelloBytes);
-      if (client.suite !== suite) {
-        throw new CryptoError(
-          'downgrade',
-          `ClientHello: expected suite ${suite} (offered), got ${client.suite}`,
-        );
-      }
-      if (!bytesEqual(client.session, session)) {
-        throw new CryptoError(
-          'stale-round',
-          `ClientHello: expected session ${toHex(session)}, got session ${toHex(client.session)}`,
-        );
-      }
-      if (
-        !verify(
-          client.clientPublicKey,
-          concatBytes(hello, client.signed),
-          client.signature,
-          SIGNATURE_CONTEXT.clientHello,
-        )
-      ) {
-        throw new CryptoError(
-          'bad-signature',
-          `ClientHello: expected a signature by the presented client key ${fingerprint(client.clientPublicKey)} ` +
-            'over this ServerHello and the ClientHello, got one that does not verify',
-        );
-      }
-      const peerIdentity = client.clientPublicKey.slice();
-      const sharedSecret = kemDecapsulate(suite, client.cipherText, kemSecretKey);
-      const keys = await sessionKeys(sharedSecret, hello, clientHelloBytes);
+      const checked = await check({
+        suite,
+        session,
+        serverHello: hello,
+        clientHello,
+        ephemeralSecretKey: kemSecretKey,
+      });
+      // sessionKeys wipes the shared secret.
+      const keys = await sessionKeys(checked.sharedSecret, hello, clientHello);
       return new Channel(
         suite,
-        peerIdentity,
+        checked.peerIdentity,
         session,
         keys.s2c,
         keys.c2s,
@@ -342,8 +420,35 @@ export function createServerHandshake(options: ServerHandshakeOptions): ServerHa
       kemSecretKey.fill(0);
     }
   }
-
   return { hello, finish };
+}
+
+/** Starts the server side on this thread: a fresh ephemeral KEM key pair and a signed ServerHello. */
+export function createServerHandshake(options: ServerHandshakeOptions): ServerHandshake {
+  const suite = checkSuite(options.suite);
+  const session = checkLength(options.session, SESSION_BYTES, 'session id').slice();
+  const { hello, ephemeralSecretKey } = makeServerHello({ ...options, suite, session });
+  return serverHandshakeFrom(
+    suite,
+    session,
+    hello,
+    ephemeralSecretKey,
+    LOCAL_HANDSHAKE_CRYPTO.checkClientHello,
+  );
+}
+
+/** Starts the server side with its two costly steps run by `crypto` (for example in worker threads). */
+export async function startServerHandshake(
+  options: ServerHandshakeOptions,
+  crypto: ServerHandshakeCrypto = LOCAL_HANDSHAKE_CRYPTO,
+): Promise<ServerHandshake> {
+  const suite = checkSuite(options.suite);
+  checkIdentity(options.identity, 'server');
+  const session = checkLength(options.session, SESSION_BYTES, 'session id').slice();
+  const { hello, ephemeralSecretKey } = await crypto.makeServerHello({ ...options, suite, session });
+  return serverHandshakeFrom(suite, session, hello, ephemeralSecretKey, (input) =>
+    crypto.checkClientHello(input),
+  );
 }
 
 export interface ClientHandshakeOptions {

@@ -16,7 +16,7 @@ import type {
   ServerRound,
 } from '../core/channel.ts';
 import { fromHex } from './bytes.ts';
-import { clientHandshake, createServerHandshake } from './channel.ts';
+import { clientHandshake, type ServerHandshakeCrypto, startServerHandshake } from './channel.ts';
 import {
   createRoundKey,
   openUpdate,
@@ -39,6 +39,11 @@ export interface PqServerOptions {
    * worker-thread pool's (src/aggregator/open-pool.ts), which keeps the event loop free under many clients.
    */
   openUpdate?: OpenUpdateImpl;
+  /**
+   * Runs the costly steps of each connection's handshake (default: on the calling thread). `serve` and
+   * `simulate` pass the same pool's, so that many clients joining at once do not stall the event loop.
+   */
+  handshake?: ServerHandshakeCrypto;
 }
 
 export function pqServerChannels(
@@ -51,7 +56,10 @@ export function pqServerChannels(
     suite,
     fingerprint: fingerprint(identity.publicKey),
     async begin(session: string) {
-      const hs = createServerHandshake({ identity, suite, session: fromHex(session) });
+      const hs = await startServerHandshake(
+        { identity, suite, session: fromHex(session) },
+        options.handshake,
+      );
       return {
         hello: hs.hello,
         async finish(reply: Uint8Array) {
