@@ -28,6 +28,7 @@ const EXPERIMENT = {
 
 interface Status {
   round: number;
+  modelVersion: number;
   phase: string;
   clients: number;
   strategy: string;
@@ -130,6 +131,16 @@ test('the dashboard shows a live federation, and its admin controls drive it', a
   await page.waitForTimeout(1500);
   expect((await status()).round, 'no round starts while paused').toBe(paused.round);
 
+  // Explain a suggested flow with the model of the paused round.
+  const suggested = page.locator('#explain-suggested');
+  await expect(suggested).toBeEnabled();
+  const firstRow = await suggested.locator('option[value]:not([value=""])').first().getAttribute('value');
+  await suggested.selectOption(firstRow!);
+  await expect(page.locator('#explain-panel .explain-summary')).toBeVisible();
+  await expect(page.locator('#explain-panel .explain-stale')).toHaveCount(0);
+  const explainedWith = (await status()).modelVersion;
+  expect(explainedWith).toBeGreaterThanOrEqual(1);
+
   // Change the strategy for the next rounds through the form, then start again.
   await page.getByLabel('Strategy').selectOption('median');
   await page.getByRole('button', { name: 'Apply' }).click();
@@ -141,6 +152,13 @@ test('the dashboard shows a live federation, and its admin controls drive it', a
     const s = await status();
     return s.round === 3 && s.phase === 'finished' && s;
   });
+  // The explanation on screen now says it was made with an earlier model, and explains the flow again.
+  const stale = page.locator('#explain-panel .explain-stale');
+  await expect(stale).toContainText(`the one after round 3`);
+  await expect(stale).toContainText(`after round ${explainedWith};`);
+  await stale.getByRole('button', { name: `Explain row ${firstRow} again` }).click();
+  await expect(stale).toHaveCount(0);
+  await expect(page.locator('#explain-panel .explain-summary')).toBeVisible();
   for (const h of done.history) {
     expect(h.contributed.sort()).toEqual(ids);
     expect(h.cryptoSeconds).toBeGreaterThan(0);

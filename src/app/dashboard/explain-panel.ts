@@ -118,16 +118,28 @@ const COLOURS = { toward: '#c62828', away: '#1565c0' } as const;
 
 let mounted = 0;
 
+export interface ExplainPanel {
+  /**
+   * Tells the panel which global model the server holds now (its version: the rounds aggregated into it).
+   * When it changes, the suggested flows reload quietly (the choice is kept when still suggested), and an
+   * explanation on screen says it was made with an earlier model and offers to explain the flow again.
+   */
+  modelChanged(version: number): void;
+}
+
 /** Fills `container` with the panel (heading included unless `heading: false`) and loads the suggestions. */
 export function mountExplainPanel(
   container: HTMLElement,
   opts: { endpoint?: string; heading?: boolean } = {},
-): void {
+): ExplainPanel {
   const endpoint = opts.endpoint ?? '/api/explain';
   const id = `explain${mounted++ || ''}`;
   let rows: number | null = null;
   let seq = 0;
   let inFlight: AbortController | null = null;
+  /** The server's model version as last told, and the row and version of the explanation on screen. */
+  let modelVersion: number | null = null;
+  let shown: { row: number; version: number | null } | null = null;
 
   const status = h('p', {
     id: `${id}-status`,
@@ -190,10 +202,13 @@ export function mountExplainPanel(
     status.replaceChildren(text, ...(spoken ? [h('span', { class: 'visually-hidden' }, ` ${spoken}`)] : []));
   }
 
-  async function loadSuggestions(): Promise<void> {
-    select.disabled = true;
+  /** Loads the suggested flows; `quiet` (after a new model) announces nothing but an error. */
+  async function loadSuggestions(quiet = false): Promise<void> {
     refresh.disabled = true;
-    say('Loading suggested flows…');
+    if (!quiet) {
+      select.disabled = true;
+      say('Loading suggested flows…');
+    }
     try {
       const res = await fetch(endpoint, { cache: 'no-store' });
       if (!res.ok) throw new Error(await errorOf(res));
@@ -210,7 +225,7 @@ export function mountExplainPanel(
       );
       if (keep && body.suggestions.some((s) => String(s.row) === keep)) select.value = keep;
       select.disabled = body.suggestions.length === 0;
-      say(`${body.suggestions.length} suggested flows of ${rows} held-out rows.`);
+      if (!quiet) say(`${body.suggestions.length} suggested flows of ${rows} held-out rows.`);
     } catch (e) {
       select.replaceChildren(h('option', { value: '' }, 'Unavailable'));
       say(`Could not load the suggested flows: ${(e as Error).message}`, 'error');
@@ -231,6 +246,7 @@ export function mountExplainPanel(
       if (!res.ok) throw new Error(await errorOf(res));
       const e = (await res.json()) as Explanation;
       if (mine !== seq) return;
+      shown = { row, version: modelVersion };
       render(e);
       say(`Row ${row} explained.`, 'info', summarySentence(e));
     } catch (err) {
@@ -372,4 +388,36 @@ export function mountExplainPanel(
   });
   refresh.addEventListener('click', () => void loadSuggestions());
   void loadSuggestions();
+
+  /** A note above an explanation made with an earlier model, with a button to explain the row again. */
+  function markStale(now: number): void {
+    if (!shown || shown.version === now) return;
+    const row = shown.row;
+    const again = h('button', { type: 'button' }, `Explain row ${row} again`);
+    again.addEventListener('click', () => void explain(row));
+    const made =
+      shown.version === null ? 'an earlier global model' : `the global model after round ${shown.version}`;
+    const note = h(
+      'p',
+      { class: 'explain-stale help', 'data-version': now },
+      `Explained with ${made}; the server's model is now the one after round ${now}. `,
+      again,
+    );
+    result.querySelector('.explain-stale')?.remove();
+    result.prepend(note);
+  }
+
+  return {
+    modelChanged(version: number): void {
+      if (version === modelVersion) return;
+      const first = modelVersion === null;
+      modelVersion = version;
+      if (first) {
+        // The model the suggestions just loaded for (an explanation made before now has no version).
+        return;
+      }
+      void loadSuggestions(true);
+      markStale(version);
+    },
+  };
 }

@@ -56,6 +56,7 @@ function render(s: StatusJson): void {
     renderClients(byId('clients'), s.clientList),
   );
   admin.update(s);
+  if (s.modelVersion !== undefined) explainPanel.modelChanged(s.modelVersion);
   document.body.dataset.round = String(s.round);
 }
 
@@ -86,7 +87,7 @@ function showConnection(c: Connection): void {
   }
 }
 
-mountExplainPanel(byId('explain-panel'), { heading: false });
+const explainPanel = mountExplainPanel(byId('explain-panel'), { heading: false });
 mountBenchmarks(document.querySelector('main')!);
 const admin = new AdminPanel(() => poller.pollNow());
 const poller = startPoller({
