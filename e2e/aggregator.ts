@@ -7,6 +7,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** How long a stopped server may take to exit. */
+const STOP_TIMEOUT_MS = 20_000;
 
 export interface Served {
   base: string;
@@ -108,7 +112,15 @@ export async function serve(
     if (proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = new Promise((ok) => proc.once('exit', ok));
     proc.kill(signal);
-    await exited;
+    // A server that does not stop is a failure to report, not a test timeout minutes later.
+    const late = await Promise.race([exited.then(() => false), sleep(STOP_TIMEOUT_MS).then(() => true)]);
+    if (late) {
+      proc.kill('SIGKILL');
+      await exited;
+      throw new Error(
+        `pqfed serve did not exit within ${STOP_TIMEOUT_MS} ms of ${signal}; its last lines:\n${log.slice(-15).join('\n')}`,
+      );
+    }
   };
   return {
     base,

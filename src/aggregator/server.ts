@@ -362,8 +362,11 @@ export function createAggregatorServer(opts: AggregatorServerOptions): Aggregato
     async close() {
       for (const ws of wss.clients) ws.terminate();
       await new Promise<void>((ok) => wss.close(() => ok()));
-      await new Promise<void>((ok) => server.close(() => ok()));
+      // close() waits for every open connection to end: a page polling /api/status with keep-alive, or a
+      // request in flight, would hold it. Ending them right after it stops accepting is what shutdown means.
+      const closed = new Promise<void>((ok) => server.close(() => ok()));
       server.closeAllConnections();
+      await closed;
     },
   };
 }
