@@ -10,7 +10,17 @@ import { h, setText } from './dom.ts';
 import { type ChartData, formatValue, summary } from './series.ts';
 
 /** Okabe–Ito: distinguishable with the common colour-vision deficiencies, on light and dark. */
-const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#999933', '#882255'];
+/** Okabe–Ito colours (distinguishable with colour-vision deficiencies), shared by every chart of the app. */
+export const PALETTE = [
+  '#0072B2',
+  '#D55E00',
+  '#009E73',
+  '#CC79A7',
+  '#E69F00',
+  '#56B4E9',
+  '#999933',
+  '#882255',
+];
 const HEIGHT = 220;
 
 interface Mounted {
@@ -77,8 +87,6 @@ export class Charts {
 }
 
 function options(c: ChartData, width: number): uPlot.Options {
-  const ink = getComputedStyle(document.body).color || '#222';
-  const grid = 'rgba(128, 128, 128, 0.25)';
   // Lines take the palette in order; the k-th dashed baseline takes the k-th line's colour (its metric's).
   let colour = 0;
   let baseline = 0;
@@ -103,24 +111,7 @@ function options(c: ChartData, width: number): uPlot.Options {
         }),
       ),
     ],
-    axes: [
-      {
-        label: 'round',
-        stroke: ink,
-        grid: { stroke: grid },
-        ticks: { stroke: grid },
-        incrs: [1, 2, 5, 10, 20, 50, 100],
-        values: (_u, splits) => splits.map((v) => (Number.isInteger(v) ? String(v) : '')),
-      },
-      {
-        label: c.unit,
-        stroke: ink,
-        grid: { stroke: grid },
-        ticks: { stroke: grid },
-        size: 70,
-        values: (_u, splits) => splits.map(fmt),
-      },
-    ],
+    axes: roundAxes(c.unit, 70, fmt),
   };
 }
 
@@ -140,4 +131,31 @@ function renderTable(table: HTMLTableElement, c: ChartData): void {
     ),
   );
   table.replaceChildren(h('caption', {}, `${c.title} (data)`), h('thead', {}, head), h('tbody', {}, ...rows));
+}
+
+/**
+ * The axes of a chart over rounds, in the page's text colour: whole rounds on x, and `label` on y with
+ * `size` pixels for its ticks, each written by `tick`. Shared by the dashboard and /simulate.
+ */
+export function roundAxes(label: string, size: number, tick: (v: number) => string): uPlot.Axis[] {
+  const ink = getComputedStyle(document.body).color || '#222';
+  const grid = 'rgba(128, 128, 128, 0.25)';
+  return [
+    {
+      label: 'round',
+      stroke: ink,
+      grid: { stroke: grid },
+      ticks: { stroke: grid },
+      incrs: [1, 2, 5, 10, 20, 50, 100],
+      values: (_u, splits) => splits.map((v) => (Number.isInteger(v) ? String(v) : '')),
+    },
+    {
+      label,
+      stroke: ink,
+      grid: { stroke: grid },
+      ticks: { stroke: grid },
+      size,
+      values: (_u, splits) => splits.map(tick),
+    },
+  ];
 }

@@ -10,6 +10,7 @@
  * operable; loading states and errors go to a polite live region.
  */
 import type { Explanation, FeatureAttribution, FlowSuggestion } from '../../model/explain.ts';
+import { responseError } from './admin.ts';
 import { h } from './dom.ts';
 
 /** Bars drawn (the table lists the same rows). */
@@ -96,22 +97,6 @@ export function parseRow(text: string, rows: number | null): { row: number } | {
   const row = Number(t);
   if (rows !== null && row >= rows) return { error: `There are ${rows} held-out rows: enter a row${range}.` };
   return { row };
-}
-
-async function errorOf(res: Response): Promise<string> {
-  let detail = '';
-  try {
-    const text = await res.text();
-    try {
-      const body = JSON.parse(text) as { error?: unknown };
-      detail = typeof body.error === 'string' ? body.error : text;
-    } catch {
-      detail = text;
-    }
-  } catch {
-    // no body
-  }
-  return `${res.status}${detail ? `: ${detail.slice(0, 300)}` : ''}`;
 }
 
 const COLOURS = { toward: '#c62828', away: '#1565c0' } as const;
@@ -211,7 +196,7 @@ export function mountExplainPanel(
     }
     try {
       const res = await fetch(endpoint, { cache: 'no-store' });
-      if (!res.ok) throw new Error(await errorOf(res));
+      if (!res.ok) throw new Error(await responseError(res));
       const body = (await res.json()) as { rows: number; suggestions: FlowSuggestion[] };
       rows = body.rows;
       rowInput.max = String(Math.max(0, rows - 1));
@@ -243,7 +228,7 @@ export function mountExplainPanel(
     result.setAttribute('aria-busy', 'true');
     try {
       const res = await fetch(`${endpoint}?row=${row}`, { cache: 'no-store', signal: abort.signal });
-      if (!res.ok) throw new Error(await errorOf(res));
+      if (!res.ok) throw new Error(await responseError(res));
       const e = (await res.json()) as Explanation;
       if (mine !== seq) return;
       shown = { row, version: modelVersion };

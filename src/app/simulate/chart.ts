@@ -6,10 +6,10 @@
  */
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { PALETTE, roundAxes } from '../dashboard/charts.ts';
 import type { ComparisonChart } from './results.ts';
 
 /** Okabe–Ito (as the dashboard): distinguishable with the common colour-vision deficiencies. */
-const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#999933', '#882255'];
 const BASELINE = '#777777';
 const HEIGHT = 280;
 
@@ -58,8 +58,6 @@ export class ComparisonPlot {
 }
 
 function options(c: ComparisonChart, width: number): uPlot.Options {
-  const ink = getComputedStyle(document.body).color || '#222';
-  const grid = 'rgba(128, 128, 128, 0.25)';
   let colour = 0;
   const fmt = (v: number | null) => (v === null || !Number.isFinite(v) ? '–' : v.toFixed(3));
   return {
@@ -82,23 +80,6 @@ function options(c: ComparisonChart, width: number): uPlot.Options {
         }),
       ),
     ],
-    axes: [
-      {
-        label: 'round',
-        stroke: ink,
-        grid: { stroke: grid },
-        ticks: { stroke: grid },
-        incrs: [1, 2, 5, 10, 20, 50, 100],
-        values: (_u, splits) => splits.map((v) => (Number.isInteger(v) ? String(v) : '')),
-      },
-      {
-        label: c.metric === 'macroF1' ? 'macro-F1 (0–1)' : 'accuracy (0–1)',
-        stroke: ink,
-        grid: { stroke: grid },
-        ticks: { stroke: grid },
-        size: 60,
-        values: (_u, splits) => splits.map((v) => v.toFixed(1)),
-      },
-    ],
+    axes: roundAxes(c.metric === 'macroF1' ? 'macro-F1 (0–1)' : 'accuracy (0–1)', 60, (v) => v.toFixed(1)),
   };
 }
