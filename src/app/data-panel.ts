@@ -3,16 +3,12 @@
  * importing the user's own CSV through the file picker or by dropping it, parsed as a stream in the worker
  * with a progress bar. A failed import (malformed file, full storage) says why and keeps the previous data.
  */
+
 import { proxy } from 'comlink';
 import type { DatasetId } from '../data/schema.ts';
 import type { ShardSummary } from '../worker/store.ts';
+import { byId as el } from './dashboard/dom.ts';
 import type { TrainerHandle } from './trainer.ts';
-
-function el<T extends HTMLElement>(id: string): T {
-  const e = document.getElementById(id);
-  if (!e) throw new Error(`page: missing #${id}`);
-  return e as T;
-}
 
 function summaryView(s: ShardSummary): HTMLElement {
   const box = document.createElement('div');

@@ -4,15 +4,11 @@
  * what the worker's client reports: connecting, waiting, training round N (with progress), sending, refused
  * and why, reconnecting, finished. Everything runs in the trainer worker; this only displays.
  */
+
 import { proxy } from 'comlink';
 import type { PageStatus } from '../worker/browser-client.ts';
+import { byId as el } from './dashboard/dom.ts';
 import type { TrainerHandle } from './trainer.ts';
-
-function el<T extends HTMLElement>(id: string): T {
-  const e = document.getElementById(id);
-  if (!e) throw new Error(`page: missing #${id}`);
-  return e as T;
-}
 
 /** The join link's fragment: `#fp=…&code=…` (URL-encoded). */
 export function parseFragment(hash: string): { fingerprint?: string; code?: string } {

@@ -5,11 +5,13 @@
  * WebGPU adapter, WASM SIMD/threads, cross-origin isolation) and can train offline on synthetic rows.
  * Nothing here imports tfjs: the main thread never trains.
  */
+
 import { proxy } from 'comlink';
 import type { DemoProgress, LossTraceOptions } from '../../workers/trainer.worker.ts';
 import { SYNTHETIC_NOTICE } from '../data/synthetic.ts';
 import type { BackendName, BackendReport } from '../model/backend.ts';
 import type { BenchmarkOptions } from '../model/throughput.ts';
+import { byId as el } from './dashboard/dom.ts';
 import { mountDataPanel } from './data-panel.ts';
 import { mountFederation } from './federation.ts';
 import { createTrainer } from './trainer.ts';
@@ -17,12 +19,6 @@ import { createTrainer } from './trainer.ts';
 type BackendChoice = BackendName | 'auto';
 
 const DEMO = { rows: 2000, steps: 300, batchSize: 32, learningRate: 2e-3, seed: 1 } as const;
-
-function el<T extends HTMLElement>(id: string): T {
-  const e = document.getElementById(id);
-  if (!e) throw new Error(`page: missing #${id}`);
-  return e as T;
-}
 
 const ui = {
   status: el<HTMLParagraphElement>('status'),

@@ -5,7 +5,7 @@
 
 export function byId<T extends HTMLElement>(id: string): T {
   const e = document.getElementById(id);
-  if (!e) throw new Error(`dashboard: missing #${id}`);
+  if (!e) throw new Error(`page: missing #${id}`);
   return e as T;
 }
 

@@ -13,7 +13,7 @@ import type { FederationWorkerApi, LoadReport, PreparedSummary } from '../../../
 import { STRATEGY_NAMES, type StrategyName } from '../../core/strategies/strategy.ts';
 import { generateIdentity, type Identity } from '../../crypto/identity.ts';
 import type { BackendReport } from '../../model/backend.ts';
-import { h, saveFile, setText } from '../dashboard/dom.ts';
+import { byId as el, h, saveFile, setText } from '../dashboard/dom.ts';
 import { registerOfflineCache } from '../offline.ts';
 import { ComparisonPlot } from './chart.ts';
 import { type FederationEnv, runConfiguration } from './federation.ts';
@@ -57,12 +57,6 @@ declare global {
     /** The run's results for scripts and tests (the JSON shown in #sim-json). */
     __pqfedSimulate?: { readonly result: SimResult; readonly running: boolean };
   }
-}
-
-function el<T extends HTMLElement>(id: string): T {
-  const e = document.getElementById(id);
-  if (!e) throw new Error(`simulate: missing #${id}`);
-  return e as T;
 }
 
 const ui = {
