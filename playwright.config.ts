@@ -5,7 +5,8 @@ import { defineConfig } from '@playwright/test';
  * WebGPU runs on SwiftShader (a CPU Vulkan), ~50 samples/s: hence one worker and generous timeouts.
  * The server is `pqfed serve` over the already-built dist/ (`vite build` runs first in `npm run test:browser`).
  */
-const PORT = 4173;
+// PQFED_E2E_PORT lets two checkouts run the suite side by side on one machine.
+const PORT = Number(process.env.PQFED_E2E_PORT ?? 4173);
 const BASE = `http://127.0.0.1:${PORT}`;
 
 export default defineConfig({
