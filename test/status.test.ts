@@ -3,7 +3,7 @@
  * after a round), and the admin API behind the admin token (refused without it, obeyed with it, exports).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HISTORY_COLUMNS } from '../src/aggregator/server.ts';
+import { HISTORY_COLUMNS } from '../src/aggregator/http/admin.ts';
 import {
   smallExperiment,
   startTestAggregator,

@@ -1,0 +1,62 @@
+/**
+ * The checks an HTTP upgrade to `/ws` passes before any cryptography is spent on it: the path, the
+ * browser's Origin, and the number of connections from one address. Cheap checks first; a refused upgrade
+ * is answered with a plain HTTP status and counted by reason.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { PROTOCOL } from '../core/limits.ts';
+import type { Coordinator } from './coordinator.ts';
+
+export interface UpgradeGateOptions {
+  coordinator: Coordinator;
+  /** Browser origins allowed besides the server's own. */
+  allowedOrigins?: string[];
+  log: (line: string) => void;
+}
+
+export interface UpgradeGate {
+  /** True when the upgrade may proceed (the socket is then counted until it closes); false when it was
+   * refused and the socket ended. */
+  admit(req: IncomingMessage, socket: Duplex): boolean;
+}
+
+export function upgradeGate(opts: UpgradeGateOptions): UpgradeGate {
+  const { coordinator, log } = opts;
+  const perAddress = new Map<string, number>();
+  return {
+    admit(req, socket) {
+      const url = new URL(req.url ?? '/', 'http://x');
+      if (url.pathname !== '/ws') {
+        socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+        return false;
+      }
+      // Browsers always send Origin: only the server's own page (or a configured origin) may connect, so a
+      // page elsewhere cannot use a visitor's browser to join. Node clients send none.
+      const origin = req.headers.origin;
+      if (origin !== undefined) {
+        const own = [`http://${req.headers.host}`, `https://${req.headers.host}`];
+        if (!own.includes(origin) && !(opts.allowedOrigins ?? []).includes(origin)) {
+          coordinator.count('origin-refused');
+          log(`upgrade: refused Origin ${origin.slice(0, 100)} from ${req.socket.remoteAddress}`);
+          socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+          return false;
+        }
+      }
+      const ip = req.socket.remoteAddress ?? '?';
+      if ((perAddress.get(ip) ?? 0) >= PROTOCOL.maxConnectionsPerAddress) {
+        coordinator.count('too-many-connections');
+        log(`upgrade: ${ip} already has ${PROTOCOL.maxConnectionsPerAddress} connections; refused`);
+        socket.end('HTTP/1.1 429 Too Many Requests\r\n\r\n');
+        return false;
+      }
+      perAddress.set(ip, (perAddress.get(ip) ?? 0) + 1);
+      socket.once('close', () => {
+        const n = (perAddress.get(ip) ?? 1) - 1;
+        if (n <= 0) perAddress.delete(ip);
+        else perAddress.set(ip, n);
+      });
+      return true;
+    },
+  };
+}
