@@ -1,65 +1,33 @@
-/** Argument helpers for the `pqfed` command: every bad value is a UsageError (exit 2) naming the flag. */
-import { type ParseArgsConfig, parseArgs } from 'node:util';
+/**
+ * What the `pqfed` command treats as bad input (exit 2, the message as it is) rather than a bug (exit 1):
+ * the named error classes of the modules that read the user's arguments and files. A plain `RangeError` or
+ * `TypeError` is a bug and stays exit 1, with its stack under PQFED_DEBUG.
+ */
+import { CheckpointError } from '../aggregator/checkpoint.ts';
+import { ConfigError } from '../aggregator/config.ts';
+import { IdentityFileError } from '../aggregator/identity-store.ts';
+import { CsvFormatError } from '../data/csv.ts';
+import { ImportError } from '../data/import.ts';
+import { PartitionError } from '../data/partition.ts';
+import { SchemaError } from '../data/schema.ts';
 
+/** A bad command line: an unknown flag or command, a bad or missing value. */
 export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-export type Flags = Record<string, string | boolean | undefined>;
+/** Classes whose errors mean "the input is wrong": the user can fix them, the program is fine. */
+const INPUT_ERRORS = [
+  UsageError,
+  ConfigError,
+  CheckpointError,
+  IdentityFileError,
+  SchemaError,
+  ImportError,
+  CsvFormatError,
+  PartitionError,
+] as const;
 
-export function parse(
-  argv: string[],
-  options: NonNullable<ParseArgsConfig['options']>,
-  positionals = 0,
-): { values: Flags; positionals: string[] } {
-  try {
-    const r = parseArgs({ args: argv, options, allowPositionals: positionals > 0, strict: true });
-    if (r.positionals.length > positionals) {
-      throw new UsageError(`unexpected argument "${r.positionals[positionals]}"`);
-    }
-    return { values: r.values as Flags, positionals: r.positionals };
-  } catch (err) {
-    if (err instanceof UsageError) throw err;
-    throw new UsageError((err as Error).message);
-  }
-}
-
-export function intFlag(
-  v: unknown,
-  flag: string,
-  def: number,
-  min = 1,
-  max = Number.MAX_SAFE_INTEGER,
-): number {
-  if (v === undefined) return def;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new UsageError(`--${flag} must be an integer from ${min} to ${max}, got "${v}"`);
-  }
-  return n;
-}
-
-export function numFlag(v: unknown, flag: string, def: number, min: number, max: number): number {
-  if (v === undefined) return def;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < min || n > max) {
-    throw new UsageError(`--${flag} must be a number from ${min} to ${max}, got "${v}"`);
-  }
-  return n;
-}
-
-export function stringFlag(v: unknown, flag: string): string | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string' || v === '') throw new UsageError(`--${flag} needs a value`);
-  return v;
-}
-
-export function choiceFlag<T extends string>(v: unknown, flag: string, choices: readonly T[], def?: T): T {
-  if (v === undefined) {
-    if (def === undefined) throw new UsageError(`--${flag} is required (one of ${choices.join(', ')})`);
-    return def;
-  }
-  if (!choices.includes(v as T))
-    throw new UsageError(`--${flag} must be one of ${choices.join(', ')}, got "${v}"`);
-  return v as T;
+export function isInputError(err: unknown): boolean {
+  return INPUT_ERRORS.some((c) => err instanceof c);
 }
