@@ -267,15 +267,28 @@ const shown = (v: unknown) => {
   return s.length > 60 ? `${s.slice(0, 57)}…` : s;
 };
 
-function knownKeys(path: readonly PropertyKey[]): string[] {
+function knownKeys(path: readonly PropertyKey[], raw: unknown): string[] {
   let s: z.ZodType = experimentFileSchema;
-  for (const p of path) {
+  let depth = 0;
+  const unwrap = () => {
     while (s instanceof z.ZodOptional || s instanceof z.ZodNullable) s = s.unwrap() as z.ZodType;
+    // a tagged union: the variant the value's tag names (`partition` by its `kind`)
+    if (s instanceof z.ZodDiscriminatedUnion) {
+      const tag = valueAt(raw, path.slice(0, depth)) as Record<string, unknown> | undefined;
+      const key = s._zod.def.discriminator;
+      const options = s.options as z.ZodObject[];
+      s =
+        options.find((o) => (o.shape[key] as z.ZodLiteral).value === tag?.[key]) ?? (options[0] as z.ZodType);
+    }
+  };
+  for (const p of path) {
+    unwrap();
     if (!(s instanceof z.ZodObject)) return [];
     s = (s.shape as Record<string, z.ZodType>)[String(p)]!;
     if (!s) return [];
+    depth++;
   }
-  while (s instanceof z.ZodOptional || s instanceof z.ZodNullable) s = s.unwrap() as z.ZodType;
+  unwrap();
   return s instanceof z.ZodObject ? Object.keys(s.shape) : [];
 }
 
@@ -305,7 +318,7 @@ export function experimentProblems(raw: unknown): {
   for (const issue of r.error.issues) {
     const path = issue.path as (string | number)[];
     if (issue.code === 'unrecognized_keys') {
-      const known = knownKeys(path);
+      const known = knownKeys(path, raw);
       for (const key of issue.keys) {
         const near = known
           .map((k) => [k, distance(key.toLowerCase(), k.toLowerCase())] as const)

@@ -19,10 +19,6 @@ import {
   type TrainOptions,
   trainDefinition,
 } from './commands.ts';
-import { formatImport, importCommand } from './import.ts';
-import { serveCommand } from './serve.ts';
-import { formatSimulate, simulateCommand } from './simulate.ts';
-import { formatTrain, trainCommand } from './train.ts';
 
 const VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -57,24 +53,28 @@ function buildProgram(): { program: Command; outcome: () => Outcome | null } {
     });
     program.addCommand(definition);
   };
+  // Each command's module is loaded when it runs, so --help, --version and flag errors answer at once.
   add<ServeOptions>(serveDefinition(), async (o) => {
+    const { serveCommand } = await import('./serve.ts');
     await serveCommand(o);
     return null;
   });
   add<SimulateOptions>(simulateDefinition(), async (o) => {
+    const { formatSimulate, simulateCommand } = await import('./simulate.ts');
     const r = await simulateCommand(o);
     return { result: r, text: formatSimulate(r) };
   });
   add<ImportOptions>(importDefinition(), async (o, args) => {
+    const { formatImport, importCommand } = await import('./import.ts');
     const r = await importCommand(args[0]!, o);
     return { result: r, text: formatImport(r) };
   });
   add<TrainOptions>(trainDefinition(), async (o) => {
+    const { formatTrain, trainCommand } = await import('./train.ts');
     const r = await trainCommand(o);
     return { result: r, text: formatTrain(r) };
   });
   add<BenchOptions>(benchDefinition(), async (o) => {
-    // loaded on demand: it pulls in the aggregator, the crypto benches and both tfjs backends
     const { benchCommand, formatBench } = await import('./bench.ts');
     const r = await benchCommand(o);
     return { result: r, text: formatBench(r) };
