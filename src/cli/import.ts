@@ -34,8 +34,8 @@ export async function loadTable(
  * significant digits, which always suffice for a float32.
  */
 export function float32Text(v: number): string {
-  if (Number.isInteger(v)) return String(v);
   const f = Math.fround(v);
+  if (Number.isInteger(f) && Math.abs(f) <= 2 ** 24) return String(f);
   for (let p = 1; p < 9; p++) {
     const s = Number(f.toPrecision(p));
     if (Math.fround(s) === f) return String(s);
@@ -86,7 +86,7 @@ export function formatImport(r: ImportReport): string {
     `features (${r.features.length}): ${r.features.join(', ')}`,
     `QoE proxy columns (not inputs): ${r.qoeColumns.join(', ')}`,
     `dropped: ${r.droppedColumns.join(', ')}`,
-    `${'class'.padEnd(30)} ${'valid rows'.padStart(11)} ${'unique'.padStart(11)}`,
+    `  ${'class'.padEnd(28)} ${'valid rows'.padStart(11)} ${'unique'.padStart(11)}`,
     ...classes,
   ].join('\n');
 }
