@@ -16,6 +16,7 @@ export async function loadTable(
   const result = await importCsv(stream, {
     dataset,
     onProgress: (p) =>
+      p.rowsRead > 0 &&
       say(
         () => `import ${path}: ${((100 * p.bytesRead) / Math.max(1, size)).toFixed(0)}% (${p.rowsRead} rows)`,
       ),

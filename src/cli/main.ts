@@ -88,12 +88,17 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(program.helpInformation());
     return 2;
   }
+  const names = program.commands.map((c) => c.name());
+  const unknown = (name: string) =>
+    new UsageError(`unknown command '${name}' (commands: ${names.join(', ')})`);
+  if (argv[0] === 'help' && argv[1] !== undefined && !names.includes(argv[1])) throw unknown(argv[1]);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) {
       // --help, help <command> and --version end here with exit code 0
       if (err.exitCode === 0) return 0;
+      if (err.code === 'commander.unknownCommand') throw unknown(argv[0]!);
       throw new UsageError(err.message.replace(/^error: /, ''));
     }
     throw err;
