@@ -2,8 +2,8 @@
 import { formatCsvRecord } from '../data/csv.ts';
 import { type FlowTable, type ImportReport, importCsv } from '../data/import.ts';
 import type { DatasetId } from '../data/schema.ts';
-import { UsageError } from './args.ts';
 import type { ImportOptions } from './commands.ts';
+import { UsageError } from './errors.ts';
 import { openCsv, writeAtomic } from './files.ts';
 import { throttled } from './progress.ts';
 

@@ -6,7 +6,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { isInputError, UsageError } from './args.ts';
 import {
   type BenchOptions,
   benchDefinition,
@@ -19,6 +18,7 @@ import {
   type TrainOptions,
   trainDefinition,
 } from './commands.ts';
+import { isInputError, UsageError } from './errors.ts';
 
 const VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }

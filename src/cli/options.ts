@@ -4,7 +4,7 @@
  * experiment schema's own field (src/aggregator/config.ts), so a flag and a file accept the same values.
  */
 import type { z } from 'zod';
-import { UsageError } from './args.ts';
+import { UsageError } from './errors.ts';
 
 const got = (v: string) => `got ${JSON.stringify(v)}`;
 

@@ -15,9 +15,9 @@ import { readExperimentFile, resolveExperiment } from '../aggregator/config-file
 import { prepareExperiment } from '../aggregator/experiment.ts';
 import { DEFAULT_SUITE } from '../crypto/suites.ts';
 import { useBackend } from '../model/backend.ts';
-import { UsageError } from './args.ts';
 import { serverChannelsFor } from './channels.ts';
 import type { ServeOptions } from './commands.ts';
+import { UsageError } from './errors.ts';
 import { loadTable } from './import.ts';
 import { intArg, schemaText } from './options.ts';
 

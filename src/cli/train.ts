@@ -2,8 +2,8 @@
 import { DATASET_IDS } from '../data/schema.ts';
 import { useBackend } from '../model/backend.ts';
 import { type CentralizedReport, trainCentralized } from '../model/centralized.ts';
-import { UsageError } from './args.ts';
 import type { TrainOptions } from './commands.ts';
+import { UsageError } from './errors.ts';
 import { loadTable } from './import.ts';
 import { throttled } from './progress.ts';
 
