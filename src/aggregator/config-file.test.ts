@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   ConfigError,
@@ -116,6 +116,13 @@ describe('parseConfig (the admin API and tests)', () => {
 });
 
 describe('the published JSON Schema', () => {
+  it('docs/experiment.example.json is a valid experiment whose data file exists', () => {
+    const path = new URL('../../docs/experiment.example.json', import.meta.url).pathname;
+    const file = parseExperimentText(readFileSync(path, 'utf8'), path);
+    expect(file.values.$schema).toBe('./experiment.schema.json');
+    expect(existsSync(file.values.data!)).toBe(true);
+  });
+
   it(`${EXPERIMENT_SCHEMA_PATH} is the one generated from the zod schema (npx tsx scripts/experiment-schema.ts --write)`, () => {
     const committed = JSON.parse(
       readFileSync(new URL(`../../${EXPERIMENT_SCHEMA_PATH}`, import.meta.url), 'utf8'),

@@ -34,7 +34,9 @@ export function roundProgress(
     startedAt = Date.now();
     trained.clear();
     received.clear();
-    o.say(`${tag()}: ${selected.length} clients training (${selected.map(o.nameOf).join(', ')})`);
+    o.say(
+      `${tag()}: ${selected.length} client${selected.length === 1 ? '' : 's'} training (${selected.map(o.nameOf).join(', ')})`,
+    );
     stopTicker();
     ticker = setInterval(() => {
       const waiting = selected.filter((id) => !received.has(id)).map(o.nameOf);

@@ -112,7 +112,7 @@ describe('pqfed simulate --config', () => {
       expect(ra.versions.noblePostQuantum).toMatch(/^\d+\.\d+\.\d+$/);
 
       // Progress inside each round, on stderr only.
-      expect(a.stderr).toMatch(/simulate: round 1\/2: 1 clients training \(sim-\d\)/);
+      expect(a.stderr).toMatch(/simulate: round 1\/2: 1 client training \(sim-\d\)/);
       expect(a.stderr).toMatch(/simulate: round 1\/2: sim-\d finished training \(1 of 1/);
       expect(a.stderr).toMatch(/simulate: round 2\/2: update 1 of 1 received/);
       expect(a.stderr).toMatch(/simulate: round 2\/2: aggregating, then evaluating the global model/);
