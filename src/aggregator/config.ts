@@ -1,13 +1,21 @@
 /**
- * An experiment: one JSON file (`pqfed serve --config experiment.json`) that fixes everything a run
- * depends on, so that the same file and seed give the same federation. Every field is optional; missing
- * fields take the defaults below (the `npm start` classroom default on the embedded TON_IoT sample).
+ * An experiment: one JSON file (`pqfed serve --config experiment.json`, `pqfed simulate --config …`) that
+ * fixes everything a run depends on, so that the same file and seed give the same federation. Every key is
+ * optional; missing keys take the defaults below (the `npm start` classroom default on the embedded TON_IoT
+ * sample; `pqfed simulate` has its own defaults for some, see src/cli/simulate.ts), and command-line flags
+ * override the file.
+ *
+ * `experimentFileSchema` (zod 4) is the one definition of what the file may hold: it validates files, flags
+ * (src/cli/options.ts) and the admin API's changes, and `docs/experiment.schema.json` is generated from it
+ * (`z.toJSONSchema`, `npx tsx scripts/experiment-schema.ts --write`) so editors complete and check the file.
+ * src/aggregator/config-file.ts reads a file and places every problem at its line and column.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PROTOCOL } from '../core/limits.ts';
+import { z } from 'zod';
+import { LIMITS, PROTOCOL } from '../core/limits.ts';
 import { STRATEGY_NAMES, type StrategyName, type StrategyParams } from '../core/strategies/index.ts';
+import { KEM_SUITES, type KemSuite } from '../crypto/suites.ts';
 import { DATASET_IDS, type DatasetId, type LabelLevel } from '../data/schema.ts';
 
 export interface ExperimentConfig {
@@ -84,182 +92,320 @@ export const DEFAULT_EXPERIMENT: ExperimentConfig = {
   allowedOrigins: [],
 };
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
+/** One thing wrong with an experiment: where (a key path, and in a file its line and column) and what. */
+export interface ConfigProblem {
+  path: (string | number)[];
+  message: string;
+  /** 1-based, where the problem was found in a file. */
+  line?: number;
+  column?: number;
 }
 
-type Json = Record<string, unknown>;
-
-/** Reads and validates an experiment file; relative data paths are resolved against the file's folder. */
-export function loadConfig(path: string): ExperimentConfig {
-  if (!existsSync(path)) throw new ConfigError(`experiment config ${path}: no such file`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new ConfigError(`experiment config ${path}: expected JSON, ${(e as Error).message}`);
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(
+    message: string,
+    /** Every problem found (a file reports them all at once). */
+    readonly problems: ConfigProblem[] = [],
+  ) {
+    super(message);
   }
-  const base = resolve(path, '..');
-  const c = parseConfig(raw);
-  return { ...c, data: resolve(base, c.data), test: c.test === null ? null : resolve(base, c.test) };
+}
+
+// ---- the schema: the one definition of an experiment file ---------------------------------------------
+
+const show = (n: number) =>
+  Math.abs(n) >= 1e6 && Number.isInteger(Math.log10(n)) ? `1e${Math.log10(n)}` : String(n);
+
+/** An integer in [min, max]; every failed check says the same sentence. */
+function int(min: number, max: number) {
+  const error = `must be an integer from ${show(min)} to ${show(max)}`;
+  return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+}
+
+/** A finite number in [min, max]. */
+function num(min: number, max: number) {
+  const error = `must be a number from ${show(min)} to ${show(max)}`;
+  return z.number({ error }).min(min, { error }).max(max, { error });
+}
+
+function oneOf<const T extends string>(values: readonly T[]) {
+  return z.enum(values as [T, ...T[]], { error: `must be one of ${values.join(', ')}` });
+}
+
+const text = (max = 4096) => {
+  const error = `must be a non-empty string of at most ${max} characters`;
+  return z.string({ error }).min(1, { error }).max(max, { error });
+};
+
+const ORIGIN = /^https?:\/\/[^/\s]+$/;
+
+export const LABEL_LEVELS = ['fine', 'category', 'binary'] as const satisfies readonly LabelLevel[];
+
+/** Dirichlet concentration α: any finite number > 0 (small α = skewed shards). */
+export const alphaSchema = z
+  .number({ error: 'must be a number > 0' })
+  .positive({ error: 'must be a number > 0' })
+  .describe('Dirichlet concentration α over classes (> 0; small = skewed); default 0.5');
+
+const d = (serve: unknown, simulate?: unknown) =>
+  simulate === undefined ? `; default ${serve}` : `; default ${serve} (pqfed simulate: ${simulate})`;
+
+export const experimentFileSchema = z
+  .strictObject({
+    $schema: z.string().describe('The JSON Schema of this file, for editors (ignored by pqfed)'),
+    dataset: oneOf(DATASET_IDS).describe(`Dataset of the data file${d('toniot', 'required')}`),
+    data: text().describe(
+      `CSV or .csv.gz file, relative to this file${d('the embedded TON_IoT sample', 'required')}`,
+    ),
+    test: text()
+      .nullable()
+      .describe('Separate test file, relative to this file; null = split the data (grouped, seeded)'),
+    labels: oneOf(LABEL_LEVELS).describe(`Label level${d('fine')}`),
+    testFraction: num(0.01, 0.9).describe(`Share of the data held out for testing${d(0.2)}`),
+    maxTrainRows: int(0, 1e9).describe(`At most this many training rows (seeded sample), 0 = all${d(0)}`),
+    maxTestRows: int(0, 1e9).describe(`At most this many test rows, 0 = all${d(4000, 0)}`),
+    model: z
+      .strictObject({
+        dModel: int(2, 1024).describe('Width of the attention block; default 32'),
+        heads: int(1, 64).describe('Attention heads (dModel must be a multiple); default 2'),
+        ffDim: int(1, 8192).describe('Feed-forward width; default 64'),
+        convLayers: int(0, 16).describe('Convolutional stem layers; default 2'),
+        mosWeight: num(0, 100).describe('Weight of the QoE (MOS) loss; default 0.5'),
+      })
+      .partial()
+      .describe('The multi-task model'),
+    strategy: oneOf(STRATEGY_NAMES).describe(`Aggregation strategy${d('fedavg')}`),
+    strategyParams: z
+      .strictObject({
+        proxMu: num(0, 1e3).describe('FedProx μ'),
+        serverLearningRate: num(1e-9, 100).describe('FedAdam server learning rate'),
+        beta1: num(0, 0.999999).describe('FedAdam β1'),
+        beta2: num(0, 0.999999).describe('FedAdam β2'),
+        tau: num(1e-12, 1).describe('FedAdam τ'),
+        trimFraction: num(0, 0.49).describe('Trimmed mean: share cut at each end'),
+        byzantine: int(0, 1000).describe('Krum: tolerated Byzantine clients'),
+        multiKrumSelect: int(1, 10_000).describe('Multi-Krum: updates averaged'),
+      })
+      .partial()
+      .describe("The strategy's parameters (the strategy's own defaults where absent)"),
+    rounds: int(1, PROTOCOL.maxRounds).describe(`Rounds${d(50, 20)}`),
+    clientsPerRound: z
+      .strictObject({
+        fraction: num(0.001, 1).describe(`Share of ready clients selected per round${d(1, 0.5)}`),
+        min: int(1, PROTOCOL.maxClients).describe(`At least this many${d(2, 1)}`),
+        max: int(1, PROTOCOL.maxClients).describe(`At most this many${d(100, 'clients')}`),
+      })
+      .partial(),
+    quorum: int(1, PROTOCOL.maxClients).describe(`Updates needed to aggregate a round${d(2, 1)}`),
+    roundDeadlineSeconds: num(0.1, PROTOCOL.maxDeadlineMs / 1000).describe(`Round deadline${d(120, 600)}`),
+    onQuorumMiss: oneOf(['retry', 'close'] as const).describe(
+      `A round that misses its quorum: retry with a new selection, or close it unchanged${d('retry')}`,
+    ),
+    localEpochs: int(1, PROTOCOL.maxLocalEpochs).describe(`Local epochs per round${d(1)}`),
+    batchSize: int(1, PROTOCOL.maxBatchSize).describe(`Local batch size${d(64, 128)}`),
+    learningRate: num(1e-7, 10).describe(`Clients' Adam learning rate${d(0.003)}`),
+    learningRateDecay: oneOf(['none', 'cosine'] as const).describe(
+      `Learning rate over the rounds (cosine: to 5 % by the last)${d('cosine')}`,
+    ),
+    proxMu: num(0, 1e3).describe(`FedProx μ (strategy fedprox)${d(0.01)}`),
+    seed: int(0, 2 ** 31 - 1).describe(`Seed of the split, shards, selection and model${d(1)}`),
+    partition: z
+      .discriminatedUnion(
+        'kind',
+        [
+          z.strictObject({ kind: z.literal('dirichlet'), alpha: alphaSchema.optional() }),
+          z.strictObject({ kind: z.literal('iid') }),
+        ],
+        { error: 'must be one of dirichlet, iid' },
+      )
+      .describe(`How the training rows are cut into shards${d('{"kind": "dirichlet", "alpha": 0.5}')}`),
+    shards: int(1, PROTOCOL.maxClients).describe(`Shards for browser clients${d('clients, else 30')}`),
+    clients: int(1, LIMITS.maxSimulatedClients).describe(
+      `Devices of the run: pqfed simulate starts this many clients; pqfed serve cuts this many shards unless "shards" is given${d('none', 10)}`,
+    ),
+    suite: oneOf(KEM_SUITES).describe(`Key-exchange suite of the channel${d('xwing')}`),
+    autoStart: z
+      .boolean({ error: 'must be true or false' })
+      .describe(`Start rounds as soon as enough clients are connected${d(true, false)}`),
+    joinToken: text(PROTOCOL.maxTokenChars)
+      .nullable()
+      .describe('Class code every client must send (never in a URL); null = open'),
+    allowedOrigins: z
+      .array(z.string().regex(ORIGIN, { error: 'must look like https://host[:port]' }), {
+        error: 'must be a list of origins',
+      })
+      .describe("Browser origins allowed to open /ws besides the server's own"),
+  })
+  .partial()
+  .describe('A PQFed experiment (pqfed serve --config, pqfed simulate --config)');
+
+/** What an experiment file holds (every key optional). */
+export type ExperimentFile = z.infer<typeof experimentFileSchema>;
+/** The keys of an experiment file that are not part of the aggregator's config. */
+export interface RunSettings {
+  clients?: number;
+  suite?: KemSuite;
+}
+
+/** `a.b[0]` */
+export function keyPath(path: readonly (string | number)[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i ? `.${p}` : p)).join('');
+}
+
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = raw;
+  for (const p of path) {
+    if (typeof v !== 'object' || v === null) return undefined;
+    v = (v as Record<PropertyKey, unknown>)[p];
+  }
+  return v;
+}
+
+const shown = (v: unknown) => {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 60 ? `${s.slice(0, 57)}…` : s;
+};
+
+function knownKeys(path: readonly PropertyKey[], raw: unknown): string[] {
+  let s: z.ZodType = experimentFileSchema;
+  let depth = 0;
+  const unwrap = () => {
+    while (s instanceof z.ZodOptional || s instanceof z.ZodNullable) s = s.unwrap() as z.ZodType;
+    // a tagged union: the variant the value's tag names (`partition` by its `kind`)
+    if (s instanceof z.ZodDiscriminatedUnion) {
+      const tag = valueAt(raw, path.slice(0, depth)) as Record<string, unknown> | undefined;
+      const key = s._zod.def.discriminator;
+      const options = s.options as z.ZodObject[];
+      s =
+        options.find((o) => (o.shape[key] as z.ZodLiteral).value === tag?.[key]) ?? (options[0] as z.ZodType);
+    }
+  };
+  for (const p of path) {
+    unwrap();
+    if (!(s instanceof z.ZodObject)) return [];
+    s = (s.shape as Record<string, z.ZodType>)[String(p)]!;
+    if (!s) return [];
+    depth++;
+  }
+  unwrap();
+  return s instanceof z.ZodObject ? Object.keys(s.shape) : [];
+}
+
+/** Edit distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const t = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = t;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** Every problem of an experiment object, in the order zod found them; unknown keys one by one. */
+export function experimentProblems(raw: unknown): {
+  value: ExperimentFile | null;
+  problems: ConfigProblem[];
+} {
+  const r = experimentFileSchema.safeParse(raw);
+  if (r.success) return { value: r.data, problems: [] };
+  const problems: ConfigProblem[] = [];
+  for (const issue of r.error.issues) {
+    const path = issue.path as (string | number)[];
+    if (issue.code === 'unrecognized_keys') {
+      const known = knownKeys(path, raw);
+      for (const key of issue.keys) {
+        const near = known
+          .map((k) => [k, distance(key.toLowerCase(), k.toLowerCase())] as const)
+          .sort((a, b) => a[1] - b[1])[0];
+        const hint =
+          near && near[1] <= Math.max(1, Math.floor(key.length / 3))
+            ? `; did you mean "${near[0]}"?`
+            : ` (known: ${known.filter((k) => k !== '$schema').join(', ')})`;
+        problems.push({ path: [...path, key], message: `unknown key${hint}` });
+      }
+      continue;
+    }
+    if (path.length === 0) {
+      problems.push({ path, message: `must be a JSON object, got ${shown(raw)}` });
+      continue;
+    }
+    const v = valueAt(raw, path);
+    problems.push({
+      path,
+      message: v === undefined ? `is missing: it ${issue.message}` : `${issue.message}, got ${shown(v)}`,
+    });
+  }
+  return { value: null, problems };
+}
+
+/** One line: every problem, `"key" message`, joined with "; ". */
+export function problemsLine(problems: readonly ConfigProblem[]): string {
+  return problems.map((p) => `"${keyPath(p.path)}" ${p.message}`).join('; ');
+}
+
+/** `base` with the keys of `f` applied (objects key by key; `strategyParams` and `partition` whole). */
+export function applyExperiment(base: ExperimentConfig, f: ExperimentFile): ExperimentConfig {
+  const c: ExperimentConfig = structuredClone(base);
+  const { $schema: _s, model, clientsPerRound, partition, clients, suite: _suite, ...plain } = f;
+  for (const [k, v] of Object.entries(plain)) {
+    if (v !== undefined) (c as unknown as Record<string, unknown>)[k] = structuredClone(v);
+  }
+  if (model) Object.assign(c.model, model);
+  if (clientsPerRound) Object.assign(c.clientsPerRound, clientsPerRound);
+  if (partition) {
+    c.partition =
+      partition.kind === 'iid' ? { kind: 'iid' } : { kind: 'dirichlet', alpha: partition.alpha ?? 0.5 };
+  }
+  if (clients !== undefined && f.shards === undefined) c.shards = clients;
+  return c;
+}
+
+/** Checks across keys, on the resolved config (a file, flags and defaults together). */
+export function crossProblems(c: ExperimentConfig): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  const { min, max } = c.clientsPerRound;
+  if (min > max) {
+    out.push({
+      path: ['clientsPerRound', 'min'],
+      message: `(${min}) must not exceed clientsPerRound.max (${max})`,
+    });
+  }
+  if (c.quorum > max) {
+    out.push({
+      path: ['quorum'],
+      message: `(${c.quorum}) can never be met with at most ${max} clients per round (clientsPerRound.max)`,
+    });
+  }
+  if (c.model.dModel % c.model.heads !== 0) {
+    out.push({
+      path: ['model', 'dModel'],
+      message: `(${c.model.dModel}) must be a multiple of model.heads (${c.model.heads})`,
+    });
+  }
+  return out;
 }
 
 /** Validates a config object (unknown keys are refused, so that a typo is not silently ignored). */
 export function parseConfig(raw: unknown, base: ExperimentConfig = DEFAULT_EXPERIMENT): ExperimentConfig {
-  const o = object(raw, 'config');
-  const known = new Set(Object.keys(DEFAULT_EXPERIMENT));
-  for (const k of Object.keys(o)) {
-    if (!known.has(k)) throw new ConfigError(`config: unknown key "${k}" (known: ${[...known].join(', ')})`);
-  }
-  const c: ExperimentConfig = structuredClone(base);
-  if (o.dataset !== undefined) c.dataset = oneOf(o.dataset, 'dataset', DATASET_IDS);
-  if (o.data !== undefined) c.data = string(o.data, 'data');
-  if (o.test !== undefined) c.test = o.test === null ? null : string(o.test, 'test');
-  if (o.labels !== undefined) c.labels = oneOf(o.labels, 'labels', ['fine', 'category', 'binary'] as const);
-  if (o.testFraction !== undefined) c.testFraction = number(o.testFraction, 'testFraction', 0.01, 0.9);
-  if (o.maxTrainRows !== undefined) c.maxTrainRows = integer(o.maxTrainRows, 'maxTrainRows', 0, 1e9);
-  if (o.maxTestRows !== undefined) c.maxTestRows = integer(o.maxTestRows, 'maxTestRows', 0, 1e9);
-  if (o.model !== undefined) {
-    const m = object(o.model, 'model');
-    for (const k of Object.keys(m)) {
-      if (!(k in c.model)) throw new ConfigError(`config: unknown key "model.${k}"`);
-    }
-    if (m.dModel !== undefined) c.model.dModel = integer(m.dModel, 'model.dModel', 2, 1024);
-    if (m.heads !== undefined) c.model.heads = integer(m.heads, 'model.heads', 1, 64);
-    if (m.ffDim !== undefined) c.model.ffDim = integer(m.ffDim, 'model.ffDim', 1, 8192);
-    if (m.convLayers !== undefined) c.model.convLayers = integer(m.convLayers, 'model.convLayers', 0, 16);
-    if (m.mosWeight !== undefined) c.model.mosWeight = number(m.mosWeight, 'model.mosWeight', 0, 100);
-  }
-  if (o.strategy !== undefined) c.strategy = oneOf(o.strategy, 'strategy', STRATEGY_NAMES);
-  if (o.strategyParams !== undefined) {
-    const p = object(o.strategyParams, 'strategyParams');
-    const params: StrategyParams = {};
-    const ranges: Record<keyof StrategyParams, [number, number]> = {
-      proxMu: [0, 1e3],
-      serverLearningRate: [1e-9, 100],
-      beta1: [0, 0.999999],
-      beta2: [0, 0.999999],
-      tau: [1e-12, 1],
-      trimFraction: [0, 0.49],
-      byzantine: [0, 1000],
-      multiKrumSelect: [1, 10_000],
-    };
-    for (const [k, v] of Object.entries(p)) {
-      const range = ranges[k as keyof StrategyParams];
-      if (!range) throw new ConfigError(`config: unknown key "strategyParams.${k}"`);
-      params[k as keyof StrategyParams] = number(v, `strategyParams.${k}`, range[0], range[1]);
-    }
-    c.strategyParams = params;
-  }
-  if (o.rounds !== undefined) c.rounds = integer(o.rounds, 'rounds', 1, PROTOCOL.maxRounds);
-  if (o.clientsPerRound !== undefined) {
-    const p = object(o.clientsPerRound, 'clientsPerRound');
-    if (p.fraction !== undefined)
-      c.clientsPerRound.fraction = number(p.fraction, 'clientsPerRound.fraction', 0.001, 1);
-    if (p.min !== undefined)
-      c.clientsPerRound.min = integer(p.min, 'clientsPerRound.min', 1, PROTOCOL.maxClients);
-    if (p.max !== undefined)
-      c.clientsPerRound.max = integer(p.max, 'clientsPerRound.max', 1, PROTOCOL.maxClients);
-  }
-  if (o.quorum !== undefined) c.quorum = integer(o.quorum, 'quorum', 1, PROTOCOL.maxClients);
-  if (o.roundDeadlineSeconds !== undefined) {
-    c.roundDeadlineSeconds = number(
-      o.roundDeadlineSeconds,
-      'roundDeadlineSeconds',
-      0.1,
-      PROTOCOL.maxDeadlineMs / 1000,
-    );
-  }
-  if (o.onQuorumMiss !== undefined)
-    c.onQuorumMiss = oneOf(o.onQuorumMiss, 'onQuorumMiss', ['retry', 'close'] as const);
-  if (o.localEpochs !== undefined)
-    c.localEpochs = integer(o.localEpochs, 'localEpochs', 1, PROTOCOL.maxLocalEpochs);
-  if (o.batchSize !== undefined) c.batchSize = integer(o.batchSize, 'batchSize', 1, PROTOCOL.maxBatchSize);
-  if (o.learningRate !== undefined) c.learningRate = number(o.learningRate, 'learningRate', 1e-7, 10);
-  if (o.learningRateDecay !== undefined) {
-    c.learningRateDecay = oneOf(o.learningRateDecay, 'learningRateDecay', ['none', 'cosine'] as const);
-  }
-  if (o.proxMu !== undefined) c.proxMu = number(o.proxMu, 'proxMu', 0, 1e3);
-  if (o.seed !== undefined) c.seed = integer(o.seed, 'seed', 0, 2 ** 31 - 1);
-  if (o.partition !== undefined) {
-    const p = object(o.partition, 'partition');
-    const kind = oneOf(p.kind, 'partition.kind', ['dirichlet', 'iid'] as const);
-    c.partition =
-      kind === 'iid' ? { kind } : { kind, alpha: number(p.alpha ?? 0.5, 'partition.alpha', 1e-3, 1e6) };
-  }
-  if (o.shards !== undefined) c.shards = integer(o.shards, 'shards', 1, PROTOCOL.maxClients);
-  if (o.autoStart !== undefined) {
-    if (typeof o.autoStart !== 'boolean') throw new ConfigError(`config: "autoStart" must be true or false`);
-    c.autoStart = o.autoStart;
-  }
-  if (o.joinToken !== undefined) {
-    c.joinToken = o.joinToken === null ? null : string(o.joinToken, 'joinToken');
-    if (c.joinToken !== null && c.joinToken.length > PROTOCOL.maxTokenChars) {
-      throw new ConfigError(`config: "joinToken" must be at most ${PROTOCOL.maxTokenChars} characters`);
-    }
-  }
-  if (o.allowedOrigins !== undefined) {
-    if (!Array.isArray(o.allowedOrigins))
-      throw new ConfigError('config: "allowedOrigins" must be a list of origins');
-    c.allowedOrigins = o.allowedOrigins.map((v, i) => {
-      const origin = string(v, `allowedOrigins[${i}]`);
-      if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
-        throw new ConfigError(
-          `config: "allowedOrigins[${i}]" must look like https://host[:port], got ${JSON.stringify(origin)}`,
-        );
-      }
-      return origin;
-    });
-  }
-  if (c.clientsPerRound.min > c.clientsPerRound.max) {
-    throw new ConfigError(
-      `config: clientsPerRound.min (${c.clientsPerRound.min}) must not exceed clientsPerRound.max (${c.clientsPerRound.max})`,
-    );
-  }
-  if (c.quorum > c.clientsPerRound.max) {
-    throw new ConfigError(
-      `config: quorum (${c.quorum}) can never be met with at most ${c.clientsPerRound.max} clients per round`,
-    );
-  }
-  if (c.model.dModel % c.model.heads !== 0) {
-    throw new ConfigError(
-      `config: model.dModel (${c.model.dModel}) must be a multiple of model.heads (${c.model.heads})`,
-    );
-  }
+  const { value, problems } = experimentProblems(raw);
+  if (!value) throw new ConfigError(`config: ${problemsLine(problems)}`, problems);
+  const c = applyExperiment(base, value);
+  const cross = crossProblems(c);
+  if (cross.length) throw new ConfigError(`config: ${problemsLine(cross)}`, cross);
   return c;
 }
 
-function object(v: unknown, what: string): Json {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-    throw new ConfigError(`config: "${what}" must be an object, got ${v === null ? 'null' : typeof v}`);
-  }
-  return v as Json;
-}
+/** Where the JSON Schema generated from `experimentFileSchema` is committed (editors read it via `$schema`). */
+export const EXPERIMENT_SCHEMA_PATH = 'docs/experiment.schema.json';
 
-function string(v: unknown, what: string): string {
-  if (typeof v !== 'string' || v === '')
-    throw new ConfigError(`config: "${what}" must be a non-empty string`);
-  return v;
-}
-
-function number(v: unknown, what: string, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
-    throw new ConfigError(
-      `config: "${what}" must be a number from ${min} to ${max}, got ${JSON.stringify(v)}`,
-    );
-  }
-  return v;
-}
-
-function integer(v: unknown, what: string, min: number, max: number): number {
-  const n = number(v, what, min, max);
-  if (!Number.isInteger(n)) throw new ConfigError(`config: "${what}" must be an integer, got ${n}`);
-  return n;
-}
-
-function oneOf<T extends string>(v: unknown, what: string, choices: readonly T[]): T {
-  if (typeof v !== 'string' || !(choices as readonly string[]).includes(v)) {
-    throw new ConfigError(`config: "${what}" must be one of ${choices.join(', ')}, got ${JSON.stringify(v)}`);
-  }
-  return v as T;
+/** The experiment file's JSON Schema (draft 2020-12), generated from the zod schema: the text committed. */
+export function experimentJsonSchemaText(): string {
+  const schema = z.toJSONSchema(experimentFileSchema, { target: 'draft-2020-12' });
+  return `${JSON.stringify({ ...schema, title: 'PQFed experiment' }, null, 2)}\n`;
 }

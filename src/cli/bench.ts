@@ -1,5 +1,5 @@
 /**
- * `pqfed bench [--json] [--quick] [--clients N]`: the benchmark suite, in one run.
+ * `pqfed bench [--json] [--quick] [--clients N]` (flags: commands.ts): the benchmark suite, in one run.
  *
  * - training: samples/s of the default model on tfjs wasm and cpu (src/bench/training.ts);
  * - reference: the same architecture in PyTorch, in the same run, when an interpreter can `import torch`
@@ -28,7 +28,7 @@ import { generateIdentity } from '../crypto/identity.ts';
 import { DEFAULT_SUITE } from '../crypto/suites.ts';
 import { useBackend } from '../model/backend.ts';
 import { initWeights } from '../model/model.ts';
-import { intFlag, parse } from './args.ts';
+import type { BenchOptions } from './commands.ts';
 import { loadTable } from './import.ts';
 
 export type { BenchReport } from '../bench/table.ts';
@@ -75,15 +75,10 @@ const oneLine = (e: unknown) => (e instanceof Error ? `${e.name}: ${e.message}` 
 const r1 = (x: number) => Math.round(x * 10) / 10;
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
-export async function benchCommand(argv: string[]): Promise<BenchReport> {
-  const { values } = parse(argv, {
-    json: { type: 'boolean' },
-    quick: { type: 'boolean' },
-    clients: { type: 'string' },
-  });
-  const quick = values.quick === true;
+export async function benchCommand(o: BenchOptions): Promise<BenchReport> {
+  const quick = o.quick === true;
   const plan = { ...(quick ? QUICK : FULL) };
-  plan.clients = intFlag(values.clients, 'clients', plan.clients, 1, 1000);
+  plan.clients = o.clients ?? plan.clients;
   const t0 = performance.now();
   // stdout carries the result only: anything a library prints goes to stderr while the bench runs.
   const log = console.log;

@@ -27,6 +27,13 @@ describe('pqfed CLI', () => {
       ['serve', '--open-threads', '-1'],
       ['serve', '--open-threads', '65', '--port', '0'],
       ['import', FIXTURE, '--dataset', 'edgeiiot', '--json'],
+      ['import', FIXTURE, 'extra.csv', '--dataset', 'toniot'],
+      ['simulate', '--alpha', '-1'],
+      ['simulate', '--iid', '--alpha', '1'],
+      ['simulate', '--bogus'],
+      ['simulate', '--config', '/no/such/experiment.json'],
+      ['serve', '--port', 'x'],
+      ['bench', '--clients', '-3'],
     ]) {
       const r = pqfed(...args);
       expect(r.code, args.join(' ')).toBe(2);
@@ -39,7 +46,15 @@ describe('pqfed CLI', () => {
       ).toHaveLength(1);
     }
     expect(pqfed('import', FIXTURE, '--dataset', 'edgeiiot').stderr).toMatch(/needs: .*frame\.time/);
-  }, 120_000);
+  }, 180_000);
+
+  it('parses negative numbers and says which range a flag has', () => {
+    expect(pqfed('simulate', '--alpha', '-1').stderr).toBe('pqfed: --alpha must be a number > 0, got "-1"\n');
+    expect(pqfed('simulate', '--rounds', '-2').stderr).toBe(
+      'pqfed: --rounds must be an integer from 1 to 1e6, got "-2"\n',
+    );
+    expect(pqfed('simulate', '--nope', '1').stderr).toBe("pqfed: unknown option '--nope'\n");
+  }, 60_000);
 
   it('imports a fixture and prints exactly one JSON object', { timeout: 60_000 }, () => {
     const r = pqfed('import', FIXTURE, '--dataset', 'toniot', '--json');
@@ -77,8 +92,22 @@ describe('pqfed CLI', () => {
       expect(header).toContain('mos_proxy');
       for (const id of ['src_ip', 'dst_ip', 'src_port', 'dst_port', 'dns_query', 'http_uri'])
         expect(header).not.toContain(id);
+      // float32 values as the shortest text that reads back as the same float32 (0.001, not
+      // 0.0010000000474974513): never more digits than a float32 holds
+      const text = readFileSync(out, 'utf8');
+      expect(text).toMatch(/(^|,)0\.001(,|$)/m);
+      expect(text).not.toMatch(/\d{10,}/);
     },
   );
+
+  it('shows the class counts before and after deduplication', { timeout: 60_000 }, () => {
+    const r = pqfed('import', FIXTURE, '--dataset', 'toniot');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/class +valid rows +unique\n {2}normal +2 +1\n/);
+    const json = JSON.parse(pqfed('import', FIXTURE, '--dataset', 'toniot', '--json').stdout);
+    expect(json.classes).toEqual({ normal: 2, ddos: 1, ransomware: 1, scanning: 2, xss: 1 });
+    expect(json.classesUnique).toEqual({ normal: 1, ddos: 1, ransomware: 1, scanning: 1, xss: 1 });
+  });
 
   it('trains on a small synthetic file and reports the DESIGN.md fields', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pqfed-cli-'));

@@ -11,7 +11,7 @@ import {
 } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { UsageError } from './args.ts';
+import { UsageError } from './errors.ts';
 
 export function openCsv(path: string): { stream: ReadableStream<Uint8Array>; size: number } {
   let size: number;

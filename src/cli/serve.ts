@@ -1,58 +1,50 @@
 /**
  * `pqfed serve [--port N] [--host H] [--data-dir DIR] [--config experiment.json] [--suite xwing|mlkem768]
- * [--join-token T] [--open-threads N] [--json]`: the aggregator with the
- * built app. It imports the experiment's data (default: the embedded TON_IoT sample), resumes from the data
+ * [--join-token T] [--open-threads N] [--json]` (flags: commands.ts): the aggregator with the built app.
+ * It imports the experiment's data (default: the embedded TON_IoT sample), resumes from the data
  * directory's checkpoint when there is one, and prints the URL, the join link (with the server key's
- * fingerprint in the fragment) and the admin token.
+ * fingerprint in the fragment) and the admin token. Flags and PQFED_JOIN_TOKEN override the --config file.
  */
 import { existsSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startAggregator } from '../aggregator/aggregator.ts';
-import { DEFAULT_EXPERIMENT, loadConfig } from '../aggregator/config.ts';
+import { DEFAULT_EXPERIMENT, experimentFileSchema } from '../aggregator/config.ts';
+import { readExperimentFile, resolveExperiment } from '../aggregator/config-file.ts';
 import { prepareExperiment } from '../aggregator/experiment.ts';
-import { PROTOCOL } from '../core/limits.ts';
-import { DEFAULT_SUITE, KEM_SUITES } from '../crypto/suites.ts';
+import { DEFAULT_SUITE } from '../crypto/suites.ts';
 import { useBackend } from '../model/backend.ts';
-import { choiceFlag, intFlag, parse, stringFlag, UsageError } from './args.ts';
 import { serverChannelsFor } from './channels.ts';
+import type { ServeOptions } from './commands.ts';
+import { UsageError } from './errors.ts';
 import { loadTable } from './import.ts';
+import { intArg, schemaText } from './options.ts';
 
+const F = experimentFileSchema.shape;
 const ROOT = resolve(fileURLToPath(new URL('../../dist', import.meta.url)));
 
-export async function serveCommand(argv: string[]): Promise<void> {
-  const { values } = parse(argv, {
-    port: { type: 'string' },
-    host: { type: 'string' },
-    'data-dir': { type: 'string' },
-    config: { type: 'string' },
-    suite: { type: 'string' },
-    'join-token': { type: 'string' },
-    'open-threads': { type: 'string' },
-    json: { type: 'boolean' },
-  });
-  const port = intFlag(values.port ?? process.env.PORT, 'port', 8080, 0, 65535);
-  const host = stringFlag(values.host, 'host') ?? 'localhost';
-  const dataDir = resolve(stringFlag(values['data-dir'], 'data-dir') ?? '.pqfed');
-  const configFile = stringFlag(values.config, 'config');
+export async function serveCommand(o: ServeOptions): Promise<void> {
+  const port = o.port ?? (process.env.PORT === undefined ? 8080 : intArg('port', 0, 65535)(process.env.PORT));
+  const host = o.host ?? 'localhost';
+  const dataDir = resolve(o.dataDir ?? '.pqfed');
   // Threads that open sealed updates; absent: available cores − 1 (src/aggregator/open-pool.ts).
-  const openThreads =
-    values['open-threads'] === undefined
-      ? undefined
-      : intFlag(values['open-threads'], 'open-threads', 0, 0, PROTOCOL.maxOpenThreads);
-  const app = existsSync(join(ROOT, 'index.html'));
-  const loaded = configFile ? loadConfig(configFile) : DEFAULT_EXPERIMENT;
+  const openThreads = o.openThreads;
+  const file = o.config ? readExperimentFile(o.config) : null;
   const joinToken =
-    stringFlag(values['join-token'], 'join-token') ?? process.env.PQFED_JOIN_TOKEN ?? loaded.joinToken;
-  const config = { ...loaded, joinToken: joinToken ?? null };
+    o.joinToken ??
+    (process.env.PQFED_JOIN_TOKEN === undefined
+      ? undefined
+      : schemaText('join-token', F.joinToken)(process.env.PQFED_JOIN_TOKEN));
+  const config = resolveExperiment(DEFAULT_EXPERIMENT, file, joinToken === undefined ? {} : { joinToken });
+  const suite = o.suite ?? file?.values.suite ?? DEFAULT_SUITE;
+  const app = existsSync(join(ROOT, 'index.html'));
   const say = (l: string) => process.stderr.write(`${l}\n`);
 
   await useBackend('wasm');
   const { table } = await loadTable(config.data, config.dataset);
   const test = config.test ? (await loadTable(config.test, config.dataset)).table : undefined;
   const experiment = prepareExperiment(config, table, test);
-  const suite = choiceFlag(values.suite, 'suite', KEM_SUITES, DEFAULT_SUITE);
   const { server: channels, close: release } = await serverChannelsFor(dataDir, suite, { openThreads });
   const agg = await startAggregator({
     experiment,
@@ -81,7 +73,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     session: agg.coordinator.session,
     resumedAfterRound: agg.resumed?.round ?? null,
   };
-  if (values.json) process.stdout.write(`${JSON.stringify(info)}\n`);
+  if (o.json) process.stdout.write(`${JSON.stringify(info)}\n`);
   say(`PQFed serving on ${info.url}`);
   if (!app)
     say('  (the app is not built, so only the API and the WebSocket are served: run `npm run build`)');

@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import WebSocket from 'ws';
-import { FederatedClient, type WebSocketLike } from '../client/client.ts';
+import { type ClientStatus, FederatedClient, type WebSocketLike } from '../client/client.ts';
 import { ModelTrainer } from '../client/model-trainer.ts';
 import type { EncodedData } from '../data/features.ts';
 import { useBackend } from '../model/backend.ts';
@@ -13,13 +13,15 @@ import { type ChannelSpec, clientChannelsFor } from './channels.ts';
 export interface SimulateWorkerData {
   url: string;
   name: string;
+  /** The client id to claim (the aggregator grants it unless another key holds it). */
+  clientId?: string;
   shard: EncodedData;
   channel: ChannelSpec;
   backoff?: { initialMs: number; maxMs: number; factor: number };
 }
 
 export type WorkerReport =
-  | { kind: 'status'; name: string; status: unknown }
+  | { kind: 'status'; name: string; status: ClientStatus }
   | { kind: 'log'; name: string; line: string }
   | { kind: 'done'; name: string; rounds: number; clientId: string | undefined };
 
@@ -31,6 +33,7 @@ const trainer = new ModelTrainer(data.shard, 'wasm');
 const client = new FederatedClient({
   url: data.url,
   name: data.name,
+  ...(data.clientId !== undefined && { clientId: data.clientId }),
   trainer,
   channels: await clientChannelsFor(data.channel),
   connect: (u) =>

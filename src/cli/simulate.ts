@@ -1,9 +1,13 @@
 /**
- * `pqfed simulate --dataset D --data FILE [--test FILE] --clients N --rounds R [--alpha A | --iid]
- * [--strategy NAME] [--json]`: a real aggregator and N clients, each a worker thread running the same
- * FederatedClient as a browser tab on the tfjs wasm backend, over loopback WebSockets through the sealed
- * channel. The training split and its shards are the same as `pqfed train`'s for the same seed, so the two
- * can be compared directly.
+ * `pqfed simulate [--config FILE] --dataset D --data FILE [--test FILE] --clients N --rounds R [--alpha A |
+ * --iid] [--strategy NAME] [--json]` (flags: commands.ts): a real aggregator and N clients, each a worker
+ * thread running the same FederatedClient as a browser tab on the tfjs wasm backend, over loopback
+ * WebSockets through the sealed channel. The training split and its shards are the same as `pqfed train`'s
+ * for the same seed, so the two can be compared directly.
+ *
+ * The run is decided by, in order: simulate's defaults (SIMULATE_DEFAULTS over the aggregator's), the
+ * experiment file, the flags. Client i claims the id `c-<i in hex, 8 digits>` and trains shard i, so the
+ * seeded selection picks the same shards in every run: the same file and seed give the same rounds.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,16 +15,24 @@ import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { startAggregator } from '../aggregator/aggregator.ts';
 import { ROUND_FIELDS, type RoundRecord } from '../aggregator/checkpoint.ts';
-import { type ExperimentConfig, parseConfig } from '../aggregator/config.ts';
+import {
+  applyExperiment,
+  DEFAULT_EXPERIMENT,
+  type ExperimentConfig,
+  type ExperimentFile,
+} from '../aggregator/config.ts';
+import { readExperimentFile, resolveExperiment } from '../aggregator/config-file.ts';
 import { prepareExperiment } from '../aggregator/experiment.ts';
-import { STRATEGY_NAMES } from '../core/strategies/index.ts';
-import { DEFAULT_SUITE, KEM_SUITES } from '../crypto/suites.ts';
+import { DEFAULT_SUITE, type KemSuite } from '../crypto/suites.ts';
 import { DATASET_IDS } from '../data/schema.ts';
 import { useBackend } from '../model/backend.ts';
-import { choiceFlag, intFlag, numFlag, parse, stringFlag, UsageError } from './args.ts';
 import { serverChannelsFor } from './channels.ts';
+import type { SimulateOptions } from './commands.ts';
+import { UsageError } from './errors.ts';
 import { loadTable } from './import.ts';
+import { roundProgress } from './simulate-progress.ts';
 import type { SimulateWorkerData, WorkerReport } from './simulate-worker.ts';
+import { type Versions, versions } from './versions.ts';
 import { tsWorker } from './workers.ts';
 
 type RoundSummary = Pick<RoundRecord, (typeof ROUND_FIELDS)[number]>;
@@ -38,73 +50,95 @@ export interface SimulateReport {
   };
   rows: { train: number; test: number; perClient: number[] };
   wallSeconds: number;
-  config: Pick<
-    ExperimentConfig,
-    'localEpochs' | 'batchSize' | 'learningRate' | 'seed' | 'clientsPerRound' | 'proxMu' | 'strategyParams'
-  >;
+  /** The resolved run: defaults, then the --config file, then the flags. */
+  config: ExperimentConfig & { clients: number; suite: KemSuite };
+  versions: Versions;
 }
 
-export async function simulateCommand(argv: string[]): Promise<SimulateReport> {
-  const { values } = parse(argv, {
-    dataset: { type: 'string' },
-    data: { type: 'string' },
-    test: { type: 'string' },
-    clients: { type: 'string' },
-    rounds: { type: 'string' },
-    alpha: { type: 'string' },
-    iid: { type: 'boolean' },
-    strategy: { type: 'string' },
-    epochs: { type: 'string' },
-    batch: { type: 'string' },
-    lr: { type: 'string' },
-    mu: { type: 'string' },
-    fraction: { type: 'string' },
-    seed: { type: 'string' },
-    deadline: { type: 'string' },
-    'max-test-rows': { type: 'string' },
-    'data-dir': { type: 'string' },
-    config: { type: 'string' },
-    suite: { type: 'string' },
-    json: { type: 'boolean' },
+/** What `pqfed simulate` changes in the aggregator's defaults (DEFAULT_EXPERIMENT) before the file and flags. */
+export const SIMULATE_DEFAULTS = {
+  rounds: 20,
+  clientsPerRound: { fraction: 0.5, min: 1 },
+  batchSize: 128,
+  quorum: 1,
+  roundDeadlineSeconds: 600,
+  onQuorumMiss: 'retry',
+  maxTestRows: 0,
+  autoStart: false,
+  partition: { kind: 'dirichlet', alpha: 0.5 },
+} as const satisfies ExperimentFile;
+
+export const DEFAULT_SIMULATED_CLIENTS = 10;
+
+/** The id simulated client `i` (0-based) claims: fixed, so that the seeded selection is the same every run. */
+export const simulatedClientId = (i: number) => `c-${(i + 1).toString(16).padStart(8, '0')}`;
+
+/** The flags as an experiment layer (only the flags given). */
+function flagLayer(o: SimulateOptions): ExperimentFile {
+  return {
+    dataset: o.dataset,
+    data: o.data,
+    test: o.test,
+    rounds: o.rounds,
+    strategy: o.strategy,
+    localEpochs: o.epochs,
+    batchSize: o.batch,
+    learningRate: o.lr,
+    proxMu: o.mu,
+    seed: o.seed,
+    roundDeadlineSeconds: o.deadline,
+    maxTestRows: o.maxTestRows,
+    ...(o.fraction !== undefined && { clientsPerRound: { fraction: o.fraction } }),
+    ...(o.iid
+      ? { partition: { kind: 'iid' } }
+      : o.alpha !== undefined && { partition: { kind: 'dirichlet', alpha: o.alpha } }),
+  };
+}
+
+/** The resolved run: the aggregator's config, the number of clients and the channel's suite. */
+export function resolveSimulation(o: SimulateOptions): {
+  config: ExperimentConfig;
+  clients: number;
+  suite: KemSuite;
+} {
+  const file = o.config ? readExperimentFile(o.config) : null;
+  const f = file?.values ?? {};
+  if (!o.dataset && !f.dataset) {
+    throw new UsageError(
+      `--dataset is required (one of ${DATASET_IDS.join(', ')}), or "dataset" in --config`,
+    );
+  }
+  if (!o.data && !f.data) throw new UsageError('--data FILE is required, or "data" in --config');
+  const clients = o.clients ?? f.clients ?? DEFAULT_SIMULATED_CLIENTS;
+  const base = applyExperiment(DEFAULT_EXPERIMENT, {
+    ...SIMULATE_DEFAULTS,
+    clientsPerRound: { ...SIMULATE_DEFAULTS.clientsPerRound, max: clients },
   });
-  const dataset = choiceFlag(values.dataset, 'dataset', DATASET_IDS);
-  const dataFile = stringFlag(values.data, 'data');
-  if (!dataFile) throw new UsageError('--data FILE is required');
-  const testFile = stringFlag(values.test, 'test');
-  const clients = intFlag(values.clients, 'clients', 10, 1, 256);
-  if (values.iid && values.alpha !== undefined) throw new UsageError('give --alpha A or --iid, not both');
-  const config = parseConfig({
-    dataset,
-    data: dataFile,
-    test: testFile ?? null,
-    rounds: intFlag(values.rounds, 'rounds', 20, 1, 100_000),
-    strategy: choiceFlag(values.strategy, 'strategy', STRATEGY_NAMES, 'fedavg'),
-    localEpochs: intFlag(values.epochs, 'epochs', 1, 1, 100),
-    batchSize: intFlag(values.batch, 'batch', 128, 1, 65_536),
-    learningRate: numFlag(values.lr, 'lr', 3e-3, 1e-6, 1),
-    proxMu: numFlag(values.mu, 'mu', 0.01, 0, 1000),
-    seed: intFlag(values.seed, 'seed', 1, 0, 2 ** 31 - 1),
-    clientsPerRound: { fraction: numFlag(values.fraction, 'fraction', 0.5, 0.01, 1), min: 1, max: clients },
-    quorum: 1,
-    roundDeadlineSeconds: numFlag(values.deadline, 'deadline', 600, 1, 86_400),
-    onQuorumMiss: 'retry',
-    partition: values.iid
-      ? { kind: 'iid' }
-      : { kind: 'dirichlet', alpha: numFlag(values.alpha, 'alpha', 0.5, 1e-3, 1e6) },
-    shards: clients,
-    maxTestRows: intFlag(values['max-test-rows'], 'max-test-rows', 0, 0, 1e9),
-    autoStart: false,
-  });
+  const config = resolveExperiment(base, file, flagLayer(o));
+  // one shard per simulated client
+  config.shards = clients;
+  return { config, clients, suite: o.suite ?? f.suite ?? DEFAULT_SUITE };
+}
+
+export async function simulateCommand(o: SimulateOptions): Promise<SimulateReport> {
+  const { config, clients, suite } = resolveSimulation(o);
+  const dataset = config.dataset;
+  const dataFile = config.data;
+  const testFile = config.test;
 
   await useBackend('wasm');
   const { table } = await loadTable(dataFile, dataset);
   const test = testFile ? (await loadTable(testFile, dataset)).table : undefined;
   const exp = prepareExperiment(config, table, test);
+  if (exp.trainRows < clients) {
+    throw new UsageError(
+      `${clients} clients need at least ${clients} training rows, the data has ${exp.trainRows}`,
+    );
+  }
   const shards = exp.shards(clients, config.partition);
-  const dataDir = stringFlag(values['data-dir'], 'data-dir') ?? mkdtempSync(join(tmpdir(), 'pqfed-sim-'));
-  const ownDir = values['data-dir'] === undefined;
+  const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'pqfed-sim-'));
+  const ownDir = o.dataDir === undefined;
   const say = (l: string) => process.stderr.write(`${l}\n`);
-  const suite = choiceFlag(values.suite, 'suite', KEM_SUITES, DEFAULT_SUITE);
   const { server: serverChannels, client: channel, close: release } = await serverChannelsFor(dataDir, suite);
   const agg = await startAggregator({
     experiment: exp,
@@ -115,6 +149,13 @@ export async function simulateCommand(argv: string[]): Promise<SimulateReport> {
     staticRoot: null,
     log: (l) => say(`aggregator: ${l}`),
     release,
+  });
+  const names = new Map(Array.from({ length: clients }, (_, i) => [simulatedClientId(i), `sim-${i + 1}`]));
+  const progress = roundProgress(agg.coordinator, {
+    rounds: config.rounds,
+    testRows: exp.test.n,
+    nameOf: (id) => names.get(id) ?? id,
+    say,
   });
   const t0 = Date.now();
   const workers: Worker[] = [];
@@ -132,21 +173,31 @@ export async function simulateCommand(argv: string[]): Promise<SimulateReport> {
     const finished = new Promise<void>((ok) => agg.coordinator.once('finished', () => ok()));
     const failed = new Promise<never>((_, fail) => {
       for (let i = 0; i < clients; i++) {
-        const wd: SimulateWorkerData = { url, name: `sim-${i + 1}`, shard: shards[i]!, channel };
+        const name = `sim-${i + 1}`;
+        const wd: SimulateWorkerData = {
+          url,
+          name,
+          clientId: simulatedClientId(i),
+          shard: shards[i]!,
+          channel,
+        };
         const w = tsWorker(new URL('./simulate-worker.ts', import.meta.url), wd);
         w.on('message', (m: WorkerReport) => {
           if (m.kind === 'log' && process.env.PQFED_DEBUG) say(`${m.name}: ${m.line}`);
+          if (m.kind === 'status' && m.status.state === 'sending') progress.trained(m.name, m.status.round);
         });
-        w.on('error', (e) => fail(new Error(`simulated client sim-${i + 1} crashed: ${e.message}`)));
+        w.on('error', (e) => fail(new Error(`simulated client ${name} crashed: ${e.message}`)));
         workers.push(w);
       }
     });
+    say(`simulate: starting ${clients} clients (worker threads with tfjs wasm)…`);
     await Promise.race([joined, failed]);
     say(`simulate: ${clients} clients joined; ${config.rounds} rounds of ${config.strategy}`);
     agg.coordinator.start();
     await Promise.race([finished, failed]);
     await agg.coordinator.idle();
   } finally {
+    progress.stop();
     for (const w of workers) w.postMessage({ stop: true });
     await Promise.all(workers.map((w) => w.terminate()));
     await agg.close();
@@ -167,15 +218,8 @@ export async function simulateCommand(argv: string[]): Promise<SimulateReport> {
     final: { ...pick(last), perClassRecall: last.perClassRecall, majorityBaseline: last.majorityBaseline },
     rows: { train: exp.trainRows, test: exp.test.n, perClient: shards.map((s) => s.n) },
     wallSeconds: (Date.now() - t0) / 1000,
-    config: {
-      localEpochs: config.localEpochs,
-      batchSize: config.batchSize,
-      learningRate: config.learningRate,
-      seed: config.seed,
-      clientsPerRound: config.clientsPerRound,
-      proxMu: config.proxMu,
-      strategyParams: config.strategyParams,
-    },
+    config: { ...config, clients, suite },
+    versions: versions(),
   };
 }
 

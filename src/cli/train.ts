@@ -1,45 +1,26 @@
-/** `pqfed train --dataset D --data FILE [--test FILE] [--epochs N] [--backend wasm|cpu] [--seed S] [--json]`. */
-import { DATASET_IDS, type LabelLevel } from '../data/schema.ts';
+/** `pqfed train --dataset D --data FILE [--test FILE] [--epochs N] …` (flags: commands.ts). */
+import { DATASET_IDS } from '../data/schema.ts';
 import { useBackend } from '../model/backend.ts';
 import { type CentralizedReport, trainCentralized } from '../model/centralized.ts';
-import { choiceFlag, intFlag, numFlag, parse, stringFlag, UsageError } from './args.ts';
+import type { TrainOptions } from './commands.ts';
+import { UsageError } from './errors.ts';
 import { loadTable } from './import.ts';
 import { throttled } from './progress.ts';
 
-const LEVELS: readonly LabelLevel[] = ['fine', 'category', 'binary'];
-
-export async function trainCommand(argv: string[]): Promise<CentralizedReport & Record<string, unknown>> {
-  const { values } = parse(argv, {
-    dataset: { type: 'string' },
-    data: { type: 'string' },
-    test: { type: 'string' },
-    epochs: { type: 'string' },
-    batch: { type: 'string' },
-    lr: { type: 'string' },
-    backend: { type: 'string' },
-    seed: { type: 'string' },
-    labels: { type: 'string' },
-    'test-fraction': { type: 'string' },
-    'class-weights': { type: 'string' },
-    json: { type: 'boolean' },
-  });
-  const dataset = choiceFlag(values.dataset, 'dataset', DATASET_IDS);
-  const dataFile = stringFlag(values.data, 'data');
-  if (!dataFile) throw new UsageError('--data FILE is required');
-  const testFile = stringFlag(values.test, 'test');
-  const epochs = intFlag(values.epochs, 'epochs', 6, 1, 10_000);
-  const batchSize = intFlag(values.batch, 'batch', 256, 1, 65_536);
-  const learningRate = numFlag(values.lr, 'lr', 3e-3, 1e-6, 1);
-  const seed = intFlag(values.seed, 'seed', 1, 0, 2 ** 31 - 1);
-  const level = choiceFlag(values.labels, 'labels', LEVELS, 'fine');
-  const testFraction = numFlag(values['test-fraction'], 'test-fraction', 0.2, 0.01, 0.9);
-  const classWeights = choiceFlag(
-    values['class-weights'],
-    'class-weights',
-    ['none', 'sqrt'] as const,
-    'none',
-  );
-  const backend = choiceFlag(values.backend, 'backend', ['wasm', 'cpu'] as const, 'wasm');
+export async function trainCommand(o: TrainOptions): Promise<CentralizedReport & Record<string, unknown>> {
+  if (!o.dataset) throw new UsageError(`--dataset is required (one of ${DATASET_IDS.join(', ')})`);
+  if (!o.data) throw new UsageError('--data FILE is required');
+  const dataset = o.dataset;
+  const dataFile = o.data;
+  const testFile = o.test;
+  const epochs = o.epochs ?? 6;
+  const batchSize = o.batch ?? 256;
+  const learningRate = o.lr ?? 3e-3;
+  const seed = o.seed ?? 1;
+  const level = o.labels ?? 'fine';
+  const testFraction = o.testFraction ?? 0.2;
+  const classWeights = o.classWeights ?? 'none';
+  const backend = o.backend ?? 'wasm';
 
   const backendReport = await useBackend(backend);
   const { table, report: imported } = await loadTable(dataFile, dataset);

@@ -11,6 +11,8 @@ export const LIMITS = {
   maxCategories: 32,
   /** Largest model accepted anywhere (parameters). */
   maxModelParams: 4_000_000,
+  /** Most clients `pqfed simulate` starts (each a worker thread with its own tfjs). */
+  maxSimulatedClients: 256,
 } as const;
 
 /** Limits of the federated protocol (src/core/protocol.ts) and the aggregator. */

@@ -83,6 +83,14 @@ describe('importCsv on the CICIoT2023 original fixture', () => {
       'Mirai-udpplain': 2,
       'Recon-PortScan': 1,
     });
+    // after deduplication: one Mirai row fewer, and the unique counts add up to rowsUnique
+    expect(report.classesUnique).toEqual({
+      BenignTraffic: 2,
+      'DDoS-SYN_Flood': 1,
+      'Mirai-udpplain': 1,
+      'Recon-PortScan': 1,
+    });
+    expect(Object.values(report.classesUnique).reduce((a, b) => a + b, 0)).toBe(report.rowsUnique);
     expect(report.features).toHaveLength(46 - 2 - 2); // 46 features, less Number, Weight and the 2 QoE columns
     expectNoIdentifiers(report);
     // A quoted number ("64.0") is a number.

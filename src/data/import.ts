@@ -69,6 +69,8 @@ export interface ImportReport {
   droppedColumns: string[];
   /** Fine-class counts over valid rows (before deduplication). */
   classes: Record<string, number>;
+  /** Fine-class counts over the rows left after deduplication (they add up to `rowsUnique`). */
+  classesUnique: Record<string, number>;
   /** First few skipped rows, for the user: line number and reason. */
   examples: { line: number; reason: SkipReason; detail: string }[];
   synthetic: boolean;
@@ -320,8 +322,12 @@ class TableBuilder {
     };
     const rowsSkipped = Object.values(this.skipped).reduce((a, b) => a + b, 0);
     const classes: Record<string, number> = {};
+    const unique = new Array<number>(s.classes.length).fill(0);
+    for (const y of label) unique[y]!++;
+    const classesUnique: Record<string, number> = {};
     s.classes.forEach((c, i) => {
       if (this.classCounts[i]! > 0) classes[c] = this.classCounts[i]!;
+      if (unique[i]! > 0) classesUnique[c] = unique[i]!;
     });
     const report: ImportReport = {
       dataset: s.dataset,
@@ -336,6 +342,7 @@ class TableBuilder {
       qoeColumns: [...s.qoe],
       droppedColumns: [...s.drop],
       classes,
+      classesUnique,
       examples: this.examples,
       synthetic,
     };

@@ -1,0 +1,151 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { TONIOT_TRAIN_TEST } from '../data/schemas/toniot.ts';
+import { syntheticCsv } from '../data/synthetic.ts';
+import { resolveSimulation, type SimulateReport } from './simulate.ts';
+
+const BIN = new URL('../../bin/pqfed.js', import.meta.url).pathname;
+
+function pqfed(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done, fail) => {
+    const p = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    p.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => p.kill('SIGKILL'), 280_000);
+    p.on('error', fail);
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      done({ code, stdout, stderr });
+    });
+  });
+}
+
+let dir: string;
+let data: string;
+let file: string;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'pqfed-sim-test-'));
+  data = join(dir, 'rows.csv');
+  writeFileSync(data, syntheticCsv(TONIOT_TRAIN_TEST, 240, 5));
+  // Median over IID shards: what a file asked for that `pqfed simulate` used to ignore (it ran FedAvg on
+  // Dirichlet shards). One of three clients per round, so the seeded selection matters.
+  file = join(dir, 'exp.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      $schema: '../docs/experiment.schema.json',
+      dataset: 'toniot',
+      data: 'rows.csv',
+      strategy: 'median',
+      partition: { kind: 'iid' },
+      clients: 3,
+      rounds: 2,
+      clientsPerRound: { fraction: 0.3 },
+      batchSize: 32,
+      seed: 5,
+    }),
+  );
+});
+
+describe('pqfed simulate --config', () => {
+  it('resolves defaults, then the file, then the flags', () => {
+    const r = resolveSimulation({ config: file, alpha: 2, rounds: 5 });
+    expect(r.clients).toBe(3);
+    expect(r.config).toMatchObject({
+      dataset: 'toniot',
+      data: data,
+      strategy: 'median',
+      partition: { kind: 'dirichlet', alpha: 2 },
+      rounds: 5,
+      clientsPerRound: { fraction: 0.3, min: 1, max: 3 },
+      shards: 3,
+      batchSize: 32,
+      quorum: 1,
+    });
+    expect(resolveSimulation({ config: file, iid: true, clients: 2 }).config).toMatchObject({
+      partition: { kind: 'iid' },
+      shards: 2,
+      clientsPerRound: { max: 2 },
+    });
+  });
+
+  it(
+    'obeys the file (median, IID) and gives the same rounds for the same file and seed',
+    { timeout: 300_000 },
+    async () => {
+      // The second run also names the dataset and data as flags (the same as the file's): code that ignores
+      // the file still runs it, and must then show the file's strategy and partition.
+      const [a, b] = await Promise.all([
+        pqfed('simulate', '--config', file, '--json'),
+        pqfed('simulate', '--dataset', 'toniot', '--data', data, '--config', file, '--json'),
+      ]);
+      for (const r of [a, b]) {
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stdout.trim().split('\n')).toHaveLength(1);
+      }
+      const ra = JSON.parse(a.stdout) as SimulateReport;
+      const rb = JSON.parse(b.stdout) as SimulateReport;
+      for (const r of [ra, rb]) {
+        expect(r.strategy).toBe('median');
+        expect(r.partition).toEqual({ kind: 'iid' });
+        expect(r.config).toMatchObject({
+          strategy: 'median',
+          partition: { kind: 'iid' },
+          seed: 5,
+          clients: 3,
+        });
+        expect(r.clients).toBe(3);
+        expect(r.rounds.map((x) => x.participants)).toEqual([1, 1]);
+      }
+      expect(ra.versions).toMatchObject({ node: process.version, pqfed: expect.any(String) });
+      expect(ra.versions.tfjs).toMatch(/^\d+\.\d+\.\d+$/);
+      expect(ra.versions.noblePostQuantum).toMatch(/^\d+\.\d+\.\d+$/);
+
+      // Progress inside each round, on stderr only.
+      expect(a.stderr).toMatch(/simulate: round 1\/2: 1 client training \(sim-\d\)/);
+      expect(a.stderr).toMatch(/simulate: round 1\/2: sim-\d finished training \(1 of 1/);
+      expect(a.stderr).toMatch(/simulate: round 2\/2: update 1 of 1 received/);
+      expect(a.stderr).toMatch(/simulate: round 2\/2: aggregating, then evaluating the global model/);
+      expect(a.stdout).not.toMatch(/simulate:/);
+
+      // Same file and seed: the same rounds. `seconds` is wall-clock; `bytesUp` carries each client's own
+      // training time and samples/s as JSON numbers inside the sealed update, a few bytes that vary.
+      const strip = (r: SimulateReport) => r.rounds.map(({ seconds: _s, bytesUp: _u, ...rest }) => rest);
+      expect(strip(rb)).toEqual(strip(ra));
+      ra.rounds.forEach((x, i) => {
+        expect(Math.abs(x.bytesUp - rb.rounds[i]!.bytesUp), `round ${x.round} bytesUp`).toBeLessThanOrEqual(
+          32 * x.participants,
+        );
+      });
+      expect(rb.final.perClassRecall).toEqual(ra.final.perClassRecall);
+      expect(rb.rows).toEqual(ra.rows);
+    },
+  );
+
+  it('refuses a bad file with every problem, each at its line and column, before any work', async () => {
+    const bad = join(dir, 'bad.json');
+    writeFileSync(
+      bad,
+      '{\n  "rounds": 0,\n  "strategy": "fedsgd",\n  "partition": {"kind": "iid", "alpha": 1}\n}\n',
+    );
+    const r = await pqfed('simulate', '--config', bad, '--json');
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toEqual([
+      `pqfed: experiment file ${bad}: 3 problems`,
+      `  ${bad}:2:13: "rounds" must be an integer from 1 to 1e6, got 0`,
+      `  ${bad}:3:15: "strategy" must be one of fedavg, fedprox, fedadam, median, trimmed-mean, krum, multi-krum, got "fedsgd"`,
+      `  ${bad}:4:32: "partition.alpha" unknown key (known: kind)`,
+    ]);
+  });
+});
