@@ -6,9 +6,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PROTOCOL } from '../core/limits.ts';
+import { HOSTILE, PROTOCOL } from '../core/limits.ts';
 import { STRATEGY_NAMES, type StrategyName, type StrategyParams } from '../core/strategies/index.ts';
 import { DATASET_IDS, type DatasetId, type LabelLevel } from '../data/schema.ts';
+import { weakSecret } from './secret-strength.ts';
 
 export interface ExperimentConfig {
   dataset: DatasetId;
@@ -197,6 +198,9 @@ export function parseConfig(raw: unknown, base: ExperimentConfig = DEFAULT_EXPER
     if (c.joinToken !== null && c.joinToken.length > PROTOCOL.maxTokenChars) {
       throw new ConfigError(`config: "joinToken" must be at most ${PROTOCOL.maxTokenChars} characters`);
     }
+    const weak =
+      c.joinToken === null ? null : weakSecret(c.joinToken, HOSTILE.minJoinTokenChars, '"joinToken"');
+    if (weak) throw new ConfigError(`config: ${weak}`);
   }
   if (o.allowedOrigins !== undefined) {
     if (!Array.isArray(o.allowedOrigins))

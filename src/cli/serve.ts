@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { startAggregator } from '../aggregator/aggregator.ts';
 import { DEFAULT_EXPERIMENT, loadConfig } from '../aggregator/config.ts';
 import { prepareExperiment } from '../aggregator/experiment.ts';
-import { PROTOCOL } from '../core/limits.ts';
+import { weakSecret } from '../aggregator/secret-strength.ts';
+import { HOSTILE, PROTOCOL } from '../core/limits.ts';
 import { DEFAULT_SUITE, KEM_SUITES } from '../crypto/suites.ts';
 import { useBackend } from '../model/backend.ts';
 import { choiceFlag, intFlag, parse, stringFlag, UsageError } from './args.ts';
@@ -46,6 +47,12 @@ export async function serveCommand(argv: string[]): Promise<void> {
   const joinToken =
     stringFlag(values['join-token'], 'join-token') ?? process.env.PQFED_JOIN_TOKEN ?? loaded.joinToken;
   const config = { ...loaded, joinToken: joinToken ?? null };
+  const weakJoin = joinToken ? weakSecret(joinToken, HOSTILE.minJoinTokenChars, 'the join token') : null;
+  if (weakJoin) throw new UsageError(`${weakJoin}; set a longer --join-token or PQFED_JOIN_TOKEN`);
+  const adminToken = process.env.PQFED_ADMIN_TOKEN;
+  const weakAdmin =
+    adminToken === undefined ? null : weakSecret(adminToken, HOSTILE.minAdminTokenChars, 'PQFED_ADMIN_TOKEN');
+  if (weakAdmin) throw new UsageError(`${weakAdmin}; unset it to have one generated`);
   const say = (l: string) => process.stderr.write(`${l}\n`);
 
   await useBackend('wasm');
@@ -61,7 +68,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     port,
     host,
     staticRoot: app ? ROOT : null,
-    adminToken: process.env.PQFED_ADMIN_TOKEN,
+    adminToken,
     publicUrl: (bound) => baseUrl(host, bound),
     log: (l) => say(`${new Date().toISOString().slice(11, 19)} ${l}`),
     release,
