@@ -89,8 +89,11 @@ export async function serveConnection(
     },
   };
 
+  /** Set when the socket closed, or is being closed: its frames are no longer read or handled. */
+  let closed = false;
   /** Refuses, counts and closes: the connection broke a bound on what it may hold. */
   function drop(reason: string, message: string, code: number, closeReason: string): void {
+    closed = true;
     coordinator.refuseFrame(peer, reason, message);
     ws.close(code, closeReason);
     ws.terminate();
@@ -109,7 +112,6 @@ export async function serveConnection(
   let frames = 0;
   const waiting: { bytes: Uint8Array; isBinary: boolean }[] = [];
   let busy = false;
-  let closed = false;
   ws.on('message', (data, isBinary) => {
     if (closed) return;
     const now = Date.now();
