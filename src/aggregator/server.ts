@@ -115,6 +115,9 @@ export function createAggregatorServer(opts: AggregatorServerOptions): Aggregato
   }
 
   server.on('upgrade', (req, socket, head) => {
+    // Node hands an upgrading socket over without its error listener: a client that resets it while it is
+    // refused (a flood does) would otherwise end the process with an unhandled ECONNRESET.
+    socket.on('error', () => socket.destroy());
     if (!gate.admit(req, socket)) return;
     const ticket = admission.admit(req, socket);
     if (!ticket) return;
