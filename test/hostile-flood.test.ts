@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { tsWorker } from '../src/cli/workers.ts';
 import { FederatedClient, type WebSocketLike } from '../src/client/client.ts';
 import { ModelTrainer } from '../src/client/model-trainer.ts';
 import { HOSTILE, PROTOCOL } from '../src/core/limits.ts';
@@ -26,9 +27,10 @@ import { decodeServerFrame, encodeFrame } from '../src/core/protocol.ts';
 import { generateIdentity } from '../src/crypto/identity.ts';
 import { pqClientChannels } from '../src/crypto/pq-channels.ts';
 import { SMALL, smallExperiment, waitFor } from './federation.ts';
+import type { ProbeJob, ProbeResult } from './hostile-probe-worker.ts';
 
-const FLOOD_MS = 10_000;
-const FLOOD_SOCKETS = 48;
+const FLOOD_MS = Number(process.env.PQFED_FLOOD_MS ?? 10_000);
+const FLOOD_SOCKETS = 96;
 const LEGIT = '127.0.0.2';
 const CLIENTS = 10;
 const DEADLINE_S = 60;
@@ -84,53 +86,6 @@ interface FloodResult {
 
 function legitSocket(url: string): WebSocket {
   return new WebSocket(url, { perMessageDeflate: false, localAddress: LEGIT });
-}
-
-/** One legitimate join from 127.0.0.2: handshake, hello, welcome. Its time (ms), or how it failed. */
-async function probe(url: string, spec: { pinnedFingerprint: string }) {
-  const t0 = performance.now();
-  const ws = legitSocket(url);
-  ws.binaryType = 'arraybuffer';
-  const inbox: Uint8Array[] = [];
-  let wake: (() => void) | null = null;
-  let closed: string | null = null;
-  ws.on('message', (d: ArrayBuffer) => {
-    inbox.push(new Uint8Array(d));
-    wake?.();
-  });
-  ws.on('close', (code, reason) => {
-    closed = `${code} ${reason.toString()}`;
-    wake?.();
-  });
-  ws.on('error', () => {});
-  ws.on('unexpected-response', (_req, res) => {
-    closed = `HTTP ${res.statusCode}`;
-    wake?.();
-  });
-  const next = async (): Promise<Uint8Array | null> => {
-    while (!inbox.length && closed === null) {
-      await new Promise<void>((ok) => {
-        wake = ok;
-      });
-    }
-    return inbox.shift() ?? null;
-  };
-  try {
-    const hello = await next();
-    if (!hello) return { ok: false as const, why: closed ?? 'closed' };
-    const done = await pqClientChannels({ identity: generateIdentity(), ...spec }).accept(hello);
-    ws.send(done.reply);
-    ws.send(
-      await done.channel.seal(encodeFrame({ type: 'hello', name: 'probe', backend: 'test', numSamples: 0 })),
-    );
-    const wire = await next();
-    if (!wire) return { ok: false as const, why: closed ?? 'closed' };
-    const msg = decodeServerFrame(await done.channel.open(wire), { maxFrameBytes: 64 << 20 });
-    if (msg.type !== 'welcome') return { ok: false as const, why: `got ${msg.type}` };
-    return { ok: true as const, ms: performance.now() - t0 };
-  } finally {
-    ws.terminate();
-  }
 }
 
 function rssOf(pid: number): number {
@@ -194,6 +149,28 @@ describe('finding 1: handshake flood from one address', () => {
       peakRss = Math.max(peakRss, rssOf(pid));
     }, 200);
 
+    // A prober in a thread of its own: one join to warm the server up, then one every 2 s while the flood
+    // runs.
+    const prober = tsWorker(new URL('./hostile-probe-worker.ts', import.meta.url), {
+      url,
+      spec,
+      localAddress: LEGIT,
+      count: 5,
+      firstDelayMs: 500,
+      intervalMs: 2000,
+    } satisfies ProbeJob);
+    const probing = new Promise<ProbeResult[]>((ok, fail) => {
+      prober.on('message', (m: { warm?: ProbeResult; results?: ProbeResult[] }) => {
+        if (m.warm) warmed(m.warm);
+        if (m.results) ok(m.results);
+      });
+      prober.once('error', fail);
+    });
+    let warmed: (r: ProbeResult) => void = () => {};
+    const warm = await new Promise<ProbeResult>((ok) => {
+      warmed = ok;
+    });
+    expect(warm.ok).toBe(true);
     const flooder = new Worker(FLOODER, {
       eval: true,
       workerData: { port: Number(new URL(base).port), ms: FLOOD_MS, sockets: FLOOD_SOCKETS },
@@ -203,15 +180,6 @@ describe('finding 1: handshake flood from one address', () => {
       flooder.once('error', fail);
     });
     const t0 = performance.now();
-
-    // Probes every 2 s while the flood runs.
-    const probes: Awaited<ReturnType<typeof probe>>[] = [];
-    const probing = (async () => {
-      for (let i = 0; i < 5; i++) {
-        await new Promise((ok) => setTimeout(ok, i === 0 ? 500 : 2000));
-        probes.push(await probe(url, spec));
-      }
-    })();
 
     // The round: 10 real clients from the other address, started 1 s into the flood.
     await new Promise((ok) => setTimeout(ok, 1000));
@@ -255,7 +223,8 @@ describe('finding 1: handshake flood from one address', () => {
     const roundSeconds = (performance.now() - roundStart) / 1000;
     await Promise.allSettled(runs);
     const result = await flood;
-    await probing;
+    const probes = await probing;
+    await prober.terminate();
     await flooder.terminate();
     clearInterval(sampler);
     status = await getStatus();

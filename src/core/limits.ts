@@ -59,10 +59,11 @@ export const HOSTILE = {
   /** Upgrades an address may start at once after being quiet (token-bucket size). */
   upgradeBurst: 60,
   /** Handshakes of one address whose cryptography is queued or running at once; more upgrades from that
-   * address are refused (HTTP 503) until one ends. Bounds how long one address can make others wait. */
-  handshakesPerAddress: 8,
+   * address are refused (HTTP 503, Retry-After: 1; clients retry) until one ends. Room for a class behind
+   * one NAT joining at the same moment; bounds how long one address makes the others wait (≈32 × 12 ms). */
+  handshakesPerAddress: 32,
   /** Handshakes queued or running in the crypto pool at once, all addresses together. */
-  handshakesInFlight: 64,
+  handshakesInFlight: 128,
   /** Frames queued behind the one being handled on a connection whose channel is up (an update being
    * opened); one more and the connection is closed. Before the channel is up only the ClientHello may be
    * in flight, with the client's hello behind it. */
