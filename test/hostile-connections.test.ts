@@ -9,7 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { startAggregator } from '../src/aggregator/aggregator.ts';
 import { ConfigError, parseConfig } from '../src/aggregator/config.ts';
+import { OpenPoolError } from '../src/aggregator/open-pool.ts';
+import { serverChannelsFor } from '../src/cli/channels.ts';
 import { HOSTILE, PROTOCOL } from '../src/core/limits.ts';
 import { encodeFrame } from '../src/core/protocol.ts';
 import { generateIdentity } from '../src/crypto/identity.ts';
@@ -190,4 +193,42 @@ describe('finding 10: log injection', () => {
     }
     c.ws.close();
   });
+});
+
+describe('finding 1: a handshake the server cannot start is a counted refusal', () => {
+  it('closes with 1011 and counts handshake-failed when the crypto pool refuses the ServerHello', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'pqfed-full-'));
+    const real = await serverChannelsFor(dataDir);
+    const full = {
+      ...real.server,
+      begin: async () => {
+        throw new OpenPoolError('open pool: 256 handshake steps are already waiting (the most is 256)');
+      },
+    };
+    const agg = await startAggregator({
+      experiment: await smallExperiment({ autoStart: false }),
+      dataDir,
+      channels: full,
+      port: 0,
+      host: '127.0.0.1',
+      staticRoot: null,
+      release: real.close,
+    });
+    try {
+      const ws = new WebSocket(`ws://127.0.0.1:${agg.port}/ws`, { perMessageDeflate: false });
+      ws.on('error', () => {});
+      const closed = await within(
+        new Promise<number>((ok) => ws.on('close', (code) => ok(code))),
+        5000,
+        'close',
+      );
+      expect(closed).toBe(1011);
+      const status = (await (await fetch(`http://127.0.0.1:${agg.port}/api/status`)).json()) as {
+        refusals: Record<string, number>;
+      };
+      expect(status.refusals['handshake-failed']).toBe(1);
+    } finally {
+      await agg.close();
+    }
+  }, 60_000);
 });
