@@ -19,12 +19,20 @@ function upgrade(ip: string) {
   return { req, socket, duplex: socket as unknown as Duplex };
 }
 
+function counter(counts: Record<string, number>) {
+  return {
+    count(reason: string) {
+      counts[reason] = (counts[reason] ?? 0) + 1;
+    },
+  };
+}
+
 describe('handshake admission', () => {
   it('lets a burst through per address, then refuses with 429 until the bucket refills', () => {
     let t = 0;
     const counts: Record<string, number> = {};
     const a = handshakeAdmission({
-      coordinator: { count: (r) => void (counts[r] = (counts[r] ?? 0) + 1) },
+      coordinator: counter(counts),
       log: () => {},
       limits: { upgradeBurst: 3, upgradesPerSecond: 2, handshakesPerAddress: 100, handshakesInFlight: 100 },
       now: () => t,
@@ -49,7 +57,7 @@ describe('handshake admission', () => {
   it('holds handshakes in flight per address and in total until released or closed (503)', () => {
     const counts: Record<string, number> = {};
     const a = handshakeAdmission({
-      coordinator: { count: (r) => void (counts[r] = (counts[r] ?? 0) + 1) },
+      coordinator: counter(counts),
       log: () => {},
       limits: { upgradeBurst: 100, upgradesPerSecond: 100, handshakesPerAddress: 2, handshakesInFlight: 3 },
       now: () => 0,

@@ -25,6 +25,20 @@ export interface AdmissionLimits {
   handshakesInFlight: number;
 }
 
+/**
+ * No limits: for harnesses whose every client is local and started by themselves (`pqfed simulate`,
+ * `pqfed bench`), where hundreds of clients join from one loopback address at once. Never for `serve`.
+ */
+export const TRUSTED_LOCAL_ADMISSION: AdmissionLimits = {
+  upgradesPerSecond: Number.POSITIVE_INFINITY,
+  upgradeBurst: Number.POSITIVE_INFINITY,
+  handshakesPerAddress: Number.POSITIVE_INFINITY,
+  handshakesInFlight: Number.POSITIVE_INFINITY,
+};
+
+/** The crypto pool's handshake queue for those harnesses: as deep as its update queue. */
+export const TRUSTED_LOCAL_HANDSHAKE_QUEUE = 4096;
+
 /** A place in the handshake queue; `release` is idempotent. */
 export interface HandshakeTicket {
   release(): void;
@@ -70,7 +84,10 @@ export function handshakeAdmission(opts: {
       const key = addressKey(req.socket.remoteAddress);
       const t = now();
       const b = buckets.touch(key, () => ({ tokens: limits.upgradeBurst, at: t, inFlight: 0 }));
-      b.tokens = Math.min(limits.upgradeBurst, b.tokens + ((t - b.at) / 1000) * limits.upgradesPerSecond);
+      const refill = Number.isFinite(limits.upgradesPerSecond)
+        ? ((t - b.at) / 1000) * limits.upgradesPerSecond
+        : Number.POSITIVE_INFINITY;
+      b.tokens = Math.min(limits.upgradeBurst, b.tokens + refill);
       b.at = t;
       if (b.tokens < 1) {
         const wait = Math.ceil((1 - b.tokens) / limits.upgradesPerSecond);

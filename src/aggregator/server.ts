@@ -16,7 +16,7 @@ import { BenchmarkStore } from './benchmarks.ts';
 import { serveConnection } from './connection.ts';
 import type { Coordinator } from './coordinator.ts';
 import { GuessBackoff } from './guess-backoff.ts';
-import { handshakeAdmission } from './handshake-admission.ts';
+import { type AdmissionLimits, handshakeAdmission } from './handshake-admission.ts';
 import { adminRoutes } from './http/admin.ts';
 import { type ExplainSource, explainRoute } from './http/explain.ts';
 import { json } from './http/respond.ts';
@@ -42,6 +42,8 @@ export interface AggregatorServerOptions {
   /** Explanations of the global model on the held-out rows, for the public `GET /api/explain`. */
   explain?: ExplainSource;
   log?: (line: string) => void;
+  /** Handshake admission limits (default: `HOSTILE`'s); only local harnesses relax them. */
+  admission?: Partial<AdmissionLimits>;
   /** Where the browser benchmark table (`benchmarks.json`) is kept; null or absent: in memory only. */
   dataDir?: string | null;
 }
@@ -77,7 +79,11 @@ export function createAggregatorServer(opts: AggregatorServerOptions): Aggregato
     log,
   });
   // Rate and concurrency of handshakes per address, before any cryptography (handshake-admission.ts).
-  const admission = handshakeAdmission({ coordinator, log });
+  const admission = handshakeAdmission({
+    coordinator,
+    log,
+    ...(opts.admission && { limits: opts.admission }),
+  });
   const connection = {
     coordinator,
     channels,

@@ -13,6 +13,7 @@ import { startAggregator } from '../aggregator/aggregator.ts';
 import { ROUND_FIELDS, type RoundRecord } from '../aggregator/checkpoint.ts';
 import { type ExperimentConfig, parseConfig } from '../aggregator/config.ts';
 import { prepareExperiment } from '../aggregator/experiment.ts';
+import { TRUSTED_LOCAL_ADMISSION, TRUSTED_LOCAL_HANDSHAKE_QUEUE } from '../aggregator/handshake-admission.ts';
 import { STRATEGY_NAMES } from '../core/strategies/index.ts';
 import { DEFAULT_SUITE, KEM_SUITES } from '../crypto/suites.ts';
 import { DATASET_IDS } from '../data/schema.ts';
@@ -105,8 +106,16 @@ export async function simulateCommand(argv: string[]): Promise<SimulateReport> {
   const ownDir = values['data-dir'] === undefined;
   const say = (l: string) => process.stderr.write(`${l}\n`);
   const suite = choiceFlag(values.suite, 'suite', KEM_SUITES, DEFAULT_SUITE);
-  const { server: serverChannels, client: channel, close: release } = await serverChannelsFor(dataDir, suite);
+  // Every client is ours, on loopback: no per-address admission limits (they are for `serve`).
+  const {
+    server: serverChannels,
+    client: channel,
+    close: release,
+  } = await serverChannelsFor(dataDir, suite, {
+    maxHandshakeQueue: TRUSTED_LOCAL_HANDSHAKE_QUEUE,
+  });
   const agg = await startAggregator({
+    admission: TRUSTED_LOCAL_ADMISSION,
     experiment: exp,
     dataDir,
     channels: serverChannels,
