@@ -96,7 +96,8 @@ export async function serveConnection(
     closed = true;
     coordinator.refuseFrame(peer, reason, message);
     ws.close(code, closeReason);
-    ws.terminate();
+    // The close frame goes out first; a peer that does not answer it is cut off soon after, not in ws's 30 s.
+    setTimeout(() => ws.terminate(), 1000).unref();
   }
 
   let handshake: Awaited<ReturnType<ServerChannels['begin']>> | null = null;
