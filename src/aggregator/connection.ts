@@ -193,6 +193,7 @@ export async function serveConnection(
         identity = { publicKey: done.peerIdentity, fingerprint: done.peerFingerprint };
       } catch (e) {
         if (gone.signal.aborted) return;
+        closed = true; // the hello queued behind it is not tried as a second ClientHello
         const reason = (e as { reason?: string }).reason ?? 'failed';
         coordinator.refuseFrame(peer, `handshake-${reason}`, `handshake refused: ${(e as Error).message}`);
         ws.close(1008, 'handshake refused');
