@@ -3,6 +3,7 @@
  * directory (resumed from its last completed round), the server-side evaluator, the coordinator and the
  * HTTP/WebSocket server. `pqfed serve` and `pqfed simulate` both start exactly this.
  */
+
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import type { ServerChannels } from '../core/channel.ts';
@@ -14,6 +15,7 @@ import { Coordinator } from './coordinator.ts';
 import { createEvaluator } from './evaluator.ts';
 import type { PreparedExperiment } from './experiment.ts';
 import { createExplainer } from './explainer.ts';
+import type { AdmissionLimits } from './handshake-admission.ts';
 import { type AggregatorServer, createAggregatorServer, newAdminToken } from './server.ts';
 
 export interface StartOptions {
@@ -32,6 +34,8 @@ export interface StartOptions {
   /** Called by `close()` once the server and the coordinator have stopped (e.g. `serverChannelsFor`'s
    * `close`, which ends the threads that open updates). */
   release?: () => void | Promise<void>;
+  /** Handshake admission limits (server.ts); only local harnesses (simulate, bench) relax them. */
+  admission?: Partial<AdmissionLimits>;
 }
 
 export interface RunningAggregator {
@@ -101,6 +105,7 @@ export async function startAggregator(opts: StartOptions): Promise<RunningAggreg
     adminToken,
     staticRoot: opts.staticRoot,
     allowedOrigins: exp.config.allowedOrigins,
+    ...(opts.admission && { admission: opts.admission }),
     publicUrl: () => publicUrl,
     dataDir: opts.dataDir,
     exportModel: () =>

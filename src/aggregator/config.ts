@@ -13,10 +13,11 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { LIMITS, PROTOCOL } from '../core/limits.ts';
+import { HOSTILE, LIMITS, PROTOCOL } from '../core/limits.ts';
 import { STRATEGY_NAMES, type StrategyName, type StrategyParams } from '../core/strategies/index.ts';
 import { KEM_SUITES, type KemSuite } from '../crypto/suites.ts';
 import { DATASET_IDS, type DatasetId, type LabelLevel } from '../data/schema.ts';
+import { weakSecret } from './secret-strength.ts';
 
 export interface ExperimentConfig {
   dataset: DatasetId;
@@ -382,6 +383,8 @@ export function crossProblems(c: ExperimentConfig): ConfigProblem[] {
       message: `(${c.quorum}) can never be met with at most ${max} clients per round (clientsPerRound.max)`,
     });
   }
+  const weak = c.joinToken === null ? null : weakSecret(c.joinToken, HOSTILE.minJoinTokenChars, '');
+  if (weak) out.push({ path: ['joinToken'], message: weak.trim() });
   if (c.model.dModel % c.model.heads !== 0) {
     out.push({
       path: ['model', 'dModel'],

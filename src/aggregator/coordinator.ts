@@ -18,6 +18,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { ServerChannels, ServerRound } from '../core/channel.ts';
 import { maxFrameBytes, PROTOCOL } from '../core/limits.ts';
+import { logField } from '../core/log-field.ts';
 import {
   type ClientMessage,
   cryptoRefusalReason,
@@ -214,10 +215,23 @@ export class Coordinator extends EventEmitter {
   refuseFrame(peer: Peer, reason: RefusalReason | string, message: string): void {
     const c = this.byPeer.get(peer);
     this.count(reason);
-    this.log(`refused ${reason} from ${c ? c.id : peer.address}: ${message}`);
+    this.log(
+      `refused ${reason} from ${c ? c.id : peer.address}: ${logField(message, PROTOCOL.maxMessageChars)}`,
+    );
     if ((REFUSAL_REASONS as readonly string[]).includes(reason)) {
       void this.sendTo(peer, { type: 'refused', reason: reason as RefusalReason, message });
     }
+  }
+
+  /** True when this server needs no join token, or `token` is the one it was started with. */
+  acceptsJoinToken(token: string | undefined): boolean {
+    const expected = this.config.joinToken;
+    return expected === null || sameSecret(token ?? '', expected);
+  }
+
+  /** True once `peer`'s `hello` was accepted (it has a client id). */
+  hasJoined(peer: Peer): boolean {
+    return this.byPeer.has(peer);
   }
 
   /** Counts a refusal by reason (shown in /api/status). */
@@ -228,7 +242,9 @@ export class Coordinator extends EventEmitter {
   private refuse(peer: Peer, reason: RefusalReason, message: string, round?: number): Promise<number> {
     const c = this.byPeer.get(peer);
     this.count(reason);
-    this.log(`refused ${reason} from ${c ? c.id : peer.address}: ${message}`);
+    this.log(
+      `refused ${reason} from ${c ? c.id : peer.address}: ${logField(message, PROTOCOL.maxMessageChars)}`,
+    );
     const msg: ServerMessage = { type: 'refused', reason, message };
     if (round !== undefined) msg.round = round;
     return this.sendTo(peer, msg);
@@ -260,8 +276,7 @@ export class Coordinator extends EventEmitter {
   private hello(peer: Peer, msg: Extract<ClientMessage, { type: 'hello' }>): void {
     if (this.byPeer.has(peer))
       return void this.refuse(peer, 'duplicate', 'hello: this connection has already joined');
-    const expected = this.config.joinToken;
-    if (expected !== null && !sameSecret(msg.token ?? '', expected)) {
+    if (!this.acceptsJoinToken(msg.token)) {
       const why = 'hello: this server needs the join token (class code) it was started with';
       void this.refuse(peer, 'unauthorized', why).then(() => peer.close(1008, 'unauthorized'));
       return;
@@ -289,7 +304,7 @@ export class Coordinator extends EventEmitter {
     this.clients.set(id, c);
     this.byPeer.set(peer, c);
     this.log(
-      `join ${id} (${msg.name}, ${msg.backend}, ${msg.numSamples} samples, key ${key}) from ${peer.address}`,
+      `join ${id} (${logField(msg.name)}, ${logField(msg.backend)}, ${msg.numSamples} samples, key ${key}) from ${peer.address}`,
     );
     const source = this.opts.experiment.shardSource;
     let shard: number | undefined;
@@ -330,7 +345,7 @@ export class Coordinator extends EventEmitter {
     let id = this.idOfKey.get(key);
     if (id !== undefined && claimed !== undefined && claimed !== id) {
       this.log(
-        `hello from ${peer.address}: claims ${claimed.slice(0, 64)}, but its key is registered as ${id}`,
+        `hello from ${peer.address}: claims ${logField(claimed, PROTOCOL.maxIdChars)}, but its key is registered as ${id}`,
       );
     }
     if (id === undefined && claimed !== undefined && /^c-[0-9a-f]{8,32}$/.test(claimed)) {

@@ -300,4 +300,67 @@ describe('open pool (worker threads, real crypto)', () => {
       await one.close();
     }
   }, 60_000);
+
+  it('takes a waiting update before waiting handshakes, so a crowd joining never delays a round (issue 12)', async () => {
+    const one = createOpenPool({ size: 1 });
+    try {
+      const server = testIdentity(1);
+      const order: string[] = [];
+      const sealed = await sealUpdate(input(testPayload(64)));
+      const hellos = Array.from({ length: 10 }, (_, i) =>
+        one.makeServerHello({ identity: server, suite: 'xwing', session }).then(() => order.push(`hs${i}`)),
+      );
+      const update = one.open(sealed, expectations()).then(() => order.push('update'));
+      await Promise.all([...hellos, update]);
+      // Two handshakes were already handed to the thread (one running, one in its port); the update is
+      // handed over next, and the thread runs its tasks one at a time in order, so nothing overtakes it
+      // while it awaits WebCrypto. First-come order would put it last (10).
+      expect(order.indexOf('update')).toBeLessThanOrEqual(2);
+    } finally {
+      await one.close();
+    }
+  }, 60_000);
+
+  it('drops queued tasks whose signal aborts (their socket closed) and discards a running one', async () => {
+    const one = createOpenPool({ size: 1 });
+    try {
+      const server = testIdentity(1);
+      const gone = new AbortController();
+      const tasks = Array.from({ length: 6 }, () =>
+        one.makeServerHello({ identity: server, suite: 'xwing', session }, gone.signal),
+      );
+      gone.abort();
+      const settled = await Promise.allSettled(tasks);
+      for (const r of settled) {
+        expect(r.status).toBe('rejected');
+        expect((r as PromiseRejectedResult).reason).toBeInstanceOf(OpenPoolError);
+      }
+      expect(one.cancelled).toBe(6);
+      // What was dropped never ran; the thread serves the next task.
+      const ok = await one.makeServerHello({ identity: server, suite: 'xwing', session });
+      expect(ok.hello.length).toBeGreaterThan(0);
+      expect(one.pending).toBe(0);
+      // Already aborted: refused before it is queued.
+      await expect(
+        one.makeServerHello({ identity: server, suite: 'xwing', session }, gone.signal),
+      ).rejects.toBeInstanceOf(OpenPoolError);
+    } finally {
+      await one.close();
+    }
+  }, 60_000);
+
+  it('bounds the handshake queue apart from the update queue', async () => {
+    const one = createOpenPool({ size: 1, maxHandshakeQueue: 2 });
+    try {
+      const server = testIdentity(1);
+      const hs = () => one.makeServerHello({ identity: server, suite: 'xwing', session });
+      // Two handed to the thread, two queued: the fifth is refused; an update still queues.
+      const accepted = [hs(), hs(), hs(), hs()];
+      await expect(hs()).rejects.toBeInstanceOf(OpenPoolError);
+      const update = one.open(await sealUpdate(input(testPayload(64))), expectations());
+      await Promise.all([...accepted, update]);
+    } finally {
+      await one.close();
+    }
+  }, 60_000);
 });

@@ -11,10 +11,15 @@
  * - `size` threads (default: available cores − 1, at least 1), started by `warm()` or by the first tasks
  *   that need them (a pool that never runs anything costs nothing) and kept; an idle thread never keeps
  *   the process alive.
- * - At most two tasks per thread at a time (one running, the next waiting in its port); the rest wait in a
- *   queue of at most `maxQueue` (beyond that a task is refused at once with an `OpenPoolError`). The
- *   aggregator admits one update per selected client and round and caps connections, so its queue stays
- *   below the number of clients.
+ * - At most two tasks per thread at a time (one running, the next waiting in its port); the rest wait in
+ *   two queues: updates (`open`) in one of at most `maxQueue`, handshake steps in one of at most
+ *   `maxHandshakeQueue` (beyond that a task is refused at once with an `OpenPoolError`). A thread always
+ *   takes a waiting update before a waiting handshake, so the updates of a round's selected clients never
+ *   wait behind a crowd of connections (issue 12). The aggregator admits one update per selected client and
+ *   round and caps handshakes per address and in total, so its queues stay below those bounds.
+ * - Every task takes an optional `AbortSignal` (its socket closed): a task still queued is dropped at once
+ *   (its promise rejects with an `OpenPoolError`); one already running finishes in its thread, and its
+ *   result is discarded (secret results are zeroed).
  * - Inputs are copied into buffers of their own and transferred; secret keys (the round's, the server
  *   identity's, a handshake's ephemeral one) travel as such copies, and the worker zeroes them after the
  *   task. Results come back transferred.
@@ -25,6 +30,7 @@
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { tsWorker } from '../cli/workers.ts';
+import { HOSTILE } from '../core/limits.ts';
 import type {
   CheckedClientHello,
   ClientHelloInput,
@@ -62,6 +68,8 @@ export interface OpenPoolOptions {
   size?: number;
   /** Most updates waiting for a thread (default 4,096); more are refused with an OpenPoolError. */
   maxQueue?: number;
+  /** Most handshake steps waiting for a thread (default HOSTILE.maxQueuedHandshakes); more are refused. */
+  maxHandshakeQueue?: number;
 }
 
 export interface OpenPool extends ServerHandshakeCrypto {
@@ -70,8 +78,10 @@ export interface OpenPool extends ServerHandshakeCrypto {
   readonly threads: number;
   /** Tasks queued or running. */
   readonly pending: number;
+  /** Tasks dropped from a queue or discarded after running because their signal aborted. */
+  readonly cancelled: number;
   /** `openUpdate` in a worker thread: the same plaintext, or the same refusal (reason and message). */
-  open(bytes: Uint8Array, expect: OpenUpdateExpectations): Promise<Uint8Array>;
+  open(bytes: Uint8Array, expect: OpenUpdateExpectations, signal?: AbortSignal): Promise<Uint8Array>;
   /** Starts every thread now rather than with the first updates (they take a moment to load). */
   warm(): void;
   /** Refuses queued and running updates and terminates the threads. Idempotent. */
@@ -92,6 +102,13 @@ interface Pending {
   task: OpenTask;
   ok: (result: OpenResults[OpenTask['kind']]) => void;
   fail: (e: Error) => void;
+}
+
+/** Zeroes the secrets of a result nobody will read (its task was cancelled while it ran). */
+function wipeResult(r: OpenResults[OpenTask['kind']]): void {
+  if (r instanceof Uint8Array) r.fill(0);
+  else if ('ephemeralSecretKey' in r) r.ephemeralSecretKey.fill(0);
+  else r.sharedSecret.fill(0);
 }
 
 interface Slot {
@@ -116,16 +133,23 @@ function rebuild(e: { reason: string | null; name: string; message: string }): E
 export function createOpenPool(options: OpenPoolOptions = {}): OpenPool {
   const size = options.size ?? defaultOpenThreads();
   const maxQueue = options.maxQueue ?? 4096;
+  const maxHandshakeQueue = options.maxHandshakeQueue ?? HOSTILE.maxQueuedHandshakes;
   if (!Number.isInteger(size) || size < 1) {
     throw new RangeError(`open pool: expected a size of at least 1 thread, got ${size}`);
   }
   if (!Number.isInteger(maxQueue) || maxQueue < 0) {
     throw new RangeError(`open pool: expected a queue of at least 0 updates, got ${maxQueue}`);
   }
+  if (!Number.isInteger(maxHandshakeQueue) || maxHandshakeQueue < 0) {
+    throw new RangeError(`open pool: expected a queue of at least 0 handshakes, got ${maxHandshakeQueue}`);
+  }
   const slots: Slot[] = [];
-  const queue: Pending[] = [];
+  /** Updates first: a thread takes from `updates` whenever it holds one. */
+  const updates: Pending[] = [];
+  const handshakes: Pending[] = [];
   let nextId = 1;
   let closed = false;
+  let cancelled = 0;
 
   function spawn(): Slot {
     const worker = tsWorker(WORKER, null);
@@ -169,27 +193,67 @@ export function createOpenPool(options: OpenPoolOptions = {}): OpenPool {
     }
   }
 
-  function run<K extends OpenTask['kind']>(task: Extract<OpenTask, { kind: K }>): Promise<OpenResults[K]> {
+  function run<K extends OpenTask['kind']>(
+    task: Extract<OpenTask, { kind: K }>,
+    signal?: AbortSignal,
+  ): Promise<OpenResults[K]> {
     if (closed) return Promise.reject(new OpenPoolError('open pool: closed'));
-    if (queue.length >= maxQueue) {
+    if (signal?.aborted) {
+      cancelled++;
+      return Promise.reject(new OpenPoolError('open pool: cancelled before it was queued'));
+    }
+    const queue = task.kind === 'open' ? updates : handshakes;
+    const most = task.kind === 'open' ? maxQueue : maxHandshakeQueue;
+    const what = task.kind === 'open' ? 'updates' : 'handshake steps';
+    if (queue.length >= most) {
       return Promise.reject(
-        new OpenPoolError(`open pool: ${queue.length} tasks are already waiting (the most is ${maxQueue})`),
+        new OpenPoolError(`open pool: ${queue.length} ${what} are already waiting (the most is ${most})`),
       );
     }
     return new Promise<OpenResults[K]>((ok, fail) => {
-      queue.push({ id: nextId++, task, ok: ok as Pending['ok'], fail });
+      let settled = false;
+      const onAbort = () => {
+        if (settled) return;
+        settled = true;
+        cancelled++;
+        const i = queue.indexOf(job);
+        if (i >= 0) queue.splice(i, 1);
+        fail(
+          new OpenPoolError(
+            `open pool: cancelled (${i >= 0 ? 'dropped from the queue' : 'result discarded'})`,
+          ),
+        );
+      };
+      const job: Pending = {
+        id: nextId++,
+        task,
+        ok: (r) => {
+          signal?.removeEventListener('abort', onAbort);
+          if (settled) return wipeResult(r);
+          settled = true;
+          ok(r as OpenResults[K]);
+        },
+        fail: (e) => {
+          signal?.removeEventListener('abort', onAbort);
+          if (settled) return;
+          settled = true;
+          fail(e);
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      queue.push(job);
       pump();
     });
   }
 
   function pump(): void {
-    while (queue.length > 0 && !closed) {
+    while (updates.length + handshakes.length > 0 && !closed) {
       // The least busy thread; a new one while there are fewer than `size` and every thread is busy.
       let slot: Slot | undefined;
       for (const s of slots) if (!slot || s.jobs.size < slot.jobs.size) slot = s;
       if ((!slot || slot.jobs.size > 0) && slots.length < size) slot = spawn();
       if (!slot || slot.jobs.size >= PER_THREAD) return;
-      dispatch(slot, queue.shift()!);
+      dispatch(slot, (updates.length > 0 ? updates : handshakes).shift()!);
     }
   }
 
@@ -199,13 +263,16 @@ export function createOpenPool(options: OpenPoolOptions = {}): OpenPool {
       return slots.length;
     },
     get pending() {
-      return queue.length + slots.reduce((n, s) => n + s.jobs.size, 0);
+      return updates.length + handshakes.length + slots.reduce((n, s) => n + s.jobs.size, 0);
     },
-    open: (envelope, expect) => run({ kind: 'open', envelope, expect }),
-    makeServerHello: (input) => run({ kind: 'server-hello', input }),
-    checkClientHello: async (input) => {
+    get cancelled() {
+      return cancelled;
+    },
+    open: (envelope, expect, signal) => run({ kind: 'open', envelope, expect }, signal),
+    makeServerHello: (input, signal) => run({ kind: 'server-hello', input }, signal),
+    checkClientHello: async (input, signal) => {
       try {
-        return await run({ kind: 'client-hello', input });
+        return await run({ kind: 'client-hello', input }, signal);
       } finally {
         // The worker wiped its copy; this one too, whatever happened (as checkClientHello does).
         input.ephemeralSecretKey.fill(0);
@@ -217,7 +284,11 @@ export function createOpenPool(options: OpenPoolOptions = {}): OpenPool {
     async close() {
       if (closed) return;
       closed = true;
-      const refused = [...queue.splice(0), ...slots.flatMap((s) => [...s.jobs.values()])];
+      const refused = [
+        ...updates.splice(0),
+        ...handshakes.splice(0),
+        ...slots.flatMap((s) => [...s.jobs.values()]),
+      ];
       for (const s of slots) s.jobs.clear();
       for (const job of refused) job.fail(new OpenPoolError('open pool: closed'));
       await Promise.all(slots.map((s) => s.worker.terminate()));

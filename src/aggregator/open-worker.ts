@@ -62,7 +62,14 @@ function secrets(task: OpenTask): Uint8Array[] {
   }
 }
 
-port.on('message', async (job: OpenJob) => {
+// One task at a time, in the order they came: an `open` awaits WebCrypto, and a handshake sent behind it
+// must not overtake it there (the pool hands updates over before handshakes; open-pool.ts).
+let serial: Promise<void> = Promise.resolve();
+port.on('message', (job: OpenJob) => {
+  serial = serial.then(() => run(job));
+});
+
+async function run(job: OpenJob): Promise<void> {
   let reply: OpenReply;
   let transfer: ArrayBuffer[] = [];
   try {
@@ -82,4 +89,4 @@ port.on('message', async (job: OpenJob) => {
     for (const k of secrets(job.task)) k.fill(0);
   }
   port.postMessage(reply, transfer);
-});
+}

@@ -11,12 +11,17 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import type { ServerChannels } from '../core/channel.ts';
 import { maxFrameBytes } from '../core/limits.ts';
+import { logField } from '../core/log-field.ts';
 import { BenchmarkStore } from './benchmarks.ts';
 import { serveConnection } from './connection.ts';
 import type { Coordinator } from './coordinator.ts';
+import { GuessBackoff } from './guess-backoff.ts';
+import { type AdmissionLimits, handshakeAdmission } from './handshake-admission.ts';
 import { adminRoutes } from './http/admin.ts';
 import { type ExplainSource, explainRoute } from './http/explain.ts';
 import { json } from './http/respond.ts';
+import { InboxBudget } from './inbox-budget.ts';
+import { throttledLog } from './log-throttle.ts';
 import { SECURITY_HEADERS, serveStatic } from './static.ts';
 import { upgradeGate } from './upgrade-gate.ts';
 
@@ -37,6 +42,8 @@ export interface AggregatorServerOptions {
   /** Explanations of the global model on the held-out rows, for the public `GET /api/explain`. */
   explain?: ExplainSource;
   log?: (line: string) => void;
+  /** Handshake admission limits (default: `HOSTILE`'s); only local harnesses relax them. */
+  admission?: Partial<AdmissionLimits>;
   /** Where the browser benchmark table (`benchmarks.json`) is kept; null or absent: in memory only. */
   dataDir?: string | null;
 }
@@ -63,6 +70,7 @@ export function createAggregatorServer(opts: AggregatorServerOptions): Aggregato
     channels,
     adminToken: opts.adminToken,
     ...(opts.exportModel && { exportModel: opts.exportModel }),
+    guesses: new GuessBackoff(),
     log,
   });
   const gate = upgradeGate({
@@ -70,12 +78,27 @@ export function createAggregatorServer(opts: AggregatorServerOptions): Aggregato
     ...(opts.allowedOrigins && { allowedOrigins: opts.allowedOrigins }),
     log,
   });
-  const connection = { coordinator, channels, modelSize: opts.modelSize, maxFrame, log };
+  // Rate and concurrency of handshakes per address, before any cryptography (handshake-admission.ts).
+  const admission = handshakeAdmission({
+    coordinator,
+    log,
+    ...(opts.admission && { limits: opts.admission }),
+  });
+  const connection = {
+    coordinator,
+    channels,
+    modelSize: opts.modelSize,
+    maxFrame,
+    log,
+    inbox: new InboxBudget(),
+    joinGuesses: new GuessBackoff(),
+    floodLog: throttledLog(log),
+  };
 
   const server = createServer((req, res) => {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
     handleHttp(req, res).catch((e: Error) => {
-      log(`http ${req.method} ${req.url}: ${e.name}: ${e.message}`);
+      log(`http ${logField(req.method)} ${logField(req.url)}: ${e.name}: ${logField(e.message)}`);
       if (!res.headersSent) json(res, 500, { error: 'internal error' });
     });
   });
@@ -98,8 +121,13 @@ export function createAggregatorServer(opts: AggregatorServerOptions): Aggregato
   }
 
   server.on('upgrade', (req, socket, head) => {
+    // Node hands an upgrading socket over without its error listener: a client that resets it while it is
+    // refused (a flood does) would otherwise end the process with an unhandled ECONNRESET.
+    socket.on('error', () => socket.destroy());
     if (!gate.admit(req, socket)) return;
-    wss.handleUpgrade(req, socket, head, (ws) => void serveConnection(ws, req, connection));
+    const ticket = admission.admit(req, socket);
+    if (!ticket) return;
+    wss.handleUpgrade(req, socket, head, (ws) => void serveConnection(ws, req, connection, ticket));
   });
 
   return {

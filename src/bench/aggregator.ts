@@ -18,6 +18,7 @@ import type { Worker } from 'node:worker_threads';
 import { startAggregator } from '../aggregator/aggregator.ts';
 import { parseConfig } from '../aggregator/config.ts';
 import { type PreparedExperiment, prepareExperiment } from '../aggregator/experiment.ts';
+import { TRUSTED_LOCAL_ADMISSION, TRUSTED_LOCAL_HANDSHAKE_QUEUE } from '../aggregator/handshake-admission.ts';
 import { serverChannelsFor } from '../cli/channels.ts';
 import { tsWorker } from '../cli/workers.ts';
 import type { FlowTable } from '../data/import.ts';
@@ -103,13 +104,14 @@ export async function runUpdateBurst(opts: BurstOptions): Promise<BurstResult> {
   let agg: Awaited<ReturnType<typeof startAggregator>> | undefined;
   let timer: NodeJS.Timeout | undefined;
   try {
-    const channels = await serverChannelsFor(
-      dataDir,
-      'xwing',
-      opts.openThreads === undefined ? {} : { openThreads: opts.openThreads },
-    );
+    // Every client is the bench's own, on loopback: no per-address admission limits (they are for `serve`).
+    const channels = await serverChannelsFor(dataDir, 'xwing', {
+      maxHandshakeQueue: TRUSTED_LOCAL_HANDSHAKE_QUEUE,
+      ...(opts.openThreads !== undefined && { openThreads: opts.openThreads }),
+    });
     const logs: string[] = [];
     agg = await startAggregator({
+      admission: TRUSTED_LOCAL_ADMISSION,
       experiment: opts.experiment,
       dataDir,
       channels: channels.server,

@@ -32,6 +32,9 @@ export interface ServerChannelsOptions {
    * at least 1.
    */
   openThreads?: number;
+  /** Most handshake steps waiting in the pool (default `HOSTILE.maxQueuedHandshakes`, which `serve`'s
+   * admission limits keep it below); local harnesses that let hundreds join at once raise it. */
+  maxHandshakeQueue?: number;
 }
 
 /**
@@ -44,7 +47,13 @@ export async function serverChannelsFor(
   options: ServerChannelsOptions = {},
 ): Promise<{ server: ServerChannels; client: ChannelSpec; close(): Promise<void> }> {
   const { identity } = loadOrCreateServerIdentity(dataDir);
-  const pool = options.openThreads === 0 ? null : createOpenPool({ size: options.openThreads });
+  const pool =
+    options.openThreads === 0
+      ? null
+      : createOpenPool({
+          ...(options.openThreads !== undefined && { size: options.openThreads }),
+          ...(options.maxHandshakeQueue !== undefined && { maxHandshakeQueue: options.maxHandshakeQueue }),
+        });
   const channels = pqServerChannels(identity, suite, pool ? { openUpdate: pool.open, handshake: pool } : {});
   // The threads start with the first handshake or round, so a server nobody joins pays nothing for them;
   // every thread is started when a round opens (they load while the clients train).

@@ -13,6 +13,8 @@ import { startAggregator } from '../aggregator/aggregator.ts';
 import { DEFAULT_EXPERIMENT, experimentFileSchema } from '../aggregator/config.ts';
 import { readExperimentFile, resolveExperiment } from '../aggregator/config-file.ts';
 import { prepareExperiment } from '../aggregator/experiment.ts';
+import { weakSecret } from '../aggregator/secret-strength.ts';
+import { HOSTILE } from '../core/limits.ts';
 import { DEFAULT_SUITE } from '../crypto/suites.ts';
 import { useBackend } from '../model/backend.ts';
 import { serverChannelsFor } from './channels.ts';
@@ -39,6 +41,11 @@ export async function serveCommand(o: ServeOptions): Promise<void> {
   const config = resolveExperiment(DEFAULT_EXPERIMENT, file, joinToken === undefined ? {} : { joinToken });
   const suite = o.suite ?? file?.values.suite ?? DEFAULT_SUITE;
   const app = existsSync(join(ROOT, 'index.html'));
+  // The class code's strength is checked with the rest of the config (crossProblems); the admin token here.
+  const adminToken = process.env.PQFED_ADMIN_TOKEN;
+  const weakAdmin =
+    adminToken === undefined ? null : weakSecret(adminToken, HOSTILE.minAdminTokenChars, 'PQFED_ADMIN_TOKEN');
+  if (weakAdmin) throw new UsageError(`${weakAdmin}; unset it to have one generated`);
   const say = (l: string) => process.stderr.write(`${l}\n`);
 
   await useBackend('wasm');
@@ -53,7 +60,7 @@ export async function serveCommand(o: ServeOptions): Promise<void> {
     port,
     host,
     staticRoot: app ? ROOT : null,
-    adminToken: process.env.PQFED_ADMIN_TOKEN,
+    adminToken,
     publicUrl: (bound) => baseUrl(host, bound),
     log: (l) => say(`${new Date().toISOString().slice(11, 19)} ${l}`),
     release,

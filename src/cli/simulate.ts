@@ -23,6 +23,7 @@ import {
 } from '../aggregator/config.ts';
 import { readExperimentFile, resolveExperiment } from '../aggregator/config-file.ts';
 import { prepareExperiment } from '../aggregator/experiment.ts';
+import { TRUSTED_LOCAL_ADMISSION, TRUSTED_LOCAL_HANDSHAKE_QUEUE } from '../aggregator/handshake-admission.ts';
 import { DEFAULT_SUITE, type KemSuite } from '../crypto/suites.ts';
 import { DATASET_IDS } from '../data/schema.ts';
 import { useBackend } from '../model/backend.ts';
@@ -139,8 +140,14 @@ export async function simulateCommand(o: SimulateOptions): Promise<SimulateRepor
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'pqfed-sim-'));
   const ownDir = o.dataDir === undefined;
   const say = (l: string) => process.stderr.write(`${l}\n`);
-  const { server: serverChannels, client: channel, close: release } = await serverChannelsFor(dataDir, suite);
+  // Every client is ours, on loopback: no per-address admission limits (they are for `serve`).
+  const {
+    server: serverChannels,
+    client: channel,
+    close: release,
+  } = await serverChannelsFor(dataDir, suite, { maxHandshakeQueue: TRUSTED_LOCAL_HANDSHAKE_QUEUE });
   const agg = await startAggregator({
+    admission: TRUSTED_LOCAL_ADMISSION,
     experiment: exp,
     dataDir,
     channels: serverChannels,

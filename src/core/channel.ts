@@ -62,9 +62,13 @@ export interface ServerChannels {
   readonly suite: string;
   /** Readable fingerprint of the server's identity key. */
   readonly fingerprint: string;
-  begin(session: string): Promise<{
+  /** Starts a connection's handshake; `signal` (the socket closed) cancels its queued cryptography. */
+  begin(
+    session: string,
+    signal?: AbortSignal,
+  ): Promise<{
     hello: Uint8Array;
-    finish(reply: Uint8Array): Promise<ServerConnection>;
+    finish(reply: Uint8Array, signal?: AbortSignal): Promise<ServerConnection>;
   }>;
   /** A fresh key for round `round`, announced and signed with the model it sends. */
   openRound(info: {

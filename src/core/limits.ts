@@ -49,6 +49,58 @@ export const PROTOCOL = {
   maxOpenThreads: 64,
 } as const;
 
+/**
+ * Limits that keep the aggregator up in front of strangers (issue 12): costly cryptography only for
+ * connections that passed cheap checks, bounded memory per connection and in total, and backoff on guessed
+ * secrets. An "address" is an IPv4 address or an IPv6 /64 (one host usually owns a whole /64).
+ */
+export const HOSTILE = {
+  /** WebSocket upgrades an address may start per second, on average (token-bucket refill rate). A class
+   * of 30 behind one NAT joining within a few seconds stays inside `upgradeBurst` plus this rate. */
+  upgradesPerSecond: 20,
+  /** Upgrades an address may start at once after being quiet (token-bucket size). */
+  upgradeBurst: 60,
+  /** Handshakes of one address whose cryptography is queued or running at once; more upgrades from that
+   * address are refused (HTTP 503, Retry-After: 1; clients retry) until one ends. Room for a class behind
+   * one NAT joining at the same moment; bounds how long one address makes the others wait (≈32 × 12 ms). */
+  handshakesPerAddress: 32,
+  /** Handshakes queued or running in the crypto pool at once, all addresses together. */
+  handshakesInFlight: 128,
+  /** Frames queued behind the one being handled on a connection whose channel is up (an update being
+   * opened); one more and the connection is closed. Before the channel is up only the ClientHello may be
+   * in flight, with the client's hello behind it. */
+  maxQueuedFrames: 4,
+  /** Largest frame accepted before the channel is up (bytes): a ClientHello is under 8 KiB (two ML-DSA-65
+   * fields, a KEM ciphertext), a sealed hello under 2 KiB. */
+  maxPreChannelFrameBytes: 16 * 1024,
+  /** Bytes of received frames waiting to be handled, all connections together. Above it the server stops
+   * reading from the sockets that add more (TCP backpressure) until the queue drains below it. */
+  maxQueuedBytes: 128 * 1024 * 1024,
+  /** Most tasks a waiting handshake may have queued in the crypto pool (updates have their own queue). */
+  maxQueuedHandshakes: 256,
+  /** Addresses whose counters (rate, guesses) are remembered; the oldest are forgotten beyond it. */
+  maxTrackedAddresses: 16_384,
+  /** Wrong secrets (join token, admin token) an address may send before backoff starts. */
+  freeGuesses: 5,
+  /** First lockout after `freeGuesses` wrong secrets (ms); it doubles with every further wrong one. */
+  guessLockoutMs: 1_000,
+  /** Longest lockout (ms): a class behind one NAT where someone mistypes waits at most this long. */
+  maxGuessLockoutMs: 60_000,
+  /** Wrong guesses are forgotten this long after the last one (ms). */
+  guessMemoryMs: 15 * 60_000,
+  /** Shortest join token (class code) `serve` accepts: 6 characters; fewer are guessed in minutes. */
+  minJoinTokenChars: 6,
+  /** Shortest `PQFED_ADMIN_TOKEN` accepted (the generated one is 32 characters, 192 bits). */
+  minAdminTokenChars: 16,
+  /** Longest text field from the network written to the log (characters); longer ones are cut. */
+  maxLogFieldChars: 120,
+  /** Resident memory of `pqfed serve` (bytes) that the hostile suite's 10-second handshake flood
+   * (test/hostile-flood.test.ts) must stay under, model and data loaded: measured on the 2-core test
+   * machine it idles near 200 MB and peaks near 330 MB during the flood and round; before issue 12, four
+   * connections took a server from 401 MB to 1,222 MB. */
+  floodRssBytes: 768 * 1024 * 1024,
+} as const;
+
 /** Largest frame (bytes) for a model of `modelSize` float32 parameters: the weights plus fixed overhead. */
 export function maxFrameBytes(modelSize: number): number {
   return modelSize * 4 + PROTOCOL.frameOverheadBytes;

@@ -263,7 +263,7 @@ export interface ServerHandshake {
    * Checks the client's answer and establishes the channel. Single-use: the ephemeral KEM secret key is
    * wiped on the first call, whatever its outcome; a second call is refused ('replay').
    */
-  finish(clientHello: Uint8Array): Promise<SecureChannel>;
+  finish(clientHello: Uint8Array, signal?: AbortSignal): Promise<SecureChannel>;
 }
 
 /** What the costly first step of a server handshake needs (it may run in another thread). */
@@ -369,9 +369,13 @@ export function checkClientHello(input: ClientHelloInput): CheckedClientHello {
  * worker threads (`pqfed serve` passes src/aggregator/open-pool.ts's), so that hundreds of clients joining
  * at once do not stall the aggregator's event loop.
  */
+/** The two costly steps of a server handshake; `signal` (its connection closed) may cancel either. */
 export interface ServerHandshakeCrypto {
-  makeServerHello(input: ServerHelloInput): Promise<{ hello: Uint8Array; ephemeralSecretKey: Uint8Array }>;
-  checkClientHello(input: ClientHelloInput): Promise<CheckedClientHello>;
+  makeServerHello(
+    input: ServerHelloInput,
+    signal?: AbortSignal,
+  ): Promise<{ hello: Uint8Array; ephemeralSecretKey: Uint8Array }>;
+  checkClientHello(input: ClientHelloInput, signal?: AbortSignal): Promise<CheckedClientHello>;
 }
 
 export const LOCAL_HANDSHAKE_CRYPTO: ServerHandshakeCrypto = {
@@ -385,10 +389,10 @@ function serverHandshakeFrom(
   session: Uint8Array,
   hello: Uint8Array,
   ephemeralSecretKey: Uint8Array,
-  check: (input: ClientHelloInput) => Promise<CheckedClientHello>,
+  check: (input: ClientHelloInput, signal?: AbortSignal) => Promise<CheckedClientHello>,
 ): ServerHandshake {
   let secretKey: Uint8Array | null = ephemeralSecretKey;
-  async function finish(clientHello: Uint8Array): Promise<SecureChannel> {
+  async function finish(clientHello: Uint8Array, signal?: AbortSignal): Promise<SecureChannel> {
     if (secretKey === null) {
       throw new CryptoError(
         'replay',
@@ -398,13 +402,16 @@ function serverHandshakeFrom(
     const kemSecretKey = secretKey;
     secretKey = null;
     try {
-      const checked = await check({
-        suite,
-        session,
-        serverHello: hello,
-        clientHello,
-        ephemeralSecretKey: kemSecretKey,
-      });
+      const checked = await check(
+        {
+          suite,
+          session,
+          serverHello: hello,
+          clientHello,
+          ephemeralSecretKey: kemSecretKey,
+        },
+        signal,
+      );
       // sessionKeys wipes the shared secret.
       const keys = await sessionKeys(checked.sharedSecret, hello, clientHello);
       return new Channel(
@@ -441,13 +448,14 @@ export function createServerHandshake(options: ServerHandshakeOptions): ServerHa
 export async function startServerHandshake(
   options: ServerHandshakeOptions,
   crypto: ServerHandshakeCrypto = LOCAL_HANDSHAKE_CRYPTO,
+  signal?: AbortSignal,
 ): Promise<ServerHandshake> {
   const suite = checkSuite(options.suite);
   checkIdentity(options.identity, 'server');
   const session = checkLength(options.session, SESSION_BYTES, 'session id').slice();
-  const { hello, ephemeralSecretKey } = await crypto.makeServerHello({ ...options, suite, session });
-  return serverHandshakeFrom(suite, session, hello, ephemeralSecretKey, (input) =>
-    crypto.checkClientHello(input),
+  const { hello, ephemeralSecretKey } = await crypto.makeServerHello({ ...options, suite, session }, signal);
+  return serverHandshakeFrom(suite, session, hello, ephemeralSecretKey, (input, s) =>
+    crypto.checkClientHello(input, s),
   );
 }
 

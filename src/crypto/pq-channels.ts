@@ -55,15 +55,16 @@ export function pqServerChannels(
   return {
     suite,
     fingerprint: fingerprint(identity.publicKey),
-    async begin(session: string) {
+    async begin(session: string, signal?: AbortSignal) {
       const hs = await startServerHandshake(
         { identity, suite, session: fromHex(session) },
         options.handshake,
+        signal,
       );
       return {
         hello: hs.hello,
-        async finish(reply: Uint8Array) {
-          const channel = await hs.finish(reply);
+        async finish(reply: Uint8Array, finishSignal?: AbortSignal) {
+          const channel = await hs.finish(reply, finishSignal);
           return {
             channel,
             peerIdentity: channel.peerIdentity,

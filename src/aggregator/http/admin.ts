@@ -4,9 +4,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServerChannels } from '../../core/channel.ts';
+import { logField } from '../../core/log-field.ts';
+import { addressKey } from '../address-key.ts';
 import { ROUND_FIELDS } from '../checkpoint.ts';
 import { ConfigError, parseConfig } from '../config.ts';
 import { type Coordinator, sameSecret } from '../coordinator.ts';
+import type { GuessBackoff } from '../guess-backoff.ts';
 import { json, readBody } from './respond.ts';
 
 export interface AdminOptions {
@@ -15,6 +18,8 @@ export interface AdminOptions {
   adminToken: string;
   /** The global model as tfjs artifacts (src/model/exported.ts), for `GET /api/admin/model`. */
   exportModel?: () => unknown;
+  /** Wrong admin tokens per address: after a few, the address is locked out for a while (429). */
+  guesses?: GuessBackoff;
   log: (line: string) => void;
 }
 
@@ -25,9 +30,23 @@ export function adminRoutes(opts: AdminOptions): AdminHandler {
   return async function admin(req, res, action) {
     const auth = req.headers.authorization ?? '';
     const token = auth.startsWith('Bearer ') ? auth.slice(7) : '';
+    const key = addressKey(req.socket.remoteAddress);
+    const wait = opts.guesses?.lockedFor(key) ?? 0;
+    if (wait > 0) {
+      // Refused unchecked while locked out, so the lock is no oracle.
+      coordinator.count('admin-backoff');
+      res.setHeader('Retry-After', String(Math.ceil(wait / 1000)));
+      return json(res, 429, {
+        error: `admin: too many wrong admin tokens from ${key}; try again in ${Math.ceil(wait / 1000)} s`,
+      });
+    }
     if (!token || !sameSecret(token, opts.adminToken)) {
       coordinator.count('admin-unauthorized');
-      log(`admin ${action}: refused, missing or wrong admin token from ${req.socket.remoteAddress}`);
+      const lock = token ? (opts.guesses?.wrong(key) ?? 0) : 0;
+      log(
+        `admin ${logField(action)}: refused, missing or wrong admin token from ${req.socket.remoteAddress}` +
+          (lock > 0 ? `; locked out for ${lock} ms` : ''),
+      );
       return json(res, 401, { error: 'admin token required: send "Authorization: Bearer <token>"' });
     }
     if (action === 'export' && req.method === 'GET') {
