@@ -171,7 +171,7 @@ describe('finding 7: join-token and admin-token guessing', () => {
       );
     const short = serve(['--join-token', '4242']);
     expect(short.status).toBe(2);
-    expect(short.stderr).toMatch(/join token must be at least 6 characters/);
+    expect(short.stderr).toMatch(/"joinToken" must be at least 6 characters/);
     const admin = serve([], { PQFED_ADMIN_TOKEN: 'hunter2' });
     expect(admin.status).toBe(2);
     expect(admin.stderr).toMatch(/PQFED_ADMIN_TOKEN must be at least 16 characters/);
