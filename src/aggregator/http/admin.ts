@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServerChannels } from '../../core/channel.ts';
+import { csvNumber } from '../../core/rounding.ts';
 import { ROUND_FIELDS } from '../checkpoint.ts';
 import { ConfigError, parseConfig } from '../config.ts';
 import { type Coordinator, sameSecret } from '../coordinator.ts';
@@ -100,8 +101,10 @@ export function adminRoutes(opts: AdminOptions): AdminHandler {
 
 export const HISTORY_COLUMNS = [...ROUND_FIELDS, 'outcome', 'strategy', 'cryptoSeconds'] as const;
 
+/** The history as CSV for people: numbers to 6 significant digits (the JSON export keeps full precision). */
 export function historyCsv(history: Record<string, unknown>[]): string {
+  const cell = (v: unknown) => (typeof v === 'number' ? csvNumber(v) : String(v ?? ''));
   const lines = [HISTORY_COLUMNS.join(',')];
-  for (const h of history) lines.push(HISTORY_COLUMNS.map((k) => String(h[k] ?? '')).join(','));
+  for (const h of history) lines.push(HISTORY_COLUMNS.map((k) => cell(h[k])).join(','));
   return `${lines.join('\n')}\n`;
 }
