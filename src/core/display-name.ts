@@ -32,73 +32,15 @@ export function displayName(raw: string, fallback: string): string {
   return sanitizeName(raw) || fallback;
 }
 
-const COLOURS = [
-  'Amber',
-  'Azure',
-  'Blue',
-  'Bronze',
-  'Coral',
-  'Crimson',
-  'Cyan',
-  'Golden',
-  'Green',
-  'Indigo',
-  'Ivory',
-  'Jade',
-  'Lilac',
-  'Lime',
-  'Navy',
-  'Olive',
-  'Orange',
-  'Pearl',
-  'Pink',
-  'Purple',
-  'Red',
-  'Ruby',
-  'Rust',
-  'Sand',
-  'Silver',
-  'Sky',
-  'Teal',
-  'Violet',
-  'White',
-  'Yellow',
-] as const;
+const COLOURS: readonly string[] =
+  'Amber Azure Blue Bronze Coral Crimson Cyan Golden Green Indigo Ivory Jade Lilac Lime Navy Olive Orange Pearl Pink Purple Red Ruby Rust Sand Silver Sky Teal Violet White Yellow'.split(
+    ' ',
+  );
 
-const ANIMALS = [
-  'Badger',
-  'Bear',
-  'Beaver',
-  'Bison',
-  'Crane',
-  'Dolphin',
-  'Eagle',
-  'Falcon',
-  'Fox',
-  'Gecko',
-  'Heron',
-  'Hedgehog',
-  'Ibex',
-  'Jaguar',
-  'Koala',
-  'Lemur',
-  'Lynx',
-  'Marten',
-  'Moose',
-  'Narwhal',
-  'Otter',
-  'Owl',
-  'Panda',
-  'Puffin',
-  'Raven',
-  'Seal',
-  'Swan',
-  'Tiger',
-  'Walrus',
-  'Wolf',
-  'Yak',
-  'Zebra',
-] as const;
+const ANIMALS: readonly string[] =
+  'Badger Bear Beaver Bison Crane Dolphin Eagle Falcon Fox Gecko Heron Hedgehog Ibex Jaguar Koala Lemur Lynx Marten Moose Narwhal Otter Owl Panda Puffin Raven Seal Swan Tiger Walrus Wolf Yak Zebra'.split(
+    ' ',
+  );
 
 /** A random "Colour Animal" name (960 of them); `random` returns numbers in [0, 1). */
 export function friendlyName(random: () => number = Math.random): string {
