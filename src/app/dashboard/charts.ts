@@ -23,6 +23,12 @@ export const PALETTE = [
 ];
 const HEIGHT = 220;
 
+/** Where a chart goes instead of the main container, and how tall it is (the dashboard's lead chart). */
+export interface ChartSlot {
+  container: HTMLElement;
+  height?: number;
+}
+
 interface Mounted {
   figure: HTMLElement;
   canvas: HTMLElement;
@@ -30,15 +36,20 @@ interface Mounted {
   table: HTMLTableElement;
   plot: uPlot | null;
   signature: string;
+  height: number;
 }
 
 export class Charts {
   private readonly mounted = new Map<string, Mounted>();
   private readonly resize: ResizeObserver;
 
-  constructor(private readonly container: HTMLElement) {
+  /** `slots`: charts (by id) drawn elsewhere than `container`, e.g. the accuracy chart beside the QR code. */
+  constructor(
+    private readonly container: HTMLElement,
+    private readonly slots: Partial<Record<string, ChartSlot>> = {},
+  ) {
     this.resize = new ResizeObserver(() => {
-      for (const m of this.mounted.values()) m.plot?.setSize({ width: this.width(m), height: HEIGHT });
+      for (const m of this.mounted.values()) m.plot?.setSize({ width: this.width(m), height: m.height });
     });
   }
 
@@ -63,9 +74,10 @@ export class Charts {
         canvas,
         table,
       );
-      this.container.append(figure);
+      const slot = this.slots[c.id];
+      (slot?.container ?? this.container).append(figure);
       this.resize.observe(canvas);
-      m = { figure, canvas, summary, table, plot: null, signature: '' };
+      m = { figure, canvas, summary, table, plot: null, signature: '', height: slot?.height ?? HEIGHT };
       this.mounted.set(c.id, m);
     }
     m.figure.dataset.rounds = String(c.rounds.length);
@@ -82,18 +94,18 @@ export class Charts {
     m.canvas.replaceChildren();
     m.signature = signature;
     // Before the first round the summary says there is nothing to draw yet.
-    m.plot = c.rounds.length === 0 ? null : new uPlot(options(c, this.width(m)), data, m.canvas);
+    m.plot = c.rounds.length === 0 ? null : new uPlot(options(c, this.width(m), m.height), data, m.canvas);
   }
 }
 
-function options(c: ChartData, width: number): uPlot.Options {
+function options(c: ChartData, width: number, height: number): uPlot.Options {
   // Lines take the palette in order; the k-th dashed baseline takes the k-th line's colour (its metric's).
   let colour = 0;
   let baseline = 0;
   const fmt = (v: number) => formatValue(c.series[0]?.kind ?? 'number', v);
   return {
     width,
-    height: HEIGHT,
+    height,
     scales: { x: { time: false }, y: c.range ? { range: c.range } : { auto: true } },
     legend: { show: true, live: false },
     cursor: { drag: { x: false, y: false } },
