@@ -66,13 +66,15 @@ export class Charts {
     if (!m) {
       const summary = h('p', { class: 'chart-summary' });
       const canvas = h('div', { class: 'chart-canvas', 'aria-hidden': 'true' });
-      const table = h('table', { class: 'visually-hidden chart-data' });
+      // The hidden table sits in a hidden box: a table is never narrower than its content, so hidden on
+      // its own it would still widen the page (a chart of many clients at 1280 px).
+      const table = h('table', { class: 'chart-data' });
       const figure = h(
         'figure',
         { class: 'chart', id: `chart-${c.id}`, 'aria-labelledby': `chart-${c.id}-title` },
         h('figcaption', {}, h('h3', { id: `chart-${c.id}-title` }, c.title), summary),
         canvas,
-        table,
+        h('div', { class: 'visually-hidden' }, table),
       );
       const slot = this.slots[c.id];
       (slot?.container ?? this.container).append(figure);
