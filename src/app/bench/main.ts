@@ -207,7 +207,7 @@ function resultRow(t: BackendResult): HTMLTableRowElement {
           cell(bytes(t.peakTensorBytes), true),
           cell(duration(t.backendInitMs), true),
           cell(String(t.steps), true),
-          cell(notes(t)),
+          cell(notes(t, navigator.hardwareConcurrency)),
         )
       : h('tr', {}, label, h('td', { colspan: 5 }, '–'), cell(notes(t)));
   row.dataset.status = t.status;

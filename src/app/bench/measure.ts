@@ -7,7 +7,6 @@
  * - `measureCrypto` times the post-quantum operations and AES-256-GCM of src/crypto/.
  */
 
-import { setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import type { CryptoResult } from '../../core/benchmark-result.ts';
 import { makeNonce, seal } from '../../crypto/aead.ts';
 import { generateIdentity, sign, verify } from '../../crypto/identity.ts';
@@ -56,10 +55,6 @@ export async function chooseWasmFeatures(want: {
   }
   env.set('WASM_HAS_SIMD_SUPPORT', want.simd);
   env.set('WASM_HAS_MULTITHREAD_SUPPORT', want.threads);
-  // Left alone, tfjs sizes its thread pool to half the logical cores (min(4, cores / 2)): one thread on a
-  // 2-core machine, which is no threaded configuration at all. Measure with one thread per logical core.
-  if (want.threads)
-    setThreadsCount(Math.max(1, Math.min(64, globalThis.navigator?.hardwareConcurrency || 1)));
   return { ok: true };
 }
 
