@@ -82,6 +82,7 @@ test('three tabs opened from the join link complete three rounds together', asyn
     );
     await expect(p.locator('#class-chart svg polyline')).toHaveCount(2);
   }
+  await saveScreenshot(pages[0]!, 'client');
   // A student renames the tab: sanitized in the page, shown by the server after the tab rejoins.
   const first = pages[0]!;
   await first.getByLabel("This device's name").fill('  Front <row> Fox\u0007 ');
@@ -93,7 +94,6 @@ test('three tabs opened from the join link complete three rounds together', asyn
     return c?.name === 'Front row Fox';
   });
   await expect(first.locator('#fed-client')).toHaveAttribute('data-client-id', ids[0]!);
-  await saveScreenshot(first, 'client');
 });
 
 test('a tab closed mid-round: the next rounds go on with the others', async () => {

@@ -86,7 +86,14 @@ function overflow(page: Page) {
         (e) =>
           `${e.tagName.toLowerCase()}#${e.id}.${e.className} right ${Math.round(e.getBoundingClientRect().right)}`,
       );
-    return { scrollWidth: d.scrollWidth, clientWidth: d.clientWidth, clipped, wide };
+    // Nothing spills out of the side of its panel either.
+    const spilled = [...document.querySelectorAll<HTMLElement>('.panel')].flatMap((panel) => {
+      const right = panel.getBoundingClientRect().right;
+      return [...panel.querySelectorAll<HTMLElement>('*')]
+        .filter((e) => !e.closest('.visually-hidden') && e.getBoundingClientRect().right > right + 1)
+        .map((e) => `${e.tagName.toLowerCase()}#${e.id} in #${panel.querySelector('h2')?.id}`);
+    });
+    return { scrollWidth: d.scrollWidth, clientWidth: d.clientWidth, clipped, wide, spilled };
   });
 }
 
@@ -167,6 +174,7 @@ test('the projector view at 1280×720, no clipped table at 1280 and 1366 px, and
       o.clientWidth,
     );
     expect(o.clipped, `tables clipped at ${size.width} px`).toEqual([]);
+    expect(o.spilled, `out of their panel at ${size.width} px`).toEqual([]);
   }
 
   // New class, clicking the button and accepting the confirm.

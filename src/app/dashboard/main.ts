@@ -66,7 +66,7 @@ function render(s: StatusJson): void {
 
 function perRound(s: StatusJson): string {
   const c = s.config.clientsPerRound;
-  return `${Math.round(c.fraction * 100)} % of the clients, at least ${c.min}, at most ${c.max}`;
+  return `${Math.round(c.fraction * 100)} % of the clients (${c.min} to ${c.max})`;
 }
 
 function refusalsLine(refusals: Record<string, number>, total: number): string {
