@@ -32,7 +32,7 @@ export interface Status {
   round: number;
   phase: string;
   clients: number;
-  clientList: { id: string; backend: string; state: string; numSamples: number }[];
+  clientList: { id: string; name: string; backend: string; state: string; numSamples: number }[];
   currentRound: { round: number; selected: string[]; submitted: string[] } | null;
   history: { round: number; participants: number; contributed: string[]; failed: { clientId: string }[] }[];
 }

@@ -1,6 +1,6 @@
 /**
- * Node clients for the dashboard spec, in a process of their own (`node --import tsx
- * e2e/dashboard-clients.ts <ws url> <server fingerprint> <experiment.json> <clients>`): the same
+ * Node clients for the dashboard specs, in a process of their own (`node --import tsx
+ * e2e/dashboard-clients.ts <ws url> <server fingerprint> <experiment.json> <clients> [name|name|…]`): the same
  * FederatedClient and ModelTrainer as `pqfed simulate`, each on an IID shard of the experiment's training
  * rows, pinned to the server's key. Prints one JSON line per client status change; exits when every
  * client has finished (or on SIGTERM).
@@ -15,7 +15,8 @@ import { ModelTrainer } from '../src/client/model-trainer.ts';
 import { useBackend } from '../src/model/backend.ts';
 import { nodeSocket } from '../test/federation.ts';
 
-const [url, fingerprint, configFile, count = '2'] = process.argv.slice(2);
+const [url, fingerprint, configFile, count = '2', names = ''] = process.argv.slice(2);
+const nameOf = (i: number) => names.split('|')[i] || `Node ${i + 1}`;
 if (!url || !fingerprint || !configFile) {
   process.stderr.write('usage: dashboard-clients.ts <ws url> <fingerprint> <experiment.json> [clients]\n');
   process.exit(2);
@@ -31,7 +32,7 @@ const clients = await Promise.all(
     async (shard, i) =>
       new FederatedClient({
         url,
-        name: `Node ${i + 1}`,
+        name: nameOf(i),
         trainer: new ModelTrainer(shard, 'wasm'),
         channels: await clientChannelsFor({
           kind: 'pq',

@@ -62,7 +62,38 @@ test('three tabs opened from the join link complete three rounds together', asyn
     'wasm',
     'wasm',
   ]);
+  // Each tab has a friendly name of its own (not "tab-Linux x86_64"), the one the server shows.
+  const named = s.clientList.filter((c) => ids.includes(c.id));
+  for (const [i, p] of pages.entries()) {
+    const name = await p.getByLabel("This device's name").inputValue();
+    expect(name).toMatch(/^[A-Z][a-z]+ [A-Z][a-z]+$/);
+    expect(named.find((c) => c.id === ids[i])?.name).toBe(name);
+  }
+  // The class view: the global model per round, and this tab's share.
+  for (const p of pages) {
+    await expect
+      .poll(async () => p.locator('#class-rounds tbody tr').count(), { timeout: 15_000 })
+      .toBeGreaterThanOrEqual(3);
+    await expect(p.locator('#class-summary')).toHaveText(
+      /^After round \d+: accuracy 0\.\d{3}, macro-F1 0\.\d{3}\.$/,
+    );
+    await expect(p.locator('#class-share')).toHaveText(
+      /^This tab contributed to \d+ of \d+ rounds; in round \d+ it gave \d+\.\d % of the samples \(/,
+    );
+    await expect(p.locator('#class-chart svg polyline')).toHaveCount(2);
+  }
   await saveScreenshot(pages[0]!, 'client');
+  // A student renames the tab: sanitized in the page, shown by the server after the tab rejoins.
+  const first = pages[0]!;
+  await first.getByLabel("This device's name").fill('  Front <row> Fox\u0007 ');
+  await first.getByRole('button', { name: 'Rename' }).click();
+  await expect(first.getByLabel("This device's name")).toHaveValue('Front row Fox');
+  await expect(first.locator('#tab-name-status')).toHaveText('Renamed to Front row Fox.');
+  await until('the new name on the server', async () => {
+    const c = (await server.status()).clientList.find((x) => x.id === ids[0]);
+    return c?.name === 'Front row Fox';
+  });
+  await expect(first.locator('#fed-client')).toHaveAttribute('data-client-id', ids[0]!);
 });
 
 test('a tab closed mid-round: the next rounds go on with the others', async () => {

@@ -5,7 +5,12 @@
  */
 import type { Page } from '@playwright/test';
 
-export async function saveScreenshot(page: Page, name: 'client' | 'dashboard'): Promise<void> {
+/** `fullPage: false` keeps to the viewport: the dashboard as a 1280×720 projector shows it. */
+export async function saveScreenshot(
+  page: Page,
+  name: 'client' | 'dashboard',
+  opts: { fullPage?: boolean } = {},
+): Promise<void> {
   if (process.env.PQFED_SCREENSHOTS !== '1') return;
-  await page.screenshot({ path: `docs/screenshots/${name}.png`, fullPage: true });
+  await page.screenshot({ path: `docs/screenshots/${name}.png`, fullPage: opts.fullPage ?? true });
 }

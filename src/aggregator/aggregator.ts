@@ -9,6 +9,7 @@ import { mkdirSync } from 'node:fs';
 import type { ServerChannels } from '../core/channel.ts';
 import { exportArtifacts } from '../model/exported.ts';
 import { initWeights } from '../model/model.ts';
+import { adminTokenFor } from './admin-token.ts';
 import { type Checkpoint, CheckpointError, loadCheckpoint } from './checkpoint.ts';
 import type { ExperimentConfig } from './config.ts';
 import { Coordinator } from './coordinator.ts';
@@ -16,7 +17,7 @@ import { createEvaluator } from './evaluator.ts';
 import type { PreparedExperiment } from './experiment.ts';
 import { createExplainer } from './explainer.ts';
 import type { AdmissionLimits } from './handshake-admission.ts';
-import { type AggregatorServer, createAggregatorServer, newAdminToken } from './server.ts';
+import { type AggregatorServer, createAggregatorServer } from './server.ts';
 
 export interface StartOptions {
   experiment: PreparedExperiment;
@@ -26,7 +27,10 @@ export interface StartOptions {
   port: number;
   host: string;
   staticRoot: string | null;
+  /** Overrides the token kept in the data directory (admin-token.ts), e.g. from PQFED_ADMIN_TOKEN. */
   adminToken?: string;
+  /** Archive the checkpoint's session (if any) and start a fresh one (`pqfed serve --new-session`). */
+  newSession?: boolean;
   /** The server's public base URL for the join link in /api/status (e.g. `http://192.168.1.5:8080`), or
    * a function of the port it bound (for port 0). */
   publicUrl?: string | ((port: number) => string);
@@ -43,7 +47,11 @@ export interface RunningAggregator {
   server: AggregatorServer;
   port: number;
   adminToken: string;
+  /** Where the admin token is kept (null: from the environment, or no data directory). */
+  adminTokenFile: string | null;
   resumed: Checkpoint | null;
+  /** The session archived by `newSession` at start-up, and its archive file. */
+  archived: { session: string; path: string | null } | null;
   close(): Promise<void>;
 }
 
@@ -96,7 +104,14 @@ export async function startAggregator(opts: StartOptions): Promise<RunningAggreg
     log,
   });
   if (resumed) log(`resumed session ${resumed.session} after round ${resumed.round} from ${opts.dataDir}`);
-  const adminToken = opts.adminToken ?? newAdminToken();
+  let archived: RunningAggregator['archived'] = null;
+  if (opts.newSession && resumed) {
+    const r = coordinator.newSession();
+    archived = { session: r.previous, path: r.archived };
+    resumed = null;
+  }
+  const token = adminTokenFor(opts.dataDir, opts.adminToken);
+  const adminToken = token.token;
   let publicUrl: string | undefined;
   const server = createAggregatorServer({
     coordinator,
@@ -128,7 +143,9 @@ export async function startAggregator(opts: StartOptions): Promise<RunningAggreg
     server,
     port,
     adminToken,
+    adminTokenFile: token.path,
     resumed,
+    archived,
     async close() {
       coordinator.close();
       await server.close();

@@ -17,6 +17,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { ServerChannels, ServerRound } from '../core/channel.ts';
+import { displayName } from '../core/display-name.ts';
 import { maxFrameBytes, PROTOCOL } from '../core/limits.ts';
 import { logField } from '../core/log-field.ts';
 import {
@@ -42,6 +43,7 @@ import {
 } from '../core/strategies/index.ts';
 import { type Checkpoint, type RoundRecord, saveCheckpoint } from './checkpoint.ts';
 import type { ExperimentConfig } from './config.ts';
+import { archiveSession } from './session-archive.ts';
 
 /** One connection as the coordinator sees it. */
 export interface Peer {
@@ -131,8 +133,11 @@ export interface StatusClient {
 }
 
 export class Coordinator extends EventEmitter {
-  readonly session: string;
+  /** Changes only with `newSession()`. */
+  session: string;
   private config: ExperimentConfig;
+  /** The rounds the admin asked for (`stop()` lowers config.rounds; a new session restores this). */
+  private plannedRounds: number;
   private strategy: Strategy;
   private global: Float32Array;
   private version: number;
@@ -159,6 +164,7 @@ export class Coordinator extends EventEmitter {
   constructor(private readonly opts: CoordinatorOptions) {
     super();
     this.config = structuredClone(opts.config);
+    this.plannedRounds = this.config.rounds;
     this.log = opts.log ?? (() => {});
     this.strategy = createStrategy(this.config.strategy, this.strategyParams());
     const r = opts.resume;
@@ -289,11 +295,13 @@ export class Coordinator extends EventEmitter {
     const key = peer.identity?.fingerprint;
     if (!key) return void this.refuse(peer, 'unregistered', 'hello: the handshake has not finished');
     const id = this.clientIdFor(peer, key, msg.clientId);
+    // A student may type the name: only sanitized text is kept, logged and shown (core/display-name.ts).
+    const name = displayName(msg.name, 'unnamed device');
     const c: ClientState = {
       id,
       peer,
-      name: msg.name,
-      backend: msg.backend,
+      name,
+      backend: displayName(msg.backend, 'unknown'),
       numSamples: msg.numSamples,
       joinedAt: Date.now(),
       key,
@@ -304,7 +312,7 @@ export class Coordinator extends EventEmitter {
     this.clients.set(id, c);
     this.byPeer.set(peer, c);
     this.log(
-      `join ${id} (${logField(msg.name)}, ${logField(msg.backend)}, ${msg.numSamples} samples, key ${key}) from ${peer.address}`,
+      `join ${id} (${logField(name)}, ${logField(c.backend)}, ${msg.numSamples} samples, key ${key}) from ${peer.address}`,
     );
     const source = this.opts.experiment.shardSource;
     let shard: number | undefined;
@@ -796,7 +804,7 @@ export class Coordinator extends EventEmitter {
   reconfigure(
     change: Partial<Pick<ExperimentConfig, 'rounds' | 'clientsPerRound' | 'strategy' | 'strategyParams'>>,
   ): void {
-    if (change.rounds !== undefined) this.config.rounds = change.rounds;
+    if (change.rounds !== undefined) this.config.rounds = this.plannedRounds = change.rounds;
     if (change.clientsPerRound)
       this.config.clientsPerRound = { ...this.config.clientsPerRound, ...change.clientsPerRound };
     if (change.strategyParams) this.config.strategyParams = change.strategyParams;
@@ -806,6 +814,55 @@ export class Coordinator extends EventEmitter {
     }
     if (this.phase === 'finished' && this.completed < this.config.rounds) this.phase = 'waiting';
     this.maybeStartRound();
+  }
+
+  /**
+   * "New class" (admin `new-session`, `pqfed serve --new-session`): drops a round in progress, archives this
+   * session's history (session-archive.ts; with a data directory), and starts afresh: a new session id,
+   * round 0, the experiment's initial model, a fresh strategy state, the planned number of rounds, started
+   * as the experiment says (`autoStart`). The checkpoint is rewritten at once, so a restart resumes the new
+   * session. Connected clients are asked to reconnect, and join the new session; client ids stay bound to
+   * their keys and shards. The server key (and its fingerprint) is not the coordinator's: it stays.
+   */
+  newSession(): { previous: string; session: string; archived: string | null } {
+    if (this.evaluating) throw new SessionBusyError('a round is being evaluated; try again in a few seconds');
+    const previous = this.session;
+    if (this.current) {
+      clearTimeout(this.current.timer);
+      this.current.crypto?.close();
+      this.current = null;
+    }
+    const archived = this.opts.dataDir
+      ? archiveSession(this.opts.dataDir, {
+          session: previous,
+          rounds: this.completed,
+          strategy: this.strategy.name,
+          configDigest: this.opts.configDigest,
+          history: this.history,
+        })
+      : null;
+    this.session = randomBytes(16).toString('hex');
+    this.global = this.opts.initialWeights.slice();
+    this.version = 0;
+    this.completed = 0;
+    this.history = [];
+    this.lastEvaluation = null;
+    this.attempt = 0;
+    this.config.rounds = this.plannedRounds;
+    this.strategy = createStrategy(this.config.strategy, this.strategyParams());
+    this.started = this.config.autoStart;
+    this.paused = false;
+    this.phase = 'waiting';
+    if (this.opts.dataDir) saveCheckpoint(this.opts.dataDir, this.checkpoint());
+    this.log(
+      `new session ${this.session} (the previous one, ${previous}, is archived${archived ? ` in ${archived}` : ''})`,
+    );
+    for (const c of [...this.clients.values()]) {
+      c.peer.close(4001, 'a new session started: join again');
+      this.disconnected(c.peer);
+    }
+    this.emit('new-session', { previous, session: this.session });
+    return { previous, session: this.session, archived };
   }
 
   /** Stops timers; the process can exit. */
@@ -871,6 +928,11 @@ export class Coordinator extends EventEmitter {
       history: this.history.map((h) => ({ ...h })),
     };
   }
+}
+
+/** The coordinator cannot do that now (e.g. a new session while a round is being evaluated); try again. */
+export class SessionBusyError extends Error {
+  override name = 'SessionBusyError';
 }
 
 /** Constant-time comparison of two secrets (through their digests, so lengths do not leak either). */

@@ -8,6 +8,7 @@
 import { proxy } from 'comlink';
 import type { PageStatus } from '../worker/browser-client.ts';
 import { byId as el } from './dashboard/dom.ts';
+import { tabName } from './tab-name.ts';
 import type { TrainerHandle } from './trainer.ts';
 
 /** The join link's fragment: `#fp=…&code=…` (URL-encoded). */
@@ -50,7 +51,7 @@ export function mountFederation(
   trainer: TrainerHandle,
   ready: () => Promise<void>,
   onData: () => void,
-): { rejoin(): Promise<void> } {
+): { rejoin(): Promise<void>; joinAgain(): void } {
   const ui = {
     status: el<HTMLParagraphElement>('fed-status'),
     server: el('fed-server'),
@@ -123,7 +124,7 @@ export function mountFederation(
         {
           url,
           fingerprint,
-          name: `tab-${navigator.platform || 'browser'}`.slice(0, 64),
+          name: tabName(),
           token: ui.code.value,
         },
         proxy(show),
@@ -155,6 +156,10 @@ export function mountFederation(
       await trainer.api.leave();
       await running;
       start();
+    },
+    /** A tab whose run finished joins again (the teacher started a new class); a tab that left does not. */
+    joinAgain() {
+      if (!joined && ui.status.dataset.state === 'finished' && ui.fingerprint.value.trim()) start();
     },
   };
 }

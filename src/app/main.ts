@@ -11,9 +11,11 @@ import type { DemoProgress, LossTraceOptions } from '../../workers/trainer.worke
 import { SYNTHETIC_NOTICE } from '../data/synthetic.ts';
 import type { BackendName, BackendReport } from '../model/backend.ts';
 import type { BenchmarkOptions } from '../model/throughput.ts';
+import { mountClassView } from './class-view.ts';
 import { byId as el } from './dashboard/dom.ts';
 import { mountDataPanel } from './data-panel.ts';
 import { mountFederation } from './federation.ts';
+import { mountTabName } from './tab-name.ts';
 import { createTrainer } from './trainer.ts';
 
 type BackendChoice = BackendName | 'auto';
@@ -183,4 +185,9 @@ const federation = mountFederation(
   trainer,
   () => backendReady,
   () => data.refresh(),
+);
+mountTabName(() => federation.rejoin());
+mountClassView(
+  () => el('fed-client').dataset.clientId ?? null,
+  () => federation.joinAgain(),
 );

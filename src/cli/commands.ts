@@ -27,6 +27,7 @@ export interface ServeOptions {
   suite?: KemSuite;
   joinToken?: string;
   openThreads?: number;
+  newSession?: boolean;
   json?: boolean;
 }
 
@@ -68,6 +69,10 @@ export function serveDefinition(): Command {
       '--open-threads <N>',
       `threads that open sealed updates and run handshakes, 0 to ${PROTOCOL.maxOpenThreads} (default: cores − 1)`,
       intArg('open-threads', 0, PROTOCOL.maxOpenThreads),
+    )
+    .option(
+      '--new-session',
+      "archive the data directory's session history and start a new class at round 0 (same server key)",
     )
     .option(
       '--json',

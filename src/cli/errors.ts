@@ -3,6 +3,7 @@
  * the named error classes of the modules that read the user's arguments and files. A plain `RangeError` or
  * `TypeError` is a bug and stays exit 1, with its stack under PQFED_DEBUG.
  */
+import { AdminTokenError } from '../aggregator/admin-token.ts';
 import { CheckpointError } from '../aggregator/checkpoint.ts';
 import { ConfigError } from '../aggregator/config.ts';
 import { IdentityFileError } from '../aggregator/identity-store.ts';
@@ -20,6 +21,7 @@ export class UsageError extends Error {
 const INPUT_ERRORS = [
   UsageError,
   ConfigError,
+  AdminTokenError,
   CheckpointError,
   IdentityFileError,
   SchemaError,

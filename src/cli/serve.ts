@@ -1,7 +1,7 @@
 /**
  * `pqfed serve [--port N] [--host H] [--data-dir DIR] [--config experiment.json] [--suite xwing|mlkem768]
- * [--join-token T] [--open-threads N] [--json]` (flags: commands.ts): the aggregator with the built app.
- * It imports the experiment's data (default: the embedded TON_IoT sample), resumes from the data
+ * [--join-token T] [--open-threads N] [--new-session] [--json]` (flags: commands.ts): the aggregator with
+ * the built app. It imports the experiment's data (default: the embedded TON_IoT sample), resumes from the data
  * directory's checkpoint when there is one, and prints the URL, the join link (with the server key's
  * fingerprint in the fragment) and the admin token. Flags and PQFED_JOIN_TOKEN override the --config file.
  */
@@ -61,6 +61,7 @@ export async function serveCommand(o: ServeOptions): Promise<void> {
     host,
     staticRoot: app ? ROOT : null,
     adminToken,
+    newSession: o.newSession === true,
     publicUrl: (bound) => baseUrl(host, bound),
     log: (l) => say(`${new Date().toISOString().slice(11, 19)} ${l}`),
     release,
@@ -87,7 +88,9 @@ export async function serveCommand(o: ServeOptions): Promise<void> {
   say(`  join link:   ${info.join}`);
   say(`  dashboard:   ${info.dashboard}`);
   say(`  server key:  ${fp} (${channels.suite}, ML-DSA-65)`);
-  say(`  admin token: ${agg.adminToken}`);
+  say(`  admin token: ${agg.adminToken}${agg.adminTokenFile ? ` (kept in ${agg.adminTokenFile})` : ''}`);
+  if (agg.archived)
+    say(`  new session: the previous one (${agg.archived.session}) is archived in ${agg.archived.path}`);
   if (config.joinToken) say('  join token:  required (clients enter the class code when they join)');
   say(
     `  experiment:  ${config.dataset}, ${experiment.trainRows} training rows, ${experiment.test.n} test rows, ` +

@@ -22,6 +22,8 @@ export const PROTOCOL = {
   /** Bytes a frame may carry beyond its weights (header, padding, sealing and signature overhead). */
   frameOverheadBytes: 512 * 1024,
   maxNameChars: 64,
+  /** Longest display name of a client (characters, after sanitizing; src/core/display-name.ts). */
+  maxDisplayNameChars: 32,
   maxIdChars: 64,
   maxTokenChars: 256,
   /** Largest binary field of a round's seal (a key or a signature; an ML-DSA-65 signature is 3,309 bytes). */

@@ -1,14 +1,19 @@
 /**
  * The admin API (`/api/admin/<action>`, `Authorization: Bearer <admin token>`): start, pause, stop, change
- * the rounds, clients per round or strategy, export the history (JSON or CSV) and the global model.
+ * the rounds, clients per round or strategy, start a new class (`new-session`: the finished session's
+ * history is archived, the next starts at round 0 with the same server key), export the history (JSON or
+ * CSV) and the global model. Refusals say in plain words what is wrong and what to do; the dashboard shows
+ * them as they come.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { basename } from 'node:path';
 import type { ServerChannels } from '../../core/channel.ts';
 import { logField } from '../../core/log-field.ts';
+import { csvNumber } from '../../core/rounding.ts';
 import { addressKey } from '../address-key.ts';
 import { ROUND_FIELDS } from '../checkpoint.ts';
 import { ConfigError, parseConfig } from '../config.ts';
-import { type Coordinator, sameSecret } from '../coordinator.ts';
+import { type Coordinator, SessionBusyError, sameSecret } from '../coordinator.ts';
 import type { GuessBackoff } from '../guess-backoff.ts';
 import { json, readBody } from './respond.ts';
 
@@ -47,7 +52,11 @@ export function adminRoutes(opts: AdminOptions): AdminHandler {
         `admin ${logField(action)}: refused, missing or wrong admin token from ${req.socket.remoteAddress}` +
           (lock > 0 ? `; locked out for ${lock} ms` : ''),
       );
-      return json(res, 401, { error: 'admin token required: send "Authorization: Bearer <token>"' });
+      return json(res, 401, {
+        error:
+          'admin token required: send "Authorization: Bearer <token>" with the token pqfed serve printed ' +
+          'when it started (kept in <data-dir>/admin-token)',
+      });
     }
     if (action === 'export' && req.method === 'GET') {
       const status = coordinator.status(channels.fingerprint);
@@ -65,9 +74,40 @@ export function adminRoutes(opts: AdminOptions): AdminHandler {
     }
     if (req.method !== 'POST') return json(res, 405, { error: `admin ${action}: use POST` });
     switch (action) {
-      case 'start':
+      case 'start': {
+        const s = coordinator.status(channels.fingerprint);
+        if (s.phase === 'finished') {
+          return json(res, 409, {
+            error:
+              `The experiment is finished: ${s.round} of ${s.rounds} rounds are done, so Start has nothing ` +
+              'to run. Start a new class (New class on the dashboard, or POST /api/admin/new-session), or ' +
+              'give it more rounds in the settings and press Start again.',
+          });
+        }
         coordinator.start();
         break;
+      }
+      case 'new-session': {
+        let r: ReturnType<Coordinator['newSession']>;
+        try {
+          r = coordinator.newSession();
+        } catch (e) {
+          if (e instanceof SessionBusyError) return json(res, 409, { error: `New class: ${e.message}.` });
+          throw e;
+        }
+        log(
+          `admin new-session: ${r.session} (archived ${r.previous}${r.archived ? ` in ${r.archived}` : ''})`,
+        );
+        const s = coordinator.status(channels.fingerprint);
+        return json(res, 200, {
+          ok: true,
+          phase: s.phase,
+          round: s.round,
+          session: r.session,
+          previous: r.previous,
+          archived: r.archived ? basename(r.archived) : null,
+        });
+      }
       case 'pause':
         coordinator.pause();
         break;
@@ -108,7 +148,7 @@ export function adminRoutes(opts: AdminOptions): AdminHandler {
       }
       default:
         return json(res, 404, {
-          error: `no admin action "${action}" (start, pause, stop, config, export, model)`,
+          error: `no admin action "${action}" (start, pause, stop, config, new-session, export, model)`,
         });
     }
     log(`admin ${action}`);
@@ -119,8 +159,10 @@ export function adminRoutes(opts: AdminOptions): AdminHandler {
 
 export const HISTORY_COLUMNS = [...ROUND_FIELDS, 'outcome', 'strategy', 'cryptoSeconds'] as const;
 
+/** The history as CSV for people: numbers to 6 significant digits (the JSON export keeps full precision). */
 export function historyCsv(history: Record<string, unknown>[]): string {
+  const cell = (v: unknown) => (typeof v === 'number' ? csvNumber(v) : String(v ?? ''));
   const lines = [HISTORY_COLUMNS.join(',')];
-  for (const h of history) lines.push(HISTORY_COLUMNS.map((k) => String(h[k] ?? '')).join(','));
+  for (const h of history) lines.push(HISTORY_COLUMNS.map((k) => cell(h[k])).join(','));
   return `${lines.join('\n')}\n`;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { sampleBenchResult } from '../../core/benchmark-test-support.ts';
-import { browserName, bytes, duration, notes, rate, summary } from './format.ts';
+import { browserName, bytes, duration, notes, rate, summary, tfjsWasmThreads } from './format.ts';
 
 describe('bench formatting', () => {
   it('writes rates, durations and sizes', () => {
@@ -43,11 +43,18 @@ describe('bench formatting', () => {
     expect(summary(r)).toBe(
       'Fastest: WASM, threads + SIMD, 572 training samples/s at batch 64. 3 of 4 configurations measured; the others are listed with the reason.',
     );
-    expect(r.training.map(notes)).toEqual([
+    expect(r.training.map((t) => notes(t))).toEqual([
       'google swiftshader (software GPU)',
-      '1 thread, SIMD',
+      '1 thread (tfjs uses half of the logical cores this browser reports), SIMD',
       'unavailable: this browser has no WebAssembly SIMD',
       '',
     ]);
+    // The threaded row on a 2-core machine says why it has one thread (issue 11: it read "1 thread").
+    expect(notes(r.training[1]!, 2)).toBe(
+      '1 thread (tfjs uses half of the 2 logical cores this browser reports), SIMD',
+    );
+    const four = { ...r.training[1]!, threads: 2 } as (typeof r.training)[number];
+    expect(notes(four, 4)).toBe('2 threads, SIMD');
+    expect([1, 2, 3, 4, 16, 64].map(tfjsWasmThreads)).toEqual([1, 1, 1, 2, 8, 8]);
   });
 });

@@ -30,11 +30,29 @@ export function bytes(n: number): string {
   return `${en(n / 1e9, 2)} GB`;
 }
 
-/** The table's notes column: threads, SIMD, the adapter, or why the configuration was not measured. */
-export function notes(t: BackendResult): string {
+/**
+ * tfjs's WASM thread pool: half the logical cores the browser reports, between 1 and 8, whatever
+ * `setThreadsCount` asks (tfjs-backend-wasm 4.22, src/cc/backend.cc `init_with_threads_count`).
+ */
+export function tfjsWasmThreads(cores: number): number {
+  return Math.min(8, Math.max(1, Math.floor(cores / 2)));
+}
+
+/**
+ * The table's notes column: threads, SIMD, the adapter, or why the configuration was not measured. A
+ * threaded configuration that got one thread says why (`cores`: the browser's logical cores, when known).
+ */
+export function notes(t: BackendResult, cores?: number): string {
   if (t.status !== 'measured') return `${t.status}: ${t.reason}`;
   const parts: string[] = [];
-  if (t.threads !== null) parts.push(`${t.threads} thread${t.threads === 1 ? '' : 's'}`);
+  if (t.threads !== null) {
+    let threads = `${t.threads} thread${t.threads === 1 ? '' : 's'}`;
+    if (t.threads === 1 && BENCH_CONFIGS[t.id].wasm?.threads) {
+      const of = cores ? `the ${cores} logical core${cores === 1 ? '' : 's'}` : 'the logical cores';
+      threads += ` (tfjs uses half of ${of} this browser reports)`;
+    }
+    parts.push(threads);
+  }
   if (t.simd !== null) parts.push(t.simd ? 'SIMD' : 'no SIMD');
   if (t.adapter) parts.push(/swiftshader/i.test(t.adapter) ? `${t.adapter} (software GPU)` : t.adapter);
   return parts.join(', ');

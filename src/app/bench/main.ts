@@ -9,6 +9,7 @@
  * (idle, running, done, error) and the last result in `#bench-json`.
  */
 import {
+  type BackendResult,
   BENCH_CONFIG_IDS,
   BENCH_CONFIGS,
   type BenchConfigId,
@@ -139,6 +140,8 @@ async function run(): Promise<void> {
   updateButtons();
   progress.value = 0;
   let announced = '';
+  // The table fills row by row: each configuration shows as soon as it is measured.
+  const rows = startTable(o.configs);
   try {
     const outcome = await runBenchmark(
       o,
@@ -146,6 +149,7 @@ async function run(): Promise<void> {
         progress.value = p.fraction;
         progress.textContent = `${Math.round(p.fraction * 100)}%`;
         setText(stepText, p.detail);
+        rows.measuring(p.index);
         // The live region hears each stage once, not every step.
         const line = `Measuring ${p.stage} (${p.index + 1} of ${p.stages})…`;
         if (line !== announced) {
@@ -154,6 +158,7 @@ async function run(): Promise<void> {
         }
       },
       running.signal,
+      (t, index) => rows.done(t, index),
     );
     last = outcome.result;
     progress.value = 1;
@@ -188,30 +193,66 @@ function cell(text: string, numeric = false): HTMLTableCellElement {
   return h('td', numeric ? { class: 'num' } : {}, text);
 }
 
+/** A configuration's row of the table, once it has a result. */
+function resultRow(t: BackendResult): HTMLTableRowElement {
+  const label = h('th', { scope: 'row' }, BENCH_CONFIGS[t.id].label);
+  const row =
+    t.status === 'measured'
+      ? h(
+          'tr',
+          {},
+          label,
+          cell(rate(t.samplesPerSec), true),
+          cell(duration(t.timeToFirstStepMs), true),
+          cell(bytes(t.peakTensorBytes), true),
+          cell(duration(t.backendInitMs), true),
+          cell(String(t.steps), true),
+          cell(notes(t, navigator.hardwareConcurrency)),
+        )
+      : h('tr', {}, label, h('td', { colspan: 5 }, '–'), cell(notes(t)));
+  row.dataset.status = t.status;
+  row.dataset.config = t.id;
+  return row;
+}
+
+/** A row still to come: `waiting`, or `measuring` while its worker runs. */
+function pendingRow(id: BenchConfigId, state: 'waiting' | 'measuring'): HTMLTableRowElement {
+  const row = h(
+    'tr',
+    {},
+    h('th', { scope: 'row' }, BENCH_CONFIGS[id].label),
+    h('td', { colspan: 6 }, state === 'measuring' ? 'measuring now…' : 'waiting for its turn'),
+  );
+  row.dataset.status = state;
+  row.dataset.config = id;
+  return row;
+}
+
+/** The training table during a run: every chosen configuration waiting, then filled in as results come. */
+function startTable(configs: readonly BenchConfigId[]) {
+  const body = byId('bench-rows');
+  const rows = configs.map((id) => pendingRow(id, 'waiting'));
+  body.replaceChildren(...rows);
+  return {
+    measuring(index: number) {
+      const row = rows[index];
+      const id = configs[index];
+      if (!row || id === undefined || row.dataset.status !== 'waiting') return;
+      rows[index] = pendingRow(id, 'measuring');
+      row.replaceWith(rows[index]!);
+    },
+    done(t: BackendResult, index: number) {
+      const row = rows[index];
+      if (!row) return;
+      rows[index] = resultRow(t);
+      row.replaceWith(rows[index]!);
+    },
+  };
+}
+
 function render(r: BenchResult, cryptoError: string | null): void {
   setText(byId('bench-summary'), summary(r));
-  byId('bench-rows').replaceChildren(
-    ...r.training.map((t) => {
-      const label = h('th', { scope: 'row' }, BENCH_CONFIGS[t.id].label);
-      const row =
-        t.status === 'measured'
-          ? h(
-              'tr',
-              {},
-              label,
-              cell(rate(t.samplesPerSec), true),
-              cell(duration(t.timeToFirstStepMs), true),
-              cell(bytes(t.peakTensorBytes), true),
-              cell(duration(t.backendInitMs), true),
-              cell(String(t.steps), true),
-              cell(notes(t)),
-            )
-          : h('tr', {}, label, h('td', { colspan: 5 }, '–'), cell(notes(t)));
-      row.dataset.status = t.status;
-      row.dataset.config = t.id;
-      return row;
-    }),
-  );
+  byId('bench-rows').replaceChildren(...r.training.map(resultRow));
   if (r.training.length === 0)
     byId('bench-rows').replaceChildren(h('tr', {}, h('td', { colspan: 7 }, 'No configuration was chosen.')));
   renderCrypto(r.crypto, cryptoError);

@@ -172,11 +172,15 @@ async function runCrypto(
   }
 }
 
-/** The whole benchmark; `onProgress` hears about every stage and step. */
+/**
+ * The whole benchmark; `onProgress` hears about every stage and step, `onResult` about each configuration
+ * as soon as it is done (the page fills its table row by row).
+ */
 export async function runBenchmark(
   o: BenchOptions,
   onProgress: (p: RunProgress) => void,
   signal: AbortSignal,
+  onResult: (t: BackendResult, index: number) => void = () => {},
 ): Promise<RunOutcome> {
   const stages = o.configs.length + (o.crypto ? 1 : 0);
   const training: BackendResult[] = [];
@@ -192,6 +196,7 @@ export async function runBenchmark(
         status: 'skipped',
         reason: 'the run was stopped',
       });
+      onResult(training.at(-1)!, index);
       continue;
     }
     onProgress({ stage, index, stages, detail: 'starting a fresh worker', fraction: index / stages });
@@ -217,6 +222,7 @@ export async function runBenchmark(
         reason: 'the run was stopped',
       });
     }
+    onResult(training.at(-1)!, index);
   }
   let crypto: CryptoResult | null = null;
   let cryptoError: string | null = null;

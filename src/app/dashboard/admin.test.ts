@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { configChange, configProblem, responseError } from './admin.ts';
+import {
+  configChange,
+  configProblem,
+  newClassLine,
+  plainRefusal,
+  responseDetail,
+  responseError,
+  WRONG_TOKEN,
+} from './admin.ts';
 import { status } from './test-support.ts';
 
 const values = { strategy: 'fedavg', rounds: 10, fraction: 1, min: 2, max: 10 };
@@ -33,5 +41,30 @@ describe('admin helpers', () => {
     );
     expect(await responseError(new Response('plain', { status: 500 }))).toBe('500: plain');
     expect(await responseError(new Response('', { status: 404 }))).toBe('404');
+  });
+
+  it('says refusals in plain words for the projected page (issue 11)', async () => {
+    const wrong = new Response(JSON.stringify({ error: 'admin token required: send …' }), { status: 401 });
+    const text = plainRefusal(401, await responseDetail(wrong));
+    expect(text).toBe(WRONG_TOKEN);
+    expect(text).toMatch(/not right.*printed when the server started.*\.pqfed\/admin-token/);
+    expect(text).not.toMatch(/401|Bearer|Unauthorized/);
+    const finished = 'The experiment is finished: 3 of 3 rounds are done. Start a new class.';
+    expect(plainRefusal(409, finished)).toBe(finished);
+    expect(plainRefusal(400, 'admin config: rounds must be ≥ 1')).toBe(
+      'The server did not accept that: admin config: rounds must be ≥ 1.',
+    );
+    expect(plainRefusal(404, 'no admin action "new-session"')).toMatch(/older PQFed/);
+    expect(plainRefusal(500, 'internal error')).toBe(
+      'The server hit an error (HTTP 500); its log says more.',
+    );
+  });
+
+  it('says where the previous class went after a new class', () => {
+    expect(newClassLine({ session: '0123456789abcdef0123', archived: 'abc-2026-11-27T17-00-00.json' })).toBe(
+      "New class started (session 0123456789ab), at round 0. The previous class's history is archived on the " +
+        'server as archive/abc-2026-11-27T17-00-00.json. Students join again with the same link.',
+    );
+    expect(newClassLine({})).toMatch(/^New class started \(session new\)/);
   });
 });

@@ -1,8 +1,10 @@
 /**
- * The teacher's controls, behind the admin token: Start, Pause, Stop, a form that changes the strategy,
- * the rounds and the clients per round (from the next round on), and the exports (history as CSV or
- * JSON, the global model as tfjs artifacts). The token lives in this tab's sessionStorage only: never in a
- * URL, never logged, sent only in the `Authorization` header. Every failure shows the server's message.
+ * The teacher's controls, behind the admin token: Start, Pause, Stop, New class (the finished class's
+ * history is archived on the server; the next starts at round 0 with the same join link), a form that
+ * changes the strategy, the rounds and the clients per round (from the next round on), and the exports
+ * (history as CSV or JSON, the global model as tfjs artifacts). The token lives in this tab's
+ * sessionStorage only: never in a URL, never logged, sent only in the `Authorization` header. Every
+ * refusal is said in plain words (`plainRefusal`): this page is on a projector.
  */
 import { STRATEGY_NAMES } from '../../core/strategies/strategy.ts';
 import { byId, h, saveFile, setText } from './dom.ts';
@@ -47,8 +49,8 @@ export function configProblem(v: ConfigValues): string | null {
   return null;
 }
 
-/** "401 Unauthorized: admin token required…" from a failed response. */
-export async function responseError(res: Response): Promise<string> {
+/** The server's message in a failed response (its JSON `error`, else its text; may be empty). */
+export async function responseDetail(res: Response): Promise<string> {
   let detail = '';
   try {
     const text = await res.text();
@@ -61,8 +63,46 @@ export async function responseError(res: Response): Promise<string> {
   } catch {
     detail = '';
   }
+  return detail.slice(0, 400);
+}
+
+/** "401 Unauthorized: admin token required…" from a failed response. */
+export async function responseError(res: Response): Promise<string> {
+  const detail = await responseDetail(res);
   const head = `${res.status}${res.statusText ? ` ${res.statusText}` : ''}`;
   return detail ? `${head}: ${detail.slice(0, 300)}` : head;
+}
+
+export const WRONG_TOKEN =
+  'That admin token is not right. It was printed when the server started (and is kept in .pqfed/admin-token).';
+
+/** A refused admin request in plain words for the projected page: what went wrong and what to do. */
+export function plainRefusal(status: number, detail: string): string {
+  const said = detail.trim().replace(/\.$/, '');
+  if (status === 401) return WRONG_TOKEN;
+  // 409: the server explains why now is not the time (a finished run, a round being evaluated).
+  if (status === 409 && said) return `${said}.`;
+  if (status === 400) return `The server did not accept that${said ? `: ${said}` : ''}.`;
+  if (status === 413) return 'That was too large for the server to accept.';
+  if (status === 404 || status === 405)
+    return `This server does not offer that action${said ? ` (${said})` : ''}; is it an older PQFed?`;
+  if (status >= 500) return `The server hit an error (HTTP ${status}); its log says more.`;
+  return `The server refused (HTTP ${status})${said ? `: ${said}` : ''}.`;
+}
+
+/** The confirmation a teacher answers before a new class. */
+export const NEW_CLASS_CONFIRM =
+  'Start a new class? The current history is archived on the server (in .pqfed/archive/) and the next run ' +
+  'starts at round 0 with a fresh model. The join link and the server key stay the same; students join again.';
+
+/** What the page says after a new class started. */
+export function newClassLine(body: { session?: unknown; archived?: unknown }): string {
+  const session = typeof body.session === 'string' ? body.session.slice(0, 12) : 'new';
+  const archive =
+    typeof body.archived === 'string'
+      ? ` The previous class's history is archived on the server as archive/${body.archived}.`
+      : '';
+  return `New class started (session ${session}), at round 0.${archive} Students join again with the same link.`;
 }
 
 export class AdminPanel {
@@ -96,6 +136,9 @@ export class AdminPanel {
       'click',
       () => void this.action('pause', 'Paused: the round in progress finishes, then no new round starts.'),
     );
+    byId('admin-new-session').addEventListener('click', () => {
+      if (confirm(NEW_CLASS_CONFIRM)) void this.newClass();
+    });
     byId('admin-stop').addEventListener('click', () => {
       if (confirm('Stop the experiment? The round in progress is dropped and no further round runs.')) {
         void this.action('stop', 'Stopped: the experiment is finished.');
@@ -151,7 +194,12 @@ export class AdminPanel {
     return { Authorization: `Bearer ${token}` };
   }
 
-  private async call(path: string, init: RequestInit, done: string): Promise<boolean> {
+  /** Sends an admin request; says `done` (or what the answer makes of it) or the refusal in plain words. */
+  private async call(
+    path: string,
+    init: RequestInit,
+    done: string | ((body: Record<string, unknown>) => string),
+  ): Promise<boolean> {
     const headers = this.headers();
     if (!headers) return false;
     this.say('Sending…', 'busy');
@@ -163,12 +211,19 @@ export class AdminPanel {
       return false;
     }
     if (!res.ok) {
-      this.say(`Refused: ${await responseError(res)}`, 'error');
+      this.say(plainRefusal(res.status, await responseDetail(res)), 'error');
+      if (res.status === 401) this.token.focus();
       return false;
     }
-    this.say(done, 'ok');
+    const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+    this.say(typeof done === 'string' ? done : done(body), 'ok');
     this.refresh();
     return true;
+  }
+
+  private async newClass(): Promise<void> {
+    const ok = await this.call('/api/admin/new-session', { method: 'POST' }, newClassLine);
+    if (ok) this.edited = false;
   }
 
   private action(what: 'start' | 'pause' | 'stop', done: string): Promise<boolean> {
@@ -206,7 +261,7 @@ export class AdminPanel {
     } catch (e) {
       return this.say(`The server did not answer: ${(e as Error).message}`, 'error');
     }
-    if (!res.ok) return this.say(`Refused: ${await responseError(res)}`, 'error');
+    if (!res.ok) return this.say(plainRefusal(res.status, await responseDetail(res)), 'error');
     const blob = await res.blob();
     const s = this.status;
     const name = exportName(

@@ -23,6 +23,12 @@ export const PALETTE = [
 ];
 const HEIGHT = 220;
 
+/** Where a chart goes instead of the main container, and how tall it is (the dashboard's lead chart). */
+export interface ChartSlot {
+  container: HTMLElement;
+  height?: number;
+}
+
 interface Mounted {
   figure: HTMLElement;
   canvas: HTMLElement;
@@ -30,15 +36,20 @@ interface Mounted {
   table: HTMLTableElement;
   plot: uPlot | null;
   signature: string;
+  height: number;
 }
 
 export class Charts {
   private readonly mounted = new Map<string, Mounted>();
   private readonly resize: ResizeObserver;
 
-  constructor(private readonly container: HTMLElement) {
+  /** `slots`: charts (by id) drawn elsewhere than `container`, e.g. the accuracy chart beside the QR code. */
+  constructor(
+    private readonly container: HTMLElement,
+    private readonly slots: Partial<Record<string, ChartSlot>> = {},
+  ) {
     this.resize = new ResizeObserver(() => {
-      for (const m of this.mounted.values()) m.plot?.setSize({ width: this.width(m), height: HEIGHT });
+      for (const m of this.mounted.values()) m.plot?.setSize({ width: this.width(m), height: m.height });
     });
   }
 
@@ -55,17 +66,20 @@ export class Charts {
     if (!m) {
       const summary = h('p', { class: 'chart-summary' });
       const canvas = h('div', { class: 'chart-canvas', 'aria-hidden': 'true' });
-      const table = h('table', { class: 'visually-hidden chart-data' });
+      // The hidden table sits in a hidden box: a table is never narrower than its content, so hidden on
+      // its own it would still widen the page (a chart of many clients at 1280 px).
+      const table = h('table', { class: 'chart-data' });
       const figure = h(
         'figure',
         { class: 'chart', id: `chart-${c.id}`, 'aria-labelledby': `chart-${c.id}-title` },
         h('figcaption', {}, h('h3', { id: `chart-${c.id}-title` }, c.title), summary),
         canvas,
-        table,
+        h('div', { class: 'visually-hidden' }, table),
       );
-      this.container.append(figure);
+      const slot = this.slots[c.id];
+      (slot?.container ?? this.container).append(figure);
       this.resize.observe(canvas);
-      m = { figure, canvas, summary, table, plot: null, signature: '' };
+      m = { figure, canvas, summary, table, plot: null, signature: '', height: slot?.height ?? HEIGHT };
       this.mounted.set(c.id, m);
     }
     m.figure.dataset.rounds = String(c.rounds.length);
@@ -82,18 +96,18 @@ export class Charts {
     m.canvas.replaceChildren();
     m.signature = signature;
     // Before the first round the summary says there is nothing to draw yet.
-    m.plot = c.rounds.length === 0 ? null : new uPlot(options(c, this.width(m)), data, m.canvas);
+    m.plot = c.rounds.length === 0 ? null : new uPlot(options(c, this.width(m), m.height), data, m.canvas);
   }
 }
 
-function options(c: ChartData, width: number): uPlot.Options {
+function options(c: ChartData, width: number, height: number): uPlot.Options {
   // Lines take the palette in order; the k-th dashed baseline takes the k-th line's colour (its metric's).
   let colour = 0;
   let baseline = 0;
   const fmt = (v: number) => formatValue(c.series[0]?.kind ?? 'number', v);
   return {
     width,
-    height: HEIGHT,
+    height,
     scales: { x: { time: false }, y: c.range ? { range: c.range } : { auto: true } },
     legend: { show: true, live: false },
     cursor: { drag: { x: false, y: false } },

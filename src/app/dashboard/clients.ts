@@ -1,6 +1,7 @@
 /**
- * The connected clients: id, name, backend, state, samples, rounds contributed, last local loss. Network
- * addresses are left off: this page goes on a projector.
+ * The connected clients: name (the tab's friendly name, sanitized by the server), id, backend, state,
+ * samples, rounds contributed, last local loss. Network addresses are left off: this page goes on a
+ * projector. Long names wrap, so the table never grows wider than the page.
  */
 import { h } from './dom.ts';
 import { num } from './format.ts';
@@ -18,8 +19,8 @@ export function renderClients(container: HTMLElement, clients: ClientJson[]): vo
     container.replaceChildren(h('p', {}, 'No client is connected. Open the join link on another device.'));
     return;
   }
-  const cols = ['id', 'name', 'backend', 'state', 'samples', 'rounds contributed', 'last loss'];
-  const sorted = [...clients].sort((a, b) => a.id.localeCompare(b.id));
+  const cols = ['name', 'id', 'backend', 'state', 'samples', 'rounds contributed', 'last loss'];
+  const sorted = [...clients].sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
   container.replaceChildren(
     h(
       'table',
@@ -33,8 +34,8 @@ export function renderClients(container: HTMLElement, clients: ClientJson[]): vo
           h(
             'tr',
             { 'data-client-id': c.id, 'data-state': c.state },
-            h('th', { scope: 'row' }, h('code', {}, c.id)),
-            h('td', {}, c.name),
+            h('th', { scope: 'row', class: 'client-name' }, c.name || 'unnamed'),
+            h('td', {}, h('code', {}, c.id)),
             h('td', {}, c.backend),
             h('td', {}, STATE[c.state] ?? c.state),
             h('td', { class: 'num' }, String(c.numSamples)),

@@ -60,6 +60,9 @@ describe('explain panel', () => {
     expect(signed(-0.8)).toBe('−0.800');
     expect(signed(0.0004)).toBe('+4.0e-4');
     expect(signed(0)).toBe('+0.000');
+    // Float noise of the inverse transform reads as 0, not -4.40e-8 (issue 11).
+    expect(shortNumber(-4.4e-8)).toBe('0');
+    expect(signed(-3e-9)).toBe('+0.000');
   });
 
   it('says why a flow was flagged, naming the features that pushed toward the class', () => {

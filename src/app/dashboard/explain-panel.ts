@@ -9,6 +9,8 @@
  * one-sentence summary instead. Native controls only (select, number input, buttons), so it is keyboard
  * operable; loading states and errors go to a polite live region.
  */
+
+import { NOISE_FLOOR, shortNumber } from '../../core/rounding.ts';
 import type { Explanation, FeatureAttribution, FlowSuggestion } from '../../model/explain.ts';
 import { responseError } from './admin.ts';
 import { h } from './dom.ts';
@@ -23,17 +25,12 @@ export function suggestionLabel(s: FlowSuggestion): string {
   return `row ${s.row} — predicted ${s.predicted.className} (${pctOf(s.predicted.probability)}), actually ${s.actual.className}`;
 }
 
-/** A number written short: 3 significant digits, exponent form for the very large or very small. */
-export function shortNumber(x: number): string {
-  if (!Number.isFinite(x)) return String(x);
-  if (x === 0) return '0';
-  const a = Math.abs(x);
-  if (a >= 1e6 || a < 1e-3) return x.toExponential(2);
-  return String(Number(x.toPrecision(3)));
-}
+/** A number written short (src/core/rounding.ts): 3 significant digits, "0" for float noise. */
+export { shortNumber };
 
 /** A signed attribution: "+0.412", "−0.037" (a real minus sign). */
 export function signed(x: number): string {
+  if (Math.abs(x) < NOISE_FLOOR) return '+0.000';
   const s = Math.abs(x) < 1e-3 && x !== 0 ? Math.abs(x).toExponential(1) : Math.abs(x).toFixed(3);
   return `${x < 0 ? '−' : '+'}${s}`;
 }

@@ -19,7 +19,8 @@ import { type Connection, fetchStatus, type StatusJson, startPoller } from './st
 import { buildTimeline, renderTimeline } from './timeline.ts';
 
 const names = new Map<string, string>();
-const charts = new Charts(byId('charts'));
+// The accuracy / macro-F1 chart leads the page, beside the QR code: both fit a 1280×720 projector.
+const charts = new Charts(byId('charts'), { quality: { container: byId('charts-lead'), height: 260 } });
 const connection = byId('connection');
 let lastAt = 0;
 
@@ -40,7 +41,10 @@ function render(s: StatusJson): void {
   renderOnChange(byId('join'), `${link}\n${s.serverKeyFingerprint}`, () =>
     renderJoin(byId('join'), link, s.serverKeyFingerprint),
   );
-  renderOnChange(byId('charts'), JSON.stringify(s.history), () => charts.update(buildCharts(s.history)));
+  for (const c of s.clientList) names.set(c.id, c.name);
+  renderOnChange(byId('charts'), JSON.stringify([s.history, [...names]]), () =>
+    charts.update(buildCharts(s.history, names)),
+  );
   const timelineKey = JSON.stringify([
     s.history.map((h) => [h.round, h.outcome, h.selected, h.contributed, h.failed]),
     s.clientList.map((c) => [c.id, c.name]),
@@ -62,7 +66,7 @@ function render(s: StatusJson): void {
 
 function perRound(s: StatusJson): string {
   const c = s.config.clientsPerRound;
-  return `${Math.round(c.fraction * 100)} % of the clients, at least ${c.min}, at most ${c.max}`;
+  return `${Math.round(c.fraction * 100)} % of the clients (${c.min} to ${c.max})`;
 }
 
 function refusalsLine(refusals: Record<string, number>, total: number): string {

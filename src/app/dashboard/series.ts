@@ -28,7 +28,11 @@ export interface ChartData {
 
 const val = (x: Metric | undefined): Metric => (typeof x === 'number' && Number.isFinite(x) ? x : null);
 
-export function buildCharts(history: RoundJson[]): ChartData[] {
+/** `names`: client id → display name, for the legend of the clients' losses. */
+export function buildCharts(
+  history: RoundJson[],
+  names: ReadonlyMap<string, string> = new Map(),
+): ChartData[] {
   const rounds = history.map((h) => h.round);
   const pick = (f: (h: RoundJson) => Metric | undefined) => history.map((h) => val(f(h)));
   return [
@@ -74,7 +78,7 @@ export function buildCharts(history: RoundJson[]): ChartData[] {
       title: "Each client's local training loss",
       unit: 'local loss',
       rounds,
-      series: clientLossSeries(history),
+      series: clientLossSeries(history, names),
     },
     {
       id: 'bytes',
@@ -96,13 +100,16 @@ export function buildCharts(history: RoundJson[]): ChartData[] {
   ];
 }
 
-/** One series per client that reported a local loss, in order of first report. */
-export function clientLossSeries(history: RoundJson[]): Series[] {
+/** One series per client that reported a local loss, in order of first report, labelled with its name. */
+export function clientLossSeries(
+  history: RoundJson[],
+  names: ReadonlyMap<string, string> = new Map(),
+): Series[] {
   const ids: string[] = [];
   for (const h of history)
     for (const m of h.clientMetrics) if (!ids.includes(m.clientId)) ids.push(m.clientId);
   return ids.map((id) => ({
-    label: id,
+    label: names.get(id) || id,
     values: history.map((h) => val(h.clientMetrics.find((m) => m.clientId === id)?.loss)),
     kind: 'number' as const,
   }));

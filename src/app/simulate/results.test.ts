@@ -196,4 +196,15 @@ describe('progress', () => {
     expect(first.startsWith('"fedavg, ""α"" 0.1",')).toBe(true);
     expect(first.split(',').slice(8, 9)).toEqual(['']);
   });
+
+  it('rounds the numbers to 6 significant digits: no float noise in the CSV (issue 11)', () => {
+    const r = result();
+    r.configs[0]!.rounds[0]!.accuracy = 0.1 + 0.2;
+    r.configs[0]!.rounds[0]!.loss = 0.279_707_106_000_001_65;
+    const lines = roundsCsv(r).trimEnd().split('\n');
+    const header = lines[0]!.split(',');
+    const row = Object.fromEntries(header.map((h, j) => [h, lines[1]!.split(',')[j]]));
+    expect(row.accuracy).toBe('0.3');
+    expect(row.loss).toBe('0.279707');
+  });
 });

@@ -4,6 +4,8 @@
  * figures and the round-by-round table. Accuracy never appears without macro-F1 and the majority-class
  * baseline beside it. Pure; no DOM.
  */
+
+import { csvNumber } from '../../core/rounding.ts';
 import type { StrategyName } from '../../core/strategies/strategy.ts';
 import type { Partition } from '../../data/shard.ts';
 import { type ConfigSpec, configLabel } from './options.ts';
@@ -256,9 +258,9 @@ const CSV_COLUMNS = [
   'bytesDown',
 ] as const;
 
-/** A CSV field: quoted when it holds a comma, a quote or a line break. */
+/** A CSV field (numbers to 6 significant digits, src/core/rounding.ts): quoted when it holds a comma, a quote or a line break. */
 function csvField(v: string | number | null): string {
-  const s = v === null || (typeof v === 'number' && !Number.isFinite(v)) ? '' : String(v);
+  const s = v === null ? '' : typeof v === 'number' ? csvNumber(v) : String(v);
   return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
