@@ -19,6 +19,9 @@ export type StrategyName =
   | 'fedavg'
   | 'fedprox'
   | 'fedadam'
+  | 'fedyogi'
+  | 'fedadagrad'
+  | 'fedavgm'
   | 'median'
   | 'trimmed-mean'
   | 'krum'
@@ -28,6 +31,9 @@ export const STRATEGY_NAMES: readonly StrategyName[] = Object.freeze([
   'fedavg',
   'fedprox',
   'fedadam',
+  'fedyogi',
+  'fedadagrad',
+  'fedavgm',
   'median',
   'trimmed-mean',
   'krum',
@@ -67,7 +73,7 @@ export interface Strategy {
   fitConfig(round: number): FitConfig;
   /** Starts a round from `global` (length = model size; every delta must have that length). */
   begin(round: number, global: Float32Array): RoundAggregator;
-  /** Server-side state that must survive a restart (FedAdam's moments and step); {} when stateless. */
+  /** Server-side state that must survive a restart (FedAdam's moments and step, FedAvgM's momentum); {} when stateless. */
   exportState(): Record<string, Float32Array | number>;
   importState(state: Record<string, Float32Array | number>): void;
 }
@@ -82,6 +88,7 @@ export interface StrategyParams {
   beta1?: number;
   beta2?: number;
   tau?: number;
+  serverMomentum?: number;
   trimFraction?: number;
   byzantine?: number;
   multiKrumSelect?: number;
