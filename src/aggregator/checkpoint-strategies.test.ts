@@ -7,6 +7,8 @@ import {
   type StrategyName,
 } from '../core/strategies/index.ts';
 import { type Checkpoint, decodeCheckpoint, encodeCheckpoint } from './checkpoint.ts';
+import { applyExperiment, DEFAULT_EXPERIMENT } from './config.ts';
+import { Coordinator, type CoordinatorOptions } from './coordinator.ts';
 
 // Resume at the aggregator's level: the state of every stateful strategy goes through the checkpoint file's
 // encoding (as the coordinator saves it after each round) into a fresh strategy, which then continues
@@ -71,5 +73,57 @@ describe.each([
     const resumed = createStrategy(name, params);
     resumed.importState(back.strategyState);
     expect(Array.from(round(resumed, 3, back.weights, updates[2]!))).not.toEqual(Array.from(fresh));
+  });
+});
+
+describe('the coordinator resumed from a checkpoint', () => {
+  const coordinator = (strategy: StrategyName, resume: Checkpoint) =>
+    new Coordinator({
+      config: applyExperiment(DEFAULT_EXPERIMENT, { strategy, autoStart: false }),
+      experiment: {
+        dataset: 'toniot',
+        model: {},
+        preprocessor: {},
+        modelSize: D,
+      } as CoordinatorOptions['experiment'],
+      initialWeights: new Float32Array(D),
+      evaluate: () => Promise.reject(new Error('not evaluated in this test')),
+      channels: { openRound: () => Promise.reject(new Error('no round in this test')) },
+      dataDir: null,
+      resume,
+      configDigest: '0123456789abcdef',
+    });
+
+  it.each([
+    'fedyogi',
+    'fedadagrad',
+    'fedavgm',
+  ] as const)('%s: takes the saved server state and writes it back in its next checkpoint', (name) => {
+    const s = createStrategy(name);
+    const rng = new Rng(3);
+    let g: Float32Array = Float32Array.from({ length: D }, () => rng.normal());
+    for (let r = 1; r <= 2; r++) {
+      g = round(s, r, g, [
+        { clientId: 'a', delta: Float32Array.from({ length: D }, () => 0.1 * rng.normal()), numSamples: 3 },
+      ]);
+    }
+    const saved = decodeCheckpoint(encodeCheckpoint(checkpoint(name, g, s, 2)), 'test');
+    const c = coordinator(name, saved);
+    try {
+      const again = c.checkpoint();
+      expect(again.strategy).toBe(name);
+      expect(again.round).toBe(2);
+      expect(again.strategyState).toEqual(s.exportState());
+      expect(Buffer.from(again.weights.buffer).equals(Buffer.from(g.buffer))).toBe(true);
+    } finally {
+      c.close();
+    }
+    // A checkpoint of another strategy: its state is not imported (the new strategy starts fresh).
+    const other = coordinator('fedavgm', { ...saved, strategy: 'fedyogi' });
+    try {
+      expect(other.checkpoint().strategyState).toEqual(createStrategy('fedavgm').exportState());
+    } finally {
+      other.close();
+    }
   });
 });
