@@ -186,6 +186,7 @@ export const experimentFileSchema = z
         beta2: num(0, 0.999999).describe('Second-moment decay β2 (fedadam, fedyogi); default 0.99'),
         tau: num(1e-12, 1).describe('Adaptivity τ (fedadam, fedyogi, fedadagrad); default 0.001'),
         serverMomentum: num(0, 0.999999).describe('Server momentum β (fedavgm); default 0.9'),
+        dynAlpha: num(1e-6, 1e3).describe('Dynamic regularisation α (feddyn); default 0.01'),
         trimFraction: num(0, 0.49).describe('Trimmed mean: share cut at each end'),
         byzantine: int(0, 1000).describe('Krum: tolerated Byzantine clients'),
         multiKrumSelect: int(1, 10_000).describe('Multi-Krum: updates averaged'),

@@ -93,6 +93,7 @@ export const STRATEGY_LABELS: Record<StrategyName, string> = {
   fedyogi: 'FedYogi',
   fedadagrad: 'FedAdagrad',
   fedavgm: 'FedAvgM',
+  feddyn: 'FedDyn',
   median: 'Median',
   'trimmed-mean': 'Trimmed mean',
   krum: 'Krum',

@@ -5,6 +5,7 @@ import {
   FedAdam,
   FedAvg,
   FedAvgM,
+  FedDyn,
   FedProx,
   FedYogi,
   Krum,
@@ -24,6 +25,7 @@ describe('createStrategy', () => {
       fedyogi: FedYogi,
       fedadagrad: FedAdagrad,
       fedavgm: FedAvgM,
+      feddyn: FedDyn,
       median: Median,
       'trimmed-mean': TrimmedMean,
       krum: Krum,
@@ -44,6 +46,7 @@ describe('createStrategy', () => {
       beta2: 0.9,
       tau: 1e-4,
       serverMomentum: 0.7,
+      dynAlpha: 0.05,
       trimFraction: 0.3,
       byzantine: 2,
       multiKrumSelect: 3,
@@ -58,6 +61,7 @@ describe('createStrategy', () => {
     expect([adagrad.serverLearningRate, adagrad.beta1, adagrad.tau]).toEqual([0.5, 0.8, 1e-4]);
     const avgm = createStrategy('fedavgm', params) as FedAvgM;
     expect([avgm.serverLearningRate, avgm.serverMomentum]).toEqual([0.5, 0.7]);
+    expect(createStrategy('feddyn', params).fitConfig(0)).toEqual({ proxMu: 0, dynAlpha: 0.05 });
     expect((createStrategy('trimmed-mean', params) as TrimmedMean).trimFraction).toBe(0.3);
     const krum = createStrategy('krum', params) as Krum;
     expect([krum.byzantine, krum.multiKrumSelect]).toEqual([2, undefined]);
@@ -77,7 +81,7 @@ describe('createStrategy', () => {
 
   it('rejects an unknown name (from untyped input)', () => {
     expect(() => createStrategy('bulyan' as StrategyName)).toThrow(
-      /createStrategy: name must be one of fedavg, fedprox, fedadam, fedyogi, fedadagrad, fedavgm, median, trimmed-mean, krum, multi-krum, got "bulyan"/,
+      /createStrategy: name must be one of fedavg, fedprox, fedadam, fedyogi, fedadagrad, fedavgm, feddyn, median, trimmed-mean, krum, multi-krum, got "bulyan"/,
     );
   });
 });

@@ -7,6 +7,7 @@ import { FedAdagrad } from './fedadagrad.ts';
 import { FedAdam } from './fedadam.ts';
 import { FedAvg } from './fedavg.ts';
 import { FedAvgM } from './fedavgm.ts';
+import { FedDyn } from './feddyn.ts';
 import { FedProx } from './fedprox.ts';
 import { FedYogi } from './fedyogi.ts';
 import { Krum } from './krum.ts';
@@ -25,6 +26,7 @@ export { FEDADAGRAD_DEFAULTS, FedAdagrad } from './fedadagrad.ts';
 export { FEDADAM_DEFAULTS, FedAdam } from './fedadam.ts';
 export { FedAvg, WeightedMeanRound } from './fedavg.ts';
 export { FEDAVGM_DEFAULTS, FedAvgM } from './fedavgm.ts';
+export { DEFAULT_DYN_ALPHA, FedDyn } from './feddyn.ts';
 export { DEFAULT_PROX_MU, FedProx } from './fedprox.ts';
 export { FEDYOGI_DEFAULTS, FedYogi } from './fedyogi.ts';
 export { DEFAULT_BYZANTINE, Krum, krumNeighbours, krumScores } from './krum.ts';
@@ -61,6 +63,8 @@ export function createStrategy(name: StrategyName, params: StrategyParams = {}):
       return new FedAdagrad(params);
     case 'fedavgm':
       return new FedAvgM(params);
+    case 'feddyn':
+      return new FedDyn(params);
     case 'median':
       return new Median();
     case 'trimmed-mean':

@@ -8,7 +8,7 @@ const ok = (clientId: string) => ({ clientId, delta: f32(0.5, -0.5, 1), numSampl
 /** Adaptive server optimisers: one update moves the model by η·m/(√v + τ), not by the delta. */
 const ADAPTIVE: readonly string[] = ['fedadam', 'fedyogi', 'fedadagrad'];
 /** Strategies with server state across rounds (checkpointed); the others export {}. */
-const STATEFUL: readonly string[] = [...ADAPTIVE, 'fedavgm'];
+const STATEFUL: readonly string[] = [...ADAPTIVE, 'fedavgm', 'feddyn'];
 
 function thrown(fn: () => unknown): StrategyError {
   try {
@@ -95,7 +95,9 @@ describe.each(STRATEGY_NAMES)('the round contract of %s', (name) => {
     const out = r.finish();
     // One update: every strategy gives global + that delta (FedAvgM too: m_1 = Δ, η = 1), except the
     // adaptive ones (+ η·m/(√v + τ) instead).
-    if (!ADAPTIVE.includes(name)) expect(Array.from(out)).toEqual([1.5, 1.5, 4]);
+    // FedDyn with one client (m = 1): h = −α·Δ, so global + Δ − h/α = global + 2Δ.
+    if (name === 'feddyn') expect(Array.from(out)).toEqual([2, 1, 5]);
+    else if (!ADAPTIVE.includes(name)) expect(Array.from(out)).toEqual([1.5, 1.5, 4]);
     expect(() => r.finish()).toThrow(/round 3 was already finished/);
     expect(() => r.add(ok('c'))).toThrow(/round 3 is already finished, got a late update from "c"/);
   });
@@ -119,7 +121,14 @@ describe.each(STRATEGY_NAMES)('the round contract of %s', (name) => {
     // 2^127 + 2^127 = 2^128 ≈ 3.40282367e38 is just past the largest float32 (≈ 3.40282347e38).
     const r = createStrategy(name).begin(0, f32(0, 2 ** 127));
     r.add({ clientId: 'a', delta: f32(0, 2 ** 127), numSamples: 1 });
-    expect(() => r.finish()).toThrow(`${name}: new weight at index 1 must fit in float32, got ${2 ** 128}`);
+    if (name === 'feddyn') {
+      // FedDyn steps 2Δ with one client: about 3·2^127 (h/α rounds through float32 h).
+      expect(() => r.finish()).toThrow(
+        /^feddyn: new weight at index 1 must fit in float32, got 5\.10423\d*e\+38$/,
+      );
+    } else {
+      expect(() => r.finish()).toThrow(`${name}: new weight at index 1 must fit in float32, got ${2 ** 128}`);
+    }
   });
 
   if (!STATEFUL.includes(name)) {
@@ -135,7 +144,7 @@ describe.each(STRATEGY_NAMES)('the round contract of %s', (name) => {
 });
 
 describe('helpers', () => {
-  it('isStrategyName accepts exactly the ten names', () => {
+  it('isStrategyName accepts exactly the eleven names', () => {
     expect(STRATEGY_NAMES).toEqual([
       'fedavg',
       'fedprox',
@@ -143,6 +152,7 @@ describe('helpers', () => {
       'fedyogi',
       'fedadagrad',
       'fedavgm',
+      'feddyn',
       'median',
       'trimmed-mean',
       'krum',

@@ -22,6 +22,7 @@ export type StrategyName =
   | 'fedyogi'
   | 'fedadagrad'
   | 'fedavgm'
+  | 'feddyn'
   | 'median'
   | 'trimmed-mean'
   | 'krum'
@@ -34,6 +35,7 @@ export const STRATEGY_NAMES: readonly StrategyName[] = Object.freeze([
   'fedyogi',
   'fedadagrad',
   'fedavgm',
+  'feddyn',
   'median',
   'trimmed-mean',
   'krum',
@@ -55,6 +57,8 @@ export interface ClientFailure {
 /** Options sent to the clients for their local training this round. */
 export interface FitConfig {
   proxMu: number;
+  /** FedDyn's α: the client adds −⟨g_k, w⟩ + (α/2)·‖w − w_global‖² and keeps g_k (absent: no FedDyn term). */
+  dynAlpha?: number;
 }
 
 export interface RoundAggregator {
@@ -76,6 +80,8 @@ export interface Strategy {
   /** Server-side state that must survive a restart (FedAdam's moments and step, FedAvgM's momentum); {} when stateless. */
   exportState(): Record<string, Float32Array | number>;
   importState(state: Record<string, Float32Array | number>): void;
+  /** The number of clients in the federation, told before each round (FedDyn's m); ignored by the others. */
+  setPopulation?(clients: number): void;
 }
 
 export class StrategyError extends Error {
@@ -89,6 +95,7 @@ export interface StrategyParams {
   beta2?: number;
   tau?: number;
   serverMomentum?: number;
+  dynAlpha?: number;
   trimFraction?: number;
   byzantine?: number;
   multiKrumSelect?: number;
