@@ -1,8 +1,8 @@
 /**
- * The server optimisers in the in-tab federation (`/simulate`): FedYogi, FedAdagrad and FedAvgM run in the
- * page as the aggregator, with virtual clients in Web Workers (real handshake, sealed and signed updates),
- * every round aggregated and every update verified. Small caps keep the run short; no figure is checked for
- * speed or quality, only that the strategies run end to end and are labelled.
+ * The new strategies in the in-tab federation (`/simulate`): FedYogi, FedAdagrad, FedAvgM and FedDyn (whose
+ * clients keep g_k in their workers' trainers) run in the page as the aggregator, with virtual clients in
+ * Web Workers (real handshake, sealed and signed updates), every round aggregated. Small caps keep the run
+ * short; no figure is checked for speed or quality, only that the strategies run end to end and are labelled.
  */
 import { expect, test } from '@playwright/test';
 
@@ -19,10 +19,12 @@ interface SimJson {
   }[];
 }
 
-test('FedYogi, FedAdagrad and FedAvgM run in the tab: 2 clients × 2 rounds each', async ({ page }) => {
+test('FedYogi, FedAdagrad, FedAvgM and FedDyn run in the tab: 2 clients × 2 rounds each', async ({
+  page,
+}) => {
   test.setTimeout(200_000);
   await page.goto(
-    '/simulate?clients=2&rounds=2&configs=fedyogi:iid,fedadagrad:0.5,fedavgm:0.5&model=small&train-rows=600&test-rows=200',
+    '/simulate?clients=2&rounds=2&configs=fedyogi:iid,fedadagrad:0.5,fedavgm:0.5,feddyn:0.5&model=small&train-rows=600&test-rows=200',
   );
   await expect(page.locator('#cfg-0-strategy')).toHaveValue('fedyogi');
   await expect(page.locator('#cfg-0-strategy option:checked')).toHaveText('FedYogi');
@@ -37,6 +39,7 @@ test('FedYogi, FedAdagrad and FedAvgM run in the tab: 2 clients × 2 rounds each
     ['fedyogi', null, 'FedYogi IID'],
     ['fedadagrad', 0.5, 'FedAdagrad α=0.5'],
     ['fedavgm', 0.5, 'FedAvgM α=0.5'],
+    ['feddyn', 0.5, 'FedDyn α=0.5'],
   ]);
   for (const c of json.configs) {
     expect(c.state).toBe('done');
