@@ -34,7 +34,7 @@ describe('experiment file', () => {
     ].join('\n');
     expect(problems(text)).toEqual([
       '2:13 rounds: must be an integer from 1 to 1e6, got 0',
-      '3:15 strategy: must be one of fedavg, fedprox, fedadam, median, trimmed-mean, krum, multi-krum, got "fedsgd"',
+      '3:15 strategy: must be one of fedavg, fedprox, fedadam, fedyogi, fedadagrad, fedavgm, feddyn, median, trimmed-mean, krum, multi-krum, got "fedsgd"',
       '4:48 partition.alpha: must be a number > 0, got -1',
       '5:3 epocs: unknown key (known: dataset, data, test, labels, testFraction, maxTrainRows, maxTestRows, model, strategy, strategyParams, rounds, clientsPerRound, quorum, roundDeadlineSeconds, onQuorumMiss, localEpochs, batchSize, learningRate, learningRateDecay, proxMu, seed, partition, shards, clients, suite, autoStart, joinToken, allowedOrigins)',
       '6:24 model.dModel: must be an integer from 2 to 1024, got "x"',
@@ -107,7 +107,7 @@ describe('experiment file', () => {
 describe('parseConfig (the admin API and tests)', () => {
   it('puts every problem on one line', () => {
     expect(() => parseConfig({ strategy: 'no-such', rounds: -1 })).toThrow(
-      'config: "strategy" must be one of fedavg, fedprox, fedadam, median, trimmed-mean, krum, multi-krum, got "no-such"; "rounds" must be an integer from 1 to 1e6, got -1',
+      'config: "strategy" must be one of fedavg, fedprox, fedadam, fedyogi, fedadagrad, fedavgm, feddyn, median, trimmed-mean, krum, multi-krum, got "no-such"; "rounds" must be an integer from 1 to 1e6, got -1',
     );
     expect(() => parseConfig({ model: { dModel: 30, heads: 4 } })).toThrow(
       'config: "model.dModel" (30) must be a multiple of model.heads (4)',

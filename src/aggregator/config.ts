@@ -180,10 +180,14 @@ export const experimentFileSchema = z
     strategyParams: z
       .strictObject({
         proxMu: num(0, 1e3).describe('FedProx μ'),
-        serverLearningRate: num(1e-9, 100).describe('FedAdam server learning rate'),
-        beta1: num(0, 0.999999).describe('FedAdam β1'),
-        beta2: num(0, 0.999999).describe('FedAdam β2'),
-        tau: num(1e-12, 1).describe('FedAdam τ'),
+        serverLearningRate: num(1e-9, 100).describe(
+          'Server learning rate η (fedadam, fedyogi: default 0.01; fedadagrad: 0.1; fedavgm: 1)',
+        ),
+        beta1: num(0, 0.999999).describe('First-moment decay β1 (fedadam, fedyogi, fedadagrad); default 0.9'),
+        beta2: num(0, 0.999999).describe('Second-moment decay β2 (fedadam, fedyogi); default 0.99'),
+        tau: num(1e-12, 1).describe('Adaptivity τ (fedadam, fedyogi, fedadagrad); default 0.001'),
+        serverMomentum: num(0, 0.999999).describe('Server momentum β (fedavgm); default 0.9'),
+        dynAlpha: num(1e-6, 1e3).describe('Dynamic regularisation α (feddyn); default 0.01'),
         trimFraction: num(0, 0.49).describe('Trimmed mean: share cut at each end'),
         byzantine: int(0, 1000).describe('Krum: tolerated Byzantine clients'),
         multiKrumSelect: int(1, 10_000).describe('Multi-Krum: updates averaged'),

@@ -549,6 +549,7 @@ export class Coordinator extends EventEmitter {
     const rng = new Rng((this.config.seed * 1_000_003 + round * 7919 + this.attempt) >>> 0);
     const selected = rng.shuffle(ids).slice(0, k);
     const deadlineMs = Math.round(this.config.roundDeadlineSeconds * 1000);
+    this.strategy.setPopulation?.(this.keyOf.size); // FedDyn's m: every client registered so far
     const r: OpenRound = {
       round,
       attempt: this.attempt,
@@ -575,6 +576,7 @@ export class Coordinator extends EventEmitter {
       batchSize: this.config.batchSize,
       learningRate: this.roundLearningRate(round),
       proxMu: fit.proxMu,
+      ...(fit.dynAlpha !== undefined && { dynAlpha: fit.dynAlpha }),
       seed: (this.config.seed * 31 + round) >>> 0,
     };
     this.log(

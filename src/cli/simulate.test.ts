@@ -144,7 +144,7 @@ describe('pqfed simulate --config', () => {
     expect(r.stderr.trim().split('\n')).toEqual([
       `pqfed: experiment file ${bad}: 3 problems`,
       `  ${bad}:2:13: "rounds" must be an integer from 1 to 1e6, got 0`,
-      `  ${bad}:3:15: "strategy" must be one of fedavg, fedprox, fedadam, median, trimmed-mean, krum, multi-krum, got "fedsgd"`,
+      `  ${bad}:3:15: "strategy" must be one of fedavg, fedprox, fedadam, fedyogi, fedadagrad, fedavgm, feddyn, median, trimmed-mean, krum, multi-krum, got "fedsgd"`,
       `  ${bad}:4:32: "partition.alpha" unknown key (known: kind)`,
     ]);
   });

@@ -2,6 +2,11 @@
  * `LocalTrainer` on a tfjs model in the current thread: what `pqfed simulate`'s worker threads use (the
  * browser's worker wraps the same `train()` behind comlink). It trains from the global weights for the
  * round's epochs with Adam (FedProx's proximal term when μ > 0) and returns local − global.
+ *
+ * FedDyn (fit settings with `dynAlpha` α > 0; Acar et al. 2021): the loss gains −⟨g_k, w⟩ + (α/2)·‖w − w_global‖²
+ * and after training g_k ← g_k − α·(local − global). g_k is this client's state across rounds, kept here in
+ * memory: it starts at 0, and a new experiment (`prepare`) or a new trainer starts it at 0 again, which
+ * FedDyn treats like a client that has not taken part before.
  */
 import type { ExperimentInfo, FitSettings, LocalMetrics } from '../core/protocol.ts';
 import type { EncodedData } from '../data/features.ts';
@@ -15,6 +20,8 @@ export class ShardMismatchError extends Error {
 
 export class ModelTrainer implements LocalTrainer {
   private model: MultiTaskModel | null = null;
+  /** FedDyn's g_k (null until the first FedDyn round). */
+  private dynGrad: Float32Array | null = null;
 
   constructor(
     private readonly data: EncodedData,
@@ -42,6 +49,7 @@ export class ModelTrainer implements LocalTrainer {
       }
     }
     this.model?.dispose();
+    this.dynGrad = null;
     this.model = new MultiTaskModel(config, initWeights(config, 0).weights);
     if (this.model.numParams !== experiment.modelSize) {
       throw new ShardMismatchError(
@@ -58,12 +66,16 @@ export class ModelTrainer implements LocalTrainer {
     const model = this.model;
     if (!model) throw new ShardMismatchError('fit before prepare: no model');
     model.setWeights(global);
+    const alpha = fit.dynAlpha ?? 0;
+    if (alpha > 0 && this.dynGrad?.length !== global.length) this.dynGrad = new Float32Array(global.length);
+    const mu = fit.proxMu + alpha;
     const r = await train(model, this.data, {
       epochs: fit.epochs,
       batchSize: fit.batchSize,
       learningRate: fit.learningRate,
       seed: fit.seed,
-      prox: fit.proxMu > 0 ? { mu: fit.proxMu, global } : undefined,
+      prox: mu > 0 ? { mu, global } : undefined,
+      linear: alpha > 0 ? (this.dynGrad ?? undefined) : undefined,
       ...(this.onProgress && {
         readEvery: 5,
         onProgress: (p: TrainProgress) => this.onProgress!({ ...p, round }),
@@ -72,6 +84,8 @@ export class ModelTrainer implements LocalTrainer {
     const local = await model.getWeights();
     const delta = new Float32Array(local.length);
     for (let i = 0; i < local.length; i++) delta[i] = local[i]! - global[i]!;
+    const g = this.dynGrad;
+    if (alpha > 0 && g) for (let i = 0; i < g.length; i++) g[i] = g[i]! - alpha * delta[i]!;
     return {
       delta,
       metrics: {
@@ -80,6 +94,11 @@ export class ModelTrainer implements LocalTrainer {
         samplesPerSec: r.samplesPerSec,
       },
     };
+  }
+
+  /** FedDyn's g_k as it stands (a copy), or null before the first FedDyn round. */
+  dynState(): Float32Array | null {
+    return this.dynGrad?.slice() ?? null;
   }
 
   dispose(): void {

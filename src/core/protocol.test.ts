@@ -302,6 +302,28 @@ describe('encodeFrame / decode round trip', () => {
     expect(Array.from(back.seal.modelSignature)).toEqual(Array.from(SEAL.modelSignature));
   });
 
+  it('carries FedDyn’s dynAlpha in the fit settings when present, and only then', () => {
+    const msg: Extract<ServerMessage, { type: 'round' }> = {
+      type: 'round',
+      round: 2,
+      version: 1,
+      deadlineMs: 1000,
+      fit: { epochs: 1, batchSize: 8, learningRate: 0.01, proxMu: 0, dynAlpha: 0.05, seed: 3 },
+      seal: SEAL,
+      weights: weightsOf(MODEL),
+    };
+    const back = decodeServerFrame(encodeFrame(msg), OPTS);
+    if (back.type !== 'round') throw new Error(`expected a round, got ${back.type}`);
+    expect(back.fit).toEqual(msg.fit);
+    const plain = decodeServerFrame(rawFrame(roundHeader(), weightsOf(MODEL)), OPTS);
+    if (plain.type !== 'round') throw new Error(`expected a round, got ${plain.type}`);
+    expect('dynAlpha' in plain.fit).toBe(false);
+    for (const bad of [-0.1, 1e4, 'x', null]) {
+      const frame = rawFrame(roundHeader({ fit: { ...FIT, dynAlpha: bad } }), weightsOf(MODEL));
+      expectRefused(server(frame), 'malformed', '"dynAlpha"');
+    }
+  });
+
   it('carries the round seal in the header as padded standard base64; the limit size round-trips', () => {
     const frame = encodeFrame({
       type: 'round',

@@ -46,6 +46,8 @@ export interface FitSettings {
   batchSize: number;
   learningRate: number;
   proxMu: number;
+  /** FedDyn's α (strategy feddyn): the client's loss gains −⟨g_k, w⟩ + (α/2)·‖w − w_global‖². Absent: none. */
+  dynAlpha?: number;
   seed: number;
 }
 
@@ -309,6 +311,7 @@ export function decodeServerFrame(bytes: Uint8Array, opts: DecodeOptions): Serve
           batchSize: int(fit, 'batchSize', 1, PROTOCOL.maxBatchSize),
           learningRate: num(fit, 'learningRate', 0, 10),
           proxMu: num(fit, 'proxMu', 0, 1e3),
+          ...(fit.dynAlpha !== undefined && { dynAlpha: num(fit, 'dynAlpha', 0, 1e3) }),
           seed: int(fit, 'seed', 0, 2 ** 32 - 1),
         },
         seal: roundSeal(header.seal),

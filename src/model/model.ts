@@ -306,12 +306,17 @@ export class MultiTaskModel {
 
   /**
    * Joint loss (scalar). `classWeights` [K] rescales each row's cross-entropy by its class's weight and
-   * normalises by the batch's total weight. `prox` adds FedProx's (μ/2)·‖w − w_global‖² (Li et al. 2020).
+   * normalises by the batch's total weight. `prox` adds FedProx's (μ/2)·‖w − w_global‖² (Li et al. 2020);
+   * `linear` (one tensor per parameter, manifest order) adds FedDyn's −⟨g, w⟩ (Acar et al. 2021).
    */
   loss(
     batch: Batch,
     targets: Targets,
-    opts: { classWeights?: tf.Tensor1D; prox?: { mu: number; global: tf.Tensor[] } } = {},
+    opts: {
+      classWeights?: tf.Tensor1D;
+      prox?: { mu: number; global: tf.Tensor[] };
+      linear?: tf.Tensor[];
+    } = {},
   ): tf.Scalar {
     const { logits, mos } = this.forward(batch);
     const oh = tf.oneHot(targets.label, this.config.numClasses).cast('float32');
@@ -328,6 +333,11 @@ export class MultiTaskModel {
       const vars = Object.values(this.params);
       const sq = vars.map((v, i) => v.sub(opts.prox!.global[i]!).square().sum());
       total = total.add(tf.addN(sq).mul(opts.prox.mu / 2)) as tf.Scalar;
+    }
+    if (opts.linear) {
+      const vars = Object.values(this.params);
+      const dots = vars.map((v, i) => v.mul(opts.linear![i]!).sum());
+      total = total.sub(tf.addN(dots)) as tf.Scalar;
     }
     return total;
   }

@@ -22,6 +22,8 @@ export interface TrainOptions {
   classWeights?: Float32Array;
   /** FedProx: μ and the global weights the proximal term pulls towards. */
   prox?: { mu: number; global: Float32Array };
+  /** FedDyn: the client's vector g_k (flat, manifest order); the loss gains −⟨g_k, w⟩. */
+  linear?: Float32Array;
   /** Read the loss back every this many steps (default 20). */
   readEvery?: number;
   onProgress?: (p: TrainProgress) => void;
@@ -137,20 +139,27 @@ export async function train(
   if (!(opts.batchSize >= 1 && Number.isInteger(opts.batchSize))) {
     throw new TrainingError(`train: batchSize must be a positive integer, got ${opts.batchSize}`);
   }
+  if (opts.linear && opts.linear.length !== model.numParams) {
+    throw new TrainingError(
+      `train: linear (FedDyn g_k) must have ${model.numParams} values (the model size), got ${opts.linear.length}`,
+    );
+  }
   const optimizer = tf.train.adam(opts.learningRate);
   const vars = Object.values(model.params);
   const classWeights = opts.classWeights ? tf.tensor1d(opts.classWeights) : undefined;
-  let globalTensors: tf.Tensor[] | undefined;
-  if (opts.prox && opts.prox.mu > 0) {
-    const g = opts.prox.global;
+  /** A flat vector as one tensor per parameter (manifest order). */
+  const asParams = (flat: Float32Array): tf.Tensor[] => {
     let off = 0;
-    globalTensors = model.manifest.params.map((p) => {
+    return model.manifest.params.map((p) => {
       const size = p.shape.reduce((a, b) => a * b, 1);
-      const t = tf.tensor(g.subarray(off, off + size), p.shape);
+      const t = tf.tensor(flat.subarray(off, off + size), p.shape);
       off += size;
       return t;
     });
-  }
+  };
+  let globalTensors: tf.Tensor[] | undefined;
+  if (opts.prox && opts.prox.mu > 0) globalTensors = asParams(opts.prox.global);
+  const linearTensors = opts.linear ? asParams(opts.linear) : undefined;
   const readEvery = opts.readEvery ?? 20;
   const yieldEvery = opts.yieldEvery ?? 1;
   const order = Int32Array.from({ length: data.n }, (_, i) => i);
@@ -187,6 +196,7 @@ export async function train(
             model.loss(b.batch, b.targets, {
               classWeights,
               prox: globalTensors ? { mu: opts.prox!.mu, global: globalTensors } : undefined,
+              linear: linearTensors,
             }),
           true,
           vars,
@@ -220,6 +230,7 @@ export async function train(
     optimizer.dispose();
     classWeights?.dispose();
     if (globalTensors) tf.dispose(globalTensors);
+    if (linearTensors) tf.dispose(linearTensors);
   }
   const seconds = (performance.now() - t0) / 1000;
   return { steps, samples, seconds, samplesPerSec: samples / seconds, losses, finalLoss, stopped };

@@ -133,8 +133,9 @@ describe('in-tab federation (aggregator side, real cryptography, in-process clie
 
   it('refuses a tampered envelope: that round aggregates the others only', async () => {
     const evaluated: Float32Array[] = [];
+    const trainers: FakeTrainer[] = [];
     const rounds = await runConfiguration(
-      env(evaluated, []),
+      env(evaluated, trainers),
       plan({ rounds: 3, tamper: { round: 2, client: 1 } }),
       { strategy: 'median', partition: { kind: 'dirichlet', alpha: 0.5 } },
       [shard(5), shard(5), shard(5), shard(5)],
@@ -177,6 +178,43 @@ describe('in-tab federation (aggregator side, real cryptography, in-process clie
       stop.signal,
     );
     await expect(run).rejects.toBeInstanceOf(StoppedError);
+  });
+});
+
+describe('in-tab federation with the server optimisers (state across rounds)', () => {
+  // Every round the weighted mean delta is 2.5 (see the FedAvg test). FedAvgM at η = 1, β = 0.9:
+  //   m1 = 2.5 → w1 = 2.5;  m2 = 0.9·2.5 + 2.5 = 4.75 → w2 = 7.25 (FedAvg would give 5).
+  // FedYogi at its defaults, round 1: m1 = 0.1·2.5 = 0.25, v1 = 0.01·6.25 = 0.0625, √v1 = 0.25
+  //   → w1 = 0.01·0.25 / 0.251 = 0.0099601594.
+  // FedAdagrad at its defaults, round 1: m1 = 0.25, v1 = 6.25, √v1 = 2.5 → w1 = 0.1·0.25 / 2.501 = 0.0099960016.
+  it.each([
+    ['fedavgm', [2.5, 7.25]],
+    ['fedyogi', [0.0099601594]],
+    ['fedadagrad', [0.0099960016]],
+    // FedDyn at α = 0.01, unweighted: ΣΔ = 1 + 2 + 3 = 6 over 3 clients, m = 3.
+    //   h1 = −0.01·6/3 = −0.02 → w1 = 0 + 2 − h1/α = 4;  h2 = −0.04 → w2 = 4 + 2 + 4 = 10.
+    ['feddyn', [4, 10]],
+  ] as const)('%s carries its server state from round to round', async (strategy, expected) => {
+    const evaluated: Float32Array[] = [];
+    const trainers: FakeTrainer[] = [];
+    const rounds = await runConfiguration(
+      env(evaluated, trainers),
+      plan(),
+      { strategy, partition: { kind: 'iid' } },
+      [shard(10), shard(30), shard(60)],
+      () => {},
+      new AbortController().signal,
+    );
+    expect(rounds.map((r) => r.outcome)).toEqual(['aggregated', 'aggregated']);
+    expected.forEach((x, i) => {
+      for (const w of evaluated[i]!) expect(w).toBeCloseTo(x, 6);
+    });
+    // Only FedDyn sends its α to the clients.
+    for (const t of trainers) {
+      expect(t.fits.map((f) => f.fit.dynAlpha)).toEqual(
+        strategy === 'feddyn' ? [0.01, 0.01] : [undefined, undefined],
+      );
+    }
   });
 });
 

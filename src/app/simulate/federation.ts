@@ -162,6 +162,7 @@ export async function runConfiguration(
       const keyedAt = performance.now();
       const crypto = await server.openRound({ session, round, version, weights: global });
       cryptoMs += performance.now() - keyedAt;
+      strategy.setPopulation?.(active.length); // FedDyn's m
       const aggregator = strategy.begin(round, global);
       const fit = strategy.fitConfig(round);
       const frame = encodeFrame({
@@ -174,6 +175,7 @@ export async function runConfiguration(
           batchSize: plan.batchSize,
           learningRate: roundLearningRate(plan.learningRate, round, plan.rounds),
           proxMu: fit.proxMu,
+          ...(fit.dynAlpha !== undefined && { dynAlpha: fit.dynAlpha }),
           seed: (plan.seed * 31 + round) >>> 0,
         },
         seal: crypto.seal,

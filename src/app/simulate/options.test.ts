@@ -28,6 +28,9 @@ describe('configurations', () => {
       expect(formatConfigSpec(parseConfigSpec(text))).toBe(text);
     }
     expect(configLabel(parseConfigSpec('fedadam:1'))).toBe('FedAdam α=1');
+    expect(configLabel(parseConfigSpec('fedyogi:0.1'))).toBe('FedYogi α=0.1');
+    expect(configLabel(parseConfigSpec('fedadagrad:iid'))).toBe('FedAdagrad IID');
+    expect(configLabel(parseConfigSpec('fedavgm'))).toBe('FedAvgM α=0.5');
     expect(configLabel(parseConfigSpec('krum:iid'))).toBe('Krum IID');
   });
 

@@ -3,9 +3,13 @@
  * protocol and each algorithm's file for its maths and references.
  */
 
+import { FedAdagrad } from './fedadagrad.ts';
 import { FedAdam } from './fedadam.ts';
 import { FedAvg } from './fedavg.ts';
+import { FedAvgM } from './fedavgm.ts';
+import { FedDyn } from './feddyn.ts';
 import { FedProx } from './fedprox.ts';
+import { FedYogi } from './fedyogi.ts';
 import { Krum } from './krum.ts';
 import { Median } from './median.ts';
 import {
@@ -17,9 +21,14 @@ import {
 } from './strategy.ts';
 import { TrimmedMean } from './trimmed-mean.ts';
 
+export { AdaptiveServerOptimizer } from './adaptive.ts';
+export { FEDADAGRAD_DEFAULTS, FedAdagrad } from './fedadagrad.ts';
 export { FEDADAM_DEFAULTS, FedAdam } from './fedadam.ts';
 export { FedAvg, WeightedMeanRound } from './fedavg.ts';
+export { FEDAVGM_DEFAULTS, FedAvgM } from './fedavgm.ts';
+export { DEFAULT_DYN_ALPHA, FedDyn } from './feddyn.ts';
 export { DEFAULT_PROX_MU, FedProx } from './fedprox.ts';
+export { FEDYOGI_DEFAULTS, FedYogi } from './fedyogi.ts';
 export { DEFAULT_BYZANTINE, Krum, krumNeighbours, krumScores } from './krum.ts';
 export { Median } from './median.ts';
 export {
@@ -48,6 +57,14 @@ export function createStrategy(name: StrategyName, params: StrategyParams = {}):
       return new FedProx(params);
     case 'fedadam':
       return new FedAdam(params);
+    case 'fedyogi':
+      return new FedYogi(params);
+    case 'fedadagrad':
+      return new FedAdagrad(params);
+    case 'fedavgm':
+      return new FedAvgM(params);
+    case 'feddyn':
+      return new FedDyn(params);
     case 'median':
       return new Median();
     case 'trimmed-mean':

@@ -5,6 +5,11 @@ import { addToGlobal, firstNonFinite, isStrategyName, STRATEGY_NAMES, StrategyEr
 const f32 = (...xs: number[]) => Float32Array.of(...xs);
 const ok = (clientId: string) => ({ clientId, delta: f32(0.5, -0.5, 1), numSamples: 4 });
 
+/** Adaptive server optimisers: one update moves the model by η·m/(√v + τ), not by the delta. */
+const ADAPTIVE: readonly string[] = ['fedadam', 'fedyogi', 'fedadagrad'];
+/** Strategies with server state across rounds (checkpointed); the others export {}. */
+const STATEFUL: readonly string[] = [...ADAPTIVE, 'fedavgm', 'feddyn'];
+
 function thrown(fn: () => unknown): StrategyError {
   try {
     fn();
@@ -88,8 +93,11 @@ describe.each(STRATEGY_NAMES)('the round contract of %s', (name) => {
     expect(r.failures).toEqual([{ clientId: 'b', reason: 'timeout' }]);
     expect(r.accepted).toBe(1);
     const out = r.finish();
-    // One update: every strategy gives global + that delta (FedAdam: + η·m/(√v + τ) instead).
-    if (name !== 'fedadam') expect(Array.from(out)).toEqual([1.5, 1.5, 4]);
+    // One update: every strategy gives global + that delta (FedAvgM too: m_1 = Δ, η = 1), except the
+    // adaptive ones (+ η·m/(√v + τ) instead).
+    // FedDyn with one client (m = 1): h = −α·Δ, so global + Δ − h/α = global + 2Δ.
+    if (name === 'feddyn') expect(Array.from(out)).toEqual([2, 1, 5]);
+    else if (!ADAPTIVE.includes(name)) expect(Array.from(out)).toEqual([1.5, 1.5, 4]);
     expect(() => r.finish()).toThrow(/round 3 was already finished/);
     expect(() => r.add(ok('c'))).toThrow(/round 3 is already finished, got a late update from "c"/);
   });
@@ -108,14 +116,22 @@ describe.each(STRATEGY_NAMES)('the round contract of %s', (name) => {
   });
 
   it('refuses a result that overflows float32', () => {
-    if (name === 'fedadam') return; // its step is bounded by η·|m|/√v; overflow is tested in fedadam.test.ts
+    // The adaptive step is bounded by η·|m|/√v; their overflow is tested in adaptive.test.ts.
+    if (ADAPTIVE.includes(name)) return;
     // 2^127 + 2^127 = 2^128 ≈ 3.40282367e38 is just past the largest float32 (≈ 3.40282347e38).
     const r = createStrategy(name).begin(0, f32(0, 2 ** 127));
     r.add({ clientId: 'a', delta: f32(0, 2 ** 127), numSamples: 1 });
-    expect(() => r.finish()).toThrow(`${name}: new weight at index 1 must fit in float32, got ${2 ** 128}`);
+    if (name === 'feddyn') {
+      // FedDyn steps 2Δ with one client: about 3·2^127 (h/α rounds through float32 h).
+      expect(() => r.finish()).toThrow(
+        /^feddyn: new weight at index 1 must fit in float32, got 5\.10423\d*e\+38$/,
+      );
+    } else {
+      expect(() => r.finish()).toThrow(`${name}: new weight at index 1 must fit in float32, got ${2 ** 128}`);
+    }
   });
 
-  if (name !== 'fedadam') {
+  if (!STATEFUL.includes(name)) {
     it('exports {} and imports only {}', () => {
       const s = createStrategy(name);
       expect(s.exportState()).toEqual({});
@@ -128,11 +144,15 @@ describe.each(STRATEGY_NAMES)('the round contract of %s', (name) => {
 });
 
 describe('helpers', () => {
-  it('isStrategyName accepts exactly the seven names', () => {
+  it('isStrategyName accepts exactly the eleven names', () => {
     expect(STRATEGY_NAMES).toEqual([
       'fedavg',
       'fedprox',
       'fedadam',
+      'fedyogi',
+      'fedadagrad',
+      'fedavgm',
+      'feddyn',
       'median',
       'trimmed-mean',
       'krum',

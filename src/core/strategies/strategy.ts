@@ -19,6 +19,10 @@ export type StrategyName =
   | 'fedavg'
   | 'fedprox'
   | 'fedadam'
+  | 'fedyogi'
+  | 'fedadagrad'
+  | 'fedavgm'
+  | 'feddyn'
   | 'median'
   | 'trimmed-mean'
   | 'krum'
@@ -28,6 +32,10 @@ export const STRATEGY_NAMES: readonly StrategyName[] = Object.freeze([
   'fedavg',
   'fedprox',
   'fedadam',
+  'fedyogi',
+  'fedadagrad',
+  'fedavgm',
+  'feddyn',
   'median',
   'trimmed-mean',
   'krum',
@@ -49,6 +57,8 @@ export interface ClientFailure {
 /** Options sent to the clients for their local training this round. */
 export interface FitConfig {
   proxMu: number;
+  /** FedDyn's α: the client adds −⟨g_k, w⟩ + (α/2)·‖w − w_global‖² and keeps g_k (absent: no FedDyn term). */
+  dynAlpha?: number;
 }
 
 export interface RoundAggregator {
@@ -67,9 +77,11 @@ export interface Strategy {
   fitConfig(round: number): FitConfig;
   /** Starts a round from `global` (length = model size; every delta must have that length). */
   begin(round: number, global: Float32Array): RoundAggregator;
-  /** Server-side state that must survive a restart (FedAdam's moments and step); {} when stateless. */
+  /** Server-side state that must survive a restart (FedAdam's moments and step, FedAvgM's momentum); {} when stateless. */
   exportState(): Record<string, Float32Array | number>;
   importState(state: Record<string, Float32Array | number>): void;
+  /** The number of clients in the federation, told before each round (FedDyn's m); ignored by the others. */
+  setPopulation?(clients: number): void;
 }
 
 export class StrategyError extends Error {
@@ -82,6 +94,8 @@ export interface StrategyParams {
   beta1?: number;
   beta2?: number;
   tau?: number;
+  serverMomentum?: number;
+  dynAlpha?: number;
   trimFraction?: number;
   byzantine?: number;
   multiKrumSelect?: number;
