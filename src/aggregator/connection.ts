@@ -10,6 +10,7 @@ import type { WebSocket } from 'ws';
 import type { SecureChannel, ServerChannels } from '../core/channel.ts';
 import { PROTOCOL } from '../core/limits.ts';
 import { decodeClientFrame, ProtocolError } from '../core/protocol.ts';
+import { clientAddressOf } from './client-address.ts';
 import type { Coordinator, Peer } from './coordinator.ts';
 
 export interface ConnectionContext {
@@ -27,7 +28,7 @@ export async function serveConnection(
   ctx: ConnectionContext,
 ): Promise<void> {
   const { coordinator, channels, log, maxFrame } = ctx;
-  const address = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+  const address = `${clientAddressOf(req)}:${req.socket.remotePort ?? '?'}`;
   let alive = true;
   ws.on('pong', () => {
     alive = true;

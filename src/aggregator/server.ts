@@ -7,11 +7,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import type { ServerChannels } from '../core/channel.ts';
 import { maxFrameBytes } from '../core/limits.ts';
 import { BenchmarkStore } from './benchmarks.ts';
+import { resolveClientAddress } from './client-address.ts';
 import { serveConnection } from './connection.ts';
 import type { Coordinator } from './coordinator.ts';
 import { adminRoutes } from './http/admin.ts';
@@ -27,8 +29,13 @@ export interface AggregatorServerOptions {
   adminToken: string;
   /** Folder of the built app (dist/); null serves the API only. */
   staticRoot: string | null;
-  /** Browser origins allowed besides the server's own. */
-  allowedOrigins?: string[];
+  /** The browser origins allowed to open `/ws` (network.ts `browserOrigins`), read at each upgrade; absent:
+   * none (browsers are refused, Node clients, which send no Origin, connect). */
+  browserOrigins?: () => ReadonlySet<string>;
+  /** A certificate and key (PEM): the app, the API and `wss` are served over HTTPS. */
+  tls?: { cert: string; key: string };
+  /** Behind a reverse proxy: the client address (limits, logs) comes from `Forwarded`/`X-Forwarded-For`. */
+  trustProxy?: boolean;
   /** The server's public base URL (e.g. `http://192.168.1.5:8080`), or a getter for it once the port is
    * bound: /api/status's `join` link is built on it (null in the status when there is none). */
   publicUrl?: string | (() => string | undefined);
@@ -65,20 +72,25 @@ export function createAggregatorServer(opts: AggregatorServerOptions): Aggregato
     ...(opts.exportModel && { exportModel: opts.exportModel }),
     log,
   });
+  const trustProxy = opts.trustProxy ?? false;
+  const noOrigins: ReadonlySet<string> = new Set();
   const gate = upgradeGate({
     coordinator,
-    ...(opts.allowedOrigins && { allowedOrigins: opts.allowedOrigins }),
+    origins: opts.browserOrigins ?? (() => noOrigins),
+    trustProxy,
     log,
   });
   const connection = { coordinator, channels, modelSize: opts.modelSize, maxFrame, log };
 
-  const server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    resolveClientAddress(req, trustProxy);
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
     handleHttp(req, res).catch((e: Error) => {
       log(`http ${req.method} ${req.url}: ${e.name}: ${e.message}`);
       if (!res.headersSent) json(res, 500, { error: 'internal error' });
     });
-  });
+  };
+  const server: Server = opts.tls ? createHttpsServer(opts.tls, onRequest) : createServer(onRequest);
 
   async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');

@@ -51,3 +51,11 @@ export const PROTOCOL = {
 export function maxFrameBytes(modelSize: number): number {
   return modelSize * 4 + PROTOCOL.frameOverheadBytes;
 }
+
+/** The self-signed certificate of `pqfed serve --https` (src/aggregator/tls.ts). */
+export const TLS = {
+  /** Validity of a new self-signed certificate (days). */
+  selfSignedDays: 365,
+  /** A kept certificate that expires within this many days is replaced at start. */
+  renewBeforeDays: 7,
+} as const;

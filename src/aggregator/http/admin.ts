@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServerChannels } from '../../core/channel.ts';
 import { ROUND_FIELDS } from '../checkpoint.ts';
+import { clientAddressOf } from '../client-address.ts';
 import { ConfigError, parseConfig } from '../config.ts';
 import { type Coordinator, sameSecret } from '../coordinator.ts';
 import { json, readBody } from './respond.ts';
@@ -27,7 +28,7 @@ export function adminRoutes(opts: AdminOptions): AdminHandler {
     const token = auth.startsWith('Bearer ') ? auth.slice(7) : '';
     if (!token || !sameSecret(token, opts.adminToken)) {
       coordinator.count('admin-unauthorized');
-      log(`admin ${action}: refused, missing or wrong admin token from ${req.socket.remoteAddress}`);
+      log(`admin ${action}: refused, missing or wrong admin token from ${clientAddressOf(req)}`);
       return json(res, 401, { error: 'admin token required: send "Authorization: Bearer <token>"' });
     }
     if (action === 'export' && req.method === 'GET') {
