@@ -14,6 +14,7 @@ import type { BenchmarkOptions } from '../model/throughput.ts';
 import { byId as el } from './dashboard/dom.ts';
 import { mountDataPanel } from './data-panel.ts';
 import { mountFederation } from './federation.ts';
+import { originNotice } from './origin-notice.ts';
 import { createTrainer } from './trainer.ts';
 
 type BackendChoice = BackendName | 'auto';
@@ -77,6 +78,17 @@ function showReport(report: BackendReport, skipped: { name: string; reason: stri
 }
 
 ui.notice.textContent = `Trains on TON_IoT-shaped ${SYNTHETIC_NOTICE}.`;
+// Plain HTTP on a LAN address: say plainly what the browser withholds and why.
+const withheld = originNotice({
+  protocol: location.protocol,
+  hostname: location.hostname,
+  isSecureContext,
+  crossOriginIsolated,
+});
+if (withheld) {
+  el('origin-notice').textContent = withheld;
+  el('origin-notice').hidden = false;
+}
 
 const trainer = createTrainer();
 void trainer.api.useTab(tabId());
