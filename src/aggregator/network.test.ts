@@ -76,7 +76,12 @@ describe('certificate names', () => {
       { host: '0.0.0.0', port: 8443, https: true, publicUrl: 'https://classroom.test:8443' },
       MACHINE,
     );
-    expect(names.dns.sort()).toEqual(['classroom.test', 'localhost', 'teacher-laptop']);
+    expect(names.dns.sort()).toEqual([
+      'classroom.test',
+      'localhost',
+      'teacher-laptop',
+      'teacher-laptop.local',
+    ]);
     expect(names.ips.sort()).toEqual(['10.0.0.7', '127.0.0.1', '192.168.1.5', '2001:db8::7', '::1']);
   });
   it('cover an IP public URL as an address, and only the listen host when bound to one', () => {
@@ -101,6 +106,7 @@ describe('browser origins', () => {
       'http://192.168.1.5:8080',
       'http://[::1]:8080',
       'http://localhost:8080',
+      'http://teacher-laptop.local:8080',
       'http://teacher-laptop:8080',
       'https://fl.school.example',
       'https://lab.example',

@@ -100,11 +100,18 @@ export function printedBases(l: Listening, interfaces: Interfaces): string[] {
   return [...new Set([publicBase(l, interfaces), ...each])];
 }
 
+/** The machine's own names: its hostname and, for a bare one, its mDNS name (`teacher-laptop.local`). */
+export function machineNames(hostname: string): string[] {
+  const h = hostname.toLowerCase();
+  if (!h) return [];
+  return h.includes('.') ? [h] : [h, `${h}.local`];
+}
+
 /** The names a self-signed certificate for this server must cover. */
 export function certificateNames(l: Listening, machine: Machine): { dns: string[]; ips: string[] } {
   const dns = new Set(['localhost']);
   const ips = new Set(['127.0.0.1', '::1']);
-  if (machine.hostname) dns.add(machine.hostname.toLowerCase());
+  for (const n of machineNames(machine.hostname)) dns.add(n);
   const add = (h: string) => (isIP(h) ? ips.add(h) : dns.add(h.toLowerCase()));
   if (listensEverywhere(l.host)) {
     for (const list of Object.values(machine.interfaces))
@@ -123,7 +130,7 @@ export function certificateNames(l: Listening, machine: Machine): { dns: string[
 export function browserOrigins(l: Listening, machine: Machine, extra: readonly string[] = []): Set<string> {
   const scheme = l.https ? 'https' : 'http';
   const hosts = new Set(['localhost', '127.0.0.1', '::1', ...reachableAddresses(l.host, machine.interfaces)]);
-  if (machine.hostname) hosts.add(machine.hostname.toLowerCase());
+  for (const n of machineNames(machine.hostname)) hosts.add(n);
   const origins = new Set<string>();
   for (const h of hosts) origins.add(new URL(`${scheme}://${urlHost(h)}:${l.port}`).origin);
   if (l.publicUrl) origins.add(new URL(parsePublicUrl(l.publicUrl)).origin);

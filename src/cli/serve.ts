@@ -129,6 +129,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
   if (!app)
     say('  (the app is not built, so only the API and the WebSocket are served: run `npm run build`)');
   say(`  join link:   ${info.join}`);
+  say(`  short link:  ${base}/?autojoin=1 (to type by hand: the page takes its server's fingerprint)`);
   say(`  dashboard:   ${info.dashboard}`);
   say(`  server key:  ${fp} (${channels.suite}, ML-DSA-65)`);
   if (tls) {
