@@ -1,9 +1,10 @@
 /**
- * The aggregator's network face: one Node HTTP server serves the built app (with the cross-origin isolation
- * headers WASM threads need), `/healthz`, `/api/status`, `/api/explain`, `/api/benchmarks`, the admin API
- * (http/admin.ts) and, on `/ws`, the federated protocol through `ws` in noServer mode (permessage-deflate
- * off, `maxPayload` derived from the model size). An upgrade passes the cheap checks of upgrade-gate.ts
- * before any cryptography; each admitted connection lives in connection.ts.
+ * The aggregator's network face: one Node HTTP server (HTTPS when given a certificate: tls.ts) serves the
+ * built app (with the cross-origin isolation headers WASM threads need), `/healthz`, `/api/status`,
+ * `/api/explain`, `/api/benchmarks`, the admin API (http/admin.ts) and, on `/ws`, the federated protocol
+ * through `ws` in noServer mode (permessage-deflate off, `maxPayload` derived from the model size). An
+ * upgrade passes the cheap checks of upgrade-gate.ts before any cryptography; each admitted connection
+ * lives in connection.ts. Client addresses come from client-address.ts (`--trust-proxy`).
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
