@@ -59,9 +59,11 @@ test('over HTTPS by a LAN name, a tab trains on WebGPU and a tab at the short ad
   const sha256 = new X509Certificate(readFileSync(join(https.dataDir, 'tls-cert.pem'))).fingerprint256;
   await until('the certificate line', async () => https.log.some((l) => l.trim() === sha256), 30_000);
 
-  // The bare address: the form already holds the fingerprint the origin announces.
+  // The bare address typed without https:// is redirected, and the form already holds the fingerprint the
+  // origin announces.
   const bare = await context.newPage();
-  await bare.goto(`${https.base}/`);
+  await bare.goto(`http://${base.host}/`);
+  expect(bare.url()).toBe(`${https.base}/`);
   await expect(bare.locator('#fed-fingerprint')).toHaveValue(https.fingerprint);
   await bare.close();
 

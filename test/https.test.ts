@@ -5,6 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { get } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,6 +69,41 @@ describe('an aggregator with a certificate', () => {
     expect(await open(`https://localhost:${port}`)).toBe(101);
     expect(await open('https://classroom.test:1')).toBe(101);
     expect(await open(`http://localhost:${port}`)).toBe(403);
+  });
+});
+
+/** A plain-HTTP request to the HTTPS port: status, Location and whether the socket was closed. */
+function plainGet(path: string, host: string): Promise<{ status: number; location: string | undefined }> {
+  return new Promise((ok, fail) => {
+    const req = httpRequest(
+      { host: '127.0.0.1', port: t.agg.port, path, setHost: false, headers: { host } },
+      (res) => {
+        res.resume();
+        res.on('end', () => ok({ status: res.statusCode ?? 0, location: res.headers.location }));
+      },
+    );
+    req.once('error', fail);
+    req.end();
+  });
+}
+
+describe('plain HTTP on the HTTPS port', () => {
+  it('is redirected to the same host and path over https (a student who typed no https://)', async () => {
+    const host = `classroom.test:${t.agg.port}`;
+    expect(await plainGet('/?autojoin=1', host)).toEqual({
+      status: 308,
+      location: `https://${host}/?autojoin=1`,
+    });
+    expect(await plainGet('/dashboard', '[::1]:8443')).toEqual({
+      status: 308,
+      location: 'https://[::1]:8443/dashboard',
+    });
+  });
+
+  it('refuses to put a strange Host in a redirect, and HTTPS goes on working beside it', async () => {
+    expect((await plainGet('/', 'evil.example/x?')).status).toBe(400);
+    expect((await plainGet('/', '')).status).toBe(400);
+    expect((await getJson('/healthz', cert)).body).toEqual({ ok: true });
   });
 });
 

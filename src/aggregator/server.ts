@@ -20,6 +20,7 @@ import type { Coordinator } from './coordinator.ts';
 import { adminRoutes } from './http/admin.ts';
 import { type ExplainSource, explainRoute } from './http/explain.ts';
 import { json } from './http/respond.ts';
+import { redirectPlainHttp } from './https-front.ts';
 import { SECURITY_HEADERS, serveStatic } from './static.ts';
 import { upgradeGate } from './upgrade-gate.ts';
 
@@ -92,6 +93,8 @@ export function createAggregatorServer(opts: AggregatorServerOptions): Aggregato
     });
   };
   const server: Server = opts.tls ? createHttpsServer(opts.tls, onRequest) : createServer(onRequest);
+  // HTTPS: plain HTTP on the same port is redirected to https (https-front.ts).
+  const front = opts.tls ? redirectPlainHttp(server) : null;
 
   async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
@@ -131,6 +134,7 @@ export function createAggregatorServer(opts: AggregatorServerOptions): Aggregato
       // request in flight, would hold it. Ending them right after it stops accepting is what shutdown means.
       const closed = new Promise<void>((ok) => server.close(() => ok()));
       server.closeAllConnections();
+      front?.closeAllConnections();
       await closed;
     },
   };

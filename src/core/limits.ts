@@ -59,3 +59,9 @@ export const TLS = {
   /** A kept certificate that expires within this many days is replaced at start. */
   renewBeforeDays: 7,
 } as const;
+
+/** The port of an HTTPS server that also redirects plain HTTP (src/aggregator/https-front.ts). */
+export const HTTPS_FRONT = {
+  /** A connection that sends no first byte (TLS or HTTP) within this time is closed (ms). */
+  firstByteMs: 10_000,
+} as const;
