@@ -1,10 +1,14 @@
 /**
  * A real `pqfed serve` of its own for a browser spec: a small experiment on the embedded TON_IoT sample, a
  * fresh data directory, an ephemeral port; the JSON line of `serve --json` gives the URL, the join link and
- * the admin token.
+ * the admin token. With `publicHost` (e.g. `classroom.test`, which the spec's Chromium maps to 127.0.0.1
+ * with `--host-resolver-rules`) the links use that name, as a classroom's LAN address would be; with
+ * `https` it serves its self-signed certificate. The spec's own requests go to 127.0.0.1 either way.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,7 +17,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 const STOP_TIMEOUT_MS = 20_000;
 
 export interface Served {
+  /** The base of the links (the public URL). */
   base: string;
+  /** The same server at 127.0.0.1, for the spec's own requests. */
+  local: string;
   join: string;
   fingerprint: string;
   adminToken: string;
@@ -58,6 +65,29 @@ interface ServeInfo {
   adminToken: string;
 }
 
+/** How a spec's server is reached. */
+export interface Reach {
+  /** Serve HTTPS with the self-signed certificate `--https` makes. */
+  https?: boolean;
+  /** The host name in the links (`--public-url`); the spec's Chromium must map it to 127.0.0.1. */
+  publicHost?: string;
+}
+
+/** The Chromium flag that sends `name` to loopback (never to a real interface address). */
+export const resolveToLoopback = (name: string) => `--host-resolver-rules=MAP ${name} 127.0.0.1`;
+
+/** A port free on 127.0.0.1 now (a public URL must name the port before the server starts). */
+export function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.once('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => ok(port));
+    });
+  });
+}
+
 /** Spawns `pqfed serve --json` and waits for its JSON line. */
 async function launch(
   dataDir: string,
@@ -65,6 +95,7 @@ async function launch(
   host: string,
   port: number,
   log: string[],
+  extra: string[] = [],
 ): Promise<{ proc: ChildProcess; info: ServeInfo }> {
   const proc = spawn(
     process.execPath,
@@ -80,6 +111,7 @@ async function launch(
       '--config',
       configFile,
       '--json',
+      ...extra,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -96,18 +128,42 @@ async function launch(
   return { proc, info };
 }
 
-/** `host`: the address to listen on ('0.0.0.0': every interface; `base` is then the LAN address). */
+/** `host`: the address to listen on (tests keep to loopback); `reach`: HTTPS and the name in the links. */
 export async function serve(
   config: Record<string, unknown> = SMALL_EXPERIMENT,
   host = '127.0.0.1',
+  reach: Reach = {},
 ): Promise<Served> {
   const dataDir = mkdtempSync(join(tmpdir(), 'pqfed-e2e-'));
   const configFile = join(dataDir, 'experiment.json');
   writeFileSync(configFile, JSON.stringify(config));
   const log: string[] = [];
-  let { proc, info } = await launch(dataDir, configFile, host, 0, log);
+  const scheme = reach.https ? 'https' : 'http';
+  const fixed = reach.publicHost ? await freePort() : 0;
+  const extra = [
+    ...(reach.https ? ['--https'] : []),
+    ...(reach.publicHost ? ['--public-url', `${scheme}://${reach.publicHost}:${fixed}`] : []),
+  ];
+  let { proc, info } = await launch(dataDir, configFile, host, fixed, log, extra);
   const base = info.url.replace(/\/$/, '');
-  const port = Number(new URL(base).port);
+  const port = fixed || Number(new URL(base).port);
+  const local = `${scheme}://127.0.0.1:${port}`;
+  // The spec trusts exactly the certificate the server made (kept in its data directory).
+  const ca = reach.https ? readFileSync(join(dataDir, 'tls-cert.pem'), 'utf8') : undefined;
+  const getJson = async (path: string): Promise<unknown> => {
+    if (!ca) return (await fetch(`${local}${path}`)).json();
+    return new Promise((ok, fail) => {
+      const req = request(`${local}${path}`, { ca, servername: 'localhost' }, (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => {
+          text += d.toString();
+        });
+        res.on('end', () => ok(JSON.parse(text)));
+      });
+      req.once('error', fail);
+      req.end();
+    });
+  };
   const stop = async (signal: NodeJS.Signals) => {
     if (proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = new Promise((ok) => proc.once('exit', ok));
@@ -124,6 +180,7 @@ export async function serve(
   };
   return {
     base,
+    local,
     join: info.join,
     fingerprint: info.serverKeyFingerprint,
     adminToken: info.adminToken,
@@ -133,7 +190,7 @@ export async function serve(
     },
     log,
     async status() {
-      return (await (await fetch(`${base}/api/status`)).json()) as Status;
+      return (await getJson('/api/status')) as Status;
     },
     stop: () => stop('SIGTERM'),
     async kill() {
@@ -141,7 +198,7 @@ export async function serve(
     },
     async restart() {
       await stop('SIGKILL');
-      ({ proc, info } = await launch(dataDir, configFile, host, port, log));
+      ({ proc, info } = await launch(dataDir, configFile, host, port, log, extra));
     },
   };
 }

@@ -17,6 +17,7 @@ import { createEvaluator } from './evaluator.ts';
 import type { PreparedExperiment } from './experiment.ts';
 import { createExplainer } from './explainer.ts';
 import type { AdmissionLimits } from './handshake-admission.ts';
+import { browserOrigins, type Listening, type Machine, publicBase } from './network.ts';
 import { type AggregatorServer, createAggregatorServer } from './server.ts';
 
 export interface StartOptions {
@@ -31,9 +32,17 @@ export interface StartOptions {
   adminToken?: string;
   /** Archive the checkpoint's session (if any) and start a fresh one (`pqfed serve --new-session`). */
   newSession?: boolean;
-  /** The server's public base URL for the join link in /api/status (e.g. `http://192.168.1.5:8080`), or
-   * a function of the port it bound (for port 0). */
-  publicUrl?: string | ((port: number) => string);
+  /** `--public-url`: the base of the join link in /api/status (a DNS name, a reverse proxy) and an allowed
+   * browser origin. */
+  publicUrl?: string;
+  /** The machine's interfaces and hostname (`pqfed serve` reads them from `node:os`; tests make them up):
+   * the join link then uses an address other devices reach, and those addresses are allowed origins.
+   * Without it and without `publicUrl`, /api/status has no join link. */
+  machine?: Machine;
+  /** Serve HTTPS and `wss` with this certificate and key (PEM). */
+  tls?: { cert: string; key: string };
+  /** Behind a reverse proxy: client addresses come from `Forwarded`/`X-Forwarded-For`. */
+  trustProxy?: boolean;
   log?: (line: string) => void;
   /** Called by `close()` once the server and the coordinator have stopped (e.g. `serverChannelsFor`'s
    * `close`, which ends the threads that open updates). */
@@ -52,6 +61,12 @@ export interface RunningAggregator {
   resumed: Checkpoint | null;
   /** The session archived by `newSession` at start-up, and its archive file. */
   archived: { session: string; path: string | null } | null;
+  /** How it listens, with the bound port. */
+  listening: Listening;
+  /** The base of the join link (null without `machine` or `publicUrl`). */
+  publicBase: string | null;
+  /** The browser origins allowed to open `/ws`. */
+  origins: ReadonlySet<string>;
   close(): Promise<void>;
 }
 
@@ -112,16 +127,19 @@ export async function startAggregator(opts: StartOptions): Promise<RunningAggreg
   }
   const token = adminTokenFor(opts.dataDir, opts.adminToken);
   const adminToken = token.token;
-  let publicUrl: string | undefined;
+  let base: string | null = null;
+  let origins: ReadonlySet<string> = new Set();
   const server = createAggregatorServer({
     coordinator,
     channels: opts.channels,
     modelSize: initial.length,
     adminToken,
     staticRoot: opts.staticRoot,
-    allowedOrigins: exp.config.allowedOrigins,
     ...(opts.admission && { admission: opts.admission }),
-    publicUrl: () => publicUrl,
+    browserOrigins: () => origins,
+    publicUrl: () => base ?? undefined,
+    ...(opts.tls && { tls: opts.tls }),
+    trustProxy: opts.trustProxy ?? false,
     dataDir: opts.dataDir,
     exportModel: () =>
       exportArtifacts(exp.model, exp.preprocessor, coordinator.globalWeights(), {
@@ -137,7 +155,15 @@ export async function startAggregator(opts: StartOptions): Promise<RunningAggreg
     log,
   });
   const port = await server.listen(opts.port, opts.host);
-  publicUrl = typeof opts.publicUrl === 'function' ? opts.publicUrl(port) : opts.publicUrl;
+  const listening: Listening = {
+    host: opts.host,
+    port,
+    https: opts.tls !== undefined,
+    ...(opts.publicUrl && { publicUrl: opts.publicUrl }),
+  };
+  const machine = opts.machine ?? { interfaces: {}, hostname: '' };
+  origins = browserOrigins(listening, machine, exp.config.allowedOrigins);
+  base = opts.machine || opts.publicUrl ? publicBase(listening, machine.interfaces) : null;
   return {
     coordinator,
     server,
@@ -146,6 +172,9 @@ export async function startAggregator(opts: StartOptions): Promise<RunningAggreg
     adminTokenFile: token.path,
     resumed,
     archived,
+    listening,
+    publicBase: base,
+    origins,
     async close() {
       coordinator.close();
       await server.close();

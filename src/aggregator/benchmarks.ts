@@ -15,6 +15,7 @@ import {
   parseBenchResult,
 } from '../core/benchmark-result.ts';
 import { writeFileAtomic } from './atomic-file.ts';
+import { clientAddressOf } from './client-address.ts';
 
 export const BENCHMARKS_FILE = 'benchmarks.json';
 /** Results kept: the newest ones. */
@@ -135,7 +136,7 @@ export class BenchmarkStore {
       res.setHeader('Allow', 'GET, POST');
       return reply(res, 405, { error: `benchmarks: expected GET or POST, got ${req.method}` });
     }
-    const address = req.socket.remoteAddress ?? '?';
+    const address = clientAddressOf(req);
     const wait = this.attempts.take(address);
     if (wait) return tooMany(res, wait, `more than ${BENCHMARK_RATE.attempts} requests a minute`);
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();

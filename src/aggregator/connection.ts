@@ -22,6 +22,7 @@ import { HOSTILE, PROTOCOL } from '../core/limits.ts';
 import { logField } from '../core/log-field.ts';
 import { decodeClientFrame, encodeFrame, ProtocolError } from '../core/protocol.ts';
 import { addressKey } from './address-key.ts';
+import { clientAddressOf } from './client-address.ts';
 import type { Coordinator, Peer } from './coordinator.ts';
 import type { GuessBackoff } from './guess-backoff.ts';
 import type { HandshakeTicket } from './handshake-admission.ts';
@@ -49,8 +50,8 @@ export async function serveConnection(
   ticket: HandshakeTicket = { release() {} },
 ): Promise<void> {
   const { coordinator, channels, log, maxFrame, inbox } = ctx;
-  const address = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
-  const key = addressKey(req.socket.remoteAddress);
+  const address = `${clientAddressOf(req)}:${req.socket.remotePort ?? '?'}`;
+  const key = addressKey(clientAddressOf(req));
   const gone = new AbortController();
   let alive = true;
   ws.on('pong', () => {

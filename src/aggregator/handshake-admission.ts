@@ -15,6 +15,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { HOSTILE } from '../core/limits.ts';
 import { addressKey, BoundedMap } from './address-key.ts';
+import { clientAddressOf } from './client-address.ts';
 import type { Coordinator } from './coordinator.ts';
 import { throttledLog } from './log-throttle.ts';
 
@@ -81,7 +82,7 @@ export function handshakeAdmission(opts: {
       return inFlight;
     },
     admit(req, socket) {
-      const key = addressKey(req.socket.remoteAddress);
+      const key = addressKey(clientAddressOf(req));
       const t = now();
       const b = buckets.touch(key, () => ({ tokens: limits.upgradeBurst, at: t, inFlight: 0 }));
       const refill = Number.isFinite(limits.upgradesPerSecond)

@@ -1,18 +1,21 @@
 /**
- * The aggregator's network face: one Node HTTP server serves the built app (with the cross-origin isolation
- * headers WASM threads need), `/healthz`, `/api/status`, `/api/explain`, `/api/benchmarks`, the admin API
- * (http/admin.ts) and, on `/ws`, the federated protocol through `ws` in noServer mode (permessage-deflate
- * off, `maxPayload` derived from the model size). An upgrade passes the cheap checks of upgrade-gate.ts
- * before any cryptography; each admitted connection lives in connection.ts.
+ * The aggregator's network face: one Node HTTP server (HTTPS when given a certificate: tls.ts) serves the
+ * built app (with the cross-origin isolation headers WASM threads need), `/healthz`, `/api/status`,
+ * `/api/explain`, `/api/benchmarks`, the admin API (http/admin.ts) and, on `/ws`, the federated protocol
+ * through `ws` in noServer mode (permessage-deflate off, `maxPayload` derived from the model size). An
+ * upgrade passes the cheap checks of upgrade-gate.ts before any cryptography; each admitted connection
+ * lives in connection.ts. Client addresses come from client-address.ts (`--trust-proxy`).
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import type { ServerChannels } from '../core/channel.ts';
 import { maxFrameBytes } from '../core/limits.ts';
 import { logField } from '../core/log-field.ts';
 import { BenchmarkStore } from './benchmarks.ts';
+import { resolveClientAddress } from './client-address.ts';
 import { serveConnection } from './connection.ts';
 import type { Coordinator } from './coordinator.ts';
 import { GuessBackoff } from './guess-backoff.ts';
@@ -20,6 +23,7 @@ import { type AdmissionLimits, handshakeAdmission } from './handshake-admission.
 import { adminRoutes } from './http/admin.ts';
 import { type ExplainSource, explainRoute } from './http/explain.ts';
 import { json } from './http/respond.ts';
+import { redirectPlainHttp } from './https-front.ts';
 import { InboxBudget } from './inbox-budget.ts';
 import { throttledLog } from './log-throttle.ts';
 import { SECURITY_HEADERS, serveStatic } from './static.ts';
@@ -32,8 +36,13 @@ export interface AggregatorServerOptions {
   adminToken: string;
   /** Folder of the built app (dist/); null serves the API only. */
   staticRoot: string | null;
-  /** Browser origins allowed besides the server's own. */
-  allowedOrigins?: string[];
+  /** The browser origins allowed to open `/ws` (network.ts `browserOrigins`), read at each upgrade; absent:
+   * none (browsers are refused, Node clients, which send no Origin, connect). */
+  browserOrigins?: () => ReadonlySet<string>;
+  /** A certificate and key (PEM): the app, the API and `wss` are served over HTTPS. */
+  tls?: { cert: string; key: string };
+  /** Behind a reverse proxy: the client address (limits, logs) comes from `Forwarded`/`X-Forwarded-For`. */
+  trustProxy?: boolean;
   /** The server's public base URL (e.g. `http://192.168.1.5:8080`), or a getter for it once the port is
    * bound: /api/status's `join` link is built on it (null in the status when there is none). */
   publicUrl?: string | (() => string | undefined);
@@ -73,9 +82,12 @@ export function createAggregatorServer(opts: AggregatorServerOptions): Aggregato
     guesses: new GuessBackoff(),
     log,
   });
+  const trustProxy = opts.trustProxy ?? false;
+  const noOrigins: ReadonlySet<string> = new Set();
   const gate = upgradeGate({
     coordinator,
-    ...(opts.allowedOrigins && { allowedOrigins: opts.allowedOrigins }),
+    origins: opts.browserOrigins ?? (() => noOrigins),
+    trustProxy,
     log,
   });
   // Rate and concurrency of handshakes per address, before any cryptography (handshake-admission.ts).
@@ -95,13 +107,17 @@ export function createAggregatorServer(opts: AggregatorServerOptions): Aggregato
     floodLog: throttledLog(log),
   };
 
-  const server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    resolveClientAddress(req, trustProxy);
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
     handleHttp(req, res).catch((e: Error) => {
       log(`http ${logField(req.method)} ${logField(req.url)}: ${e.name}: ${logField(e.message)}`);
       if (!res.headersSent) json(res, 500, { error: 'internal error' });
     });
-  });
+  };
+  const server: Server = opts.tls ? createHttpsServer(opts.tls, onRequest) : createServer(onRequest);
+  // HTTPS: plain HTTP on the same port is redirected to https (https-front.ts).
+  const front = opts.tls ? redirectPlainHttp(server) : null;
 
   async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
@@ -146,6 +162,7 @@ export function createAggregatorServer(opts: AggregatorServerOptions): Aggregato
       // request in flight, would hold it. Ending them right after it stops accepting is what shutdown means.
       const closed = new Promise<void>((ok) => server.close(() => ok()));
       server.closeAllConnections();
+      front?.closeAllConnections();
       await closed;
     },
   };

@@ -2,16 +2,24 @@
  * The checks an HTTP upgrade to `/ws` passes before any cryptography is spent on it: the path, the
  * browser's Origin, and the number of connections from one address. Cheap checks first; a refused upgrade
  * is answered with a plain HTTP status and counted by reason.
+ *
+ * The Origin is compared with the origins the server was configured to be reached at (network.ts
+ * `browserOrigins`: public URL, loopback names, hostname, LAN addresses, the experiment's
+ * `allowedOrigins`), never with the request's own `Host` header: a DNS-rebinding page at
+ * `http://evil.example:PORT` sends `Host: evil.example:PORT` and a matching Origin.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { PROTOCOL } from '../core/limits.ts';
+import { resolveClientAddress } from './client-address.ts';
 import type { Coordinator } from './coordinator.ts';
 
 export interface UpgradeGateOptions {
   coordinator: Coordinator;
-  /** Browser origins allowed besides the server's own. */
-  allowedOrigins?: string[];
+  /** The browser origins allowed to connect (read at each upgrade: the set is known once the port is). */
+  origins: () => ReadonlySet<string>;
+  /** Take the client address from `Forwarded`/`X-Forwarded-For` (behind a reverse proxy only). */
+  trustProxy?: boolean;
   log: (line: string) => void;
 }
 
@@ -31,19 +39,16 @@ export function upgradeGate(opts: UpgradeGateOptions): UpgradeGate {
         socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
         return false;
       }
-      // Browsers always send Origin: only the server's own page (or a configured origin) may connect, so a
-      // page elsewhere cannot use a visitor's browser to join. Node clients send none.
+      const ip = resolveClientAddress(req, opts.trustProxy ?? false);
+      // Browsers always send Origin: only a page at one of the server's configured origins may connect, so
+      // a page elsewhere cannot use a visitor's browser to join. Node clients send none.
       const origin = req.headers.origin;
-      if (origin !== undefined) {
-        const own = [`http://${req.headers.host}`, `https://${req.headers.host}`];
-        if (!own.includes(origin) && !(opts.allowedOrigins ?? []).includes(origin)) {
-          coordinator.count('origin-refused');
-          log(`upgrade: refused Origin ${origin.slice(0, 100)} from ${req.socket.remoteAddress}`);
-          socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
-          return false;
-        }
+      if (origin !== undefined && !opts.origins().has(origin)) {
+        coordinator.count('origin-refused');
+        log(`upgrade: refused Origin ${JSON.stringify(origin.slice(0, 100))} from ${ip}`);
+        socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+        return false;
       }
-      const ip = req.socket.remoteAddress ?? '?';
       if ((perAddress.get(ip) ?? 0) >= PROTOCOL.maxConnectionsPerAddress) {
         coordinator.count('too-many-connections');
         log(`upgrade: ${ip} already has ${PROTOCOL.maxConnectionsPerAddress} connections; refused`);

@@ -1,6 +1,7 @@
 /**
  * The Federation section of the client page: joins from the join link (`/?autojoin=1#fp=<fingerprint>`,
- * optionally `&code=<class code>` in the fragment, never in the query string) or from the form, and shows
+ * optionally `&code=<class code>` in the fragment, never in the query string), from the short address
+ * without a fragment (the fingerprint its own origin announces: join-fingerprint.ts) or from the form, and shows
  * what the worker's client reports: connecting, waiting, training round N (with progress), sending, refused
  * and why, reconnecting, finished. Everything runs in the trainer worker; this only displays.
  */
@@ -8,6 +9,7 @@
 import { proxy } from 'comlink';
 import type { PageStatus } from '../worker/browser-client.ts';
 import { byId as el } from './dashboard/dom.ts';
+import { joinFingerprint, ownStatus } from './join-fingerprint.ts';
 import { tabName } from './tab-name.ts';
 import type { TrainerHandle } from './trainer.ts';
 
@@ -106,16 +108,33 @@ export function mountFederation(
     }
   };
 
+  // The short address (no fragment): the fingerprint this page's own server announces fills the form.
+  const announced = fragment.fingerprint
+    ? Promise.resolve()
+    : joinFingerprint(undefined, ownStatus).then(
+        (f) => {
+          if (ui.fingerprint.value.trim()) return;
+          ui.fingerprint.value = f.fingerprint;
+          ui.fingerprint.dataset.source = f.source;
+        },
+        () => {},
+      );
+
   async function join(): Promise<void> {
-    const fingerprint = ui.fingerprint.value.trim();
-    if (!fingerprint) {
-      ui.status.textContent = 'Enter the server fingerprint from the join link (or open the join link).';
-      ui.status.dataset.state = 'error';
-      ui.fingerprint.focus();
-      return;
-    }
     joined = true;
     ui.join.disabled = true;
+    await announced;
+    let fingerprint: string;
+    try {
+      fingerprint = (await joinFingerprint(ui.fingerprint.value, ownStatus)).fingerprint;
+    } catch (err) {
+      ui.status.textContent = `Enter the server fingerprint from the join link (or open the join link): ${err instanceof Error ? err.message : String(err)}`;
+      ui.status.dataset.state = 'error';
+      ui.fingerprint.focus();
+      joined = false;
+      ui.join.disabled = false;
+      return;
+    }
     ui.leave.disabled = false;
     await ready();
     const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;

@@ -15,6 +15,7 @@ import { mountClassView } from './class-view.ts';
 import { byId as el } from './dashboard/dom.ts';
 import { mountDataPanel } from './data-panel.ts';
 import { mountFederation } from './federation.ts';
+import { originNotice } from './origin-notice.ts';
 import { mountTabName } from './tab-name.ts';
 import { createTrainer } from './trainer.ts';
 
@@ -79,6 +80,17 @@ function showReport(report: BackendReport, skipped: { name: string; reason: stri
 }
 
 ui.notice.textContent = `Trains on TON_IoT-shaped ${SYNTHETIC_NOTICE}.`;
+// Plain HTTP on a LAN address: say plainly what the browser withholds and why.
+const withheld = originNotice({
+  protocol: location.protocol,
+  hostname: location.hostname,
+  isSecureContext,
+  crossOriginIsolated,
+});
+if (withheld) {
+  el('origin-notice').textContent = withheld;
+  el('origin-notice').hidden = false;
+}
 
 const trainer = createTrainer();
 void trainer.api.useTab(tabId());

@@ -28,12 +28,17 @@ export interface ServeOptions {
   joinToken?: string;
   openThreads?: number;
   newSession?: boolean;
+  publicUrl?: string;
+  https?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  trustProxy?: boolean;
   json?: boolean;
 }
 
 export function serveDefinition(): Command {
   return new Command('serve')
-    .summary('the aggregator and the app (http://localhost:8080)')
+    .summary('the aggregator and the app (port 8080, every interface)')
     .description(
       'The aggregator: the built app, /healthz, /api/status, the admin API and /ws. Resumes from the data ' +
         "directory's checkpoint; prints the URL, the join link (server key fingerprint in the fragment) and " +
@@ -44,7 +49,30 @@ export function serveDefinition(): Command {
       'port to listen on; 0 = any free port (default: $PORT, else 8080)',
       intArg('port', 0, 65535),
     )
-    .option('--host <H>', 'interface to listen on (default: localhost)', textArg('host'))
+    .option(
+      '--host <H>',
+      'interface to listen on (default: 0.0.0.0, every interface; 127.0.0.1 keeps it on this machine)',
+      textArg('host'),
+    )
+    .option(
+      '--public-url <URL>',
+      'address put in the join link and QR code (a DNS name, a reverse proxy); also an allowed origin',
+      textArg('public-url'),
+    )
+    .option(
+      '--https',
+      'serve HTTPS and wss with a self-signed certificate made once and kept in the data directory',
+    )
+    .option(
+      '--tls-cert <FILE>',
+      'serve HTTPS with this certificate (PEM; with --tls-key)',
+      textArg('tls-cert'),
+    )
+    .option('--tls-key <FILE>', 'the private key of --tls-cert (PEM)', textArg('tls-key'))
+    .option(
+      '--trust-proxy',
+      'behind a reverse proxy: take client addresses from Forwarded / X-Forwarded-For (off: ignored)',
+    )
     .option(
       '--data-dir <DIR>',
       'checkpoint, server identity and results (default: ./.pqfed)',

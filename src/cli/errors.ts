@@ -7,6 +7,8 @@ import { AdminTokenError } from '../aggregator/admin-token.ts';
 import { CheckpointError } from '../aggregator/checkpoint.ts';
 import { ConfigError } from '../aggregator/config.ts';
 import { IdentityFileError } from '../aggregator/identity-store.ts';
+import { PublicUrlError } from '../aggregator/network.ts';
+import { TlsError } from '../aggregator/tls.ts';
 import { CsvFormatError } from '../data/csv.ts';
 import { ImportError } from '../data/import.ts';
 import { PartitionError } from '../data/partition.ts';
@@ -22,6 +24,8 @@ const INPUT_ERRORS = [
   UsageError,
   ConfigError,
   AdminTokenError,
+  PublicUrlError,
+  TlsError,
   CheckpointError,
   IdentityFileError,
   SchemaError,

@@ -107,3 +107,17 @@ export const HOSTILE = {
 export function maxFrameBytes(modelSize: number): number {
   return modelSize * 4 + PROTOCOL.frameOverheadBytes;
 }
+
+/** The self-signed certificate of `pqfed serve --https` (src/aggregator/tls.ts). */
+export const TLS = {
+  /** Validity of a new self-signed certificate (days). */
+  selfSignedDays: 365,
+  /** A kept certificate that expires within this many days is replaced at start. */
+  renewBeforeDays: 7,
+} as const;
+
+/** The port of an HTTPS server that also redirects plain HTTP (src/aggregator/https-front.ts). */
+export const HTTPS_FRONT = {
+  /** A connection that sends no first byte (TLS or HTTP) within this time is closed (ms). */
+  firstByteMs: 10_000,
+} as const;

@@ -12,6 +12,7 @@ import { logField } from '../../core/log-field.ts';
 import { csvNumber } from '../../core/rounding.ts';
 import { addressKey } from '../address-key.ts';
 import { ROUND_FIELDS } from '../checkpoint.ts';
+import { clientAddressOf } from '../client-address.ts';
 import { ConfigError, parseConfig } from '../config.ts';
 import { type Coordinator, SessionBusyError, sameSecret } from '../coordinator.ts';
 import type { GuessBackoff } from '../guess-backoff.ts';
@@ -35,7 +36,7 @@ export function adminRoutes(opts: AdminOptions): AdminHandler {
   return async function admin(req, res, action) {
     const auth = req.headers.authorization ?? '';
     const token = auth.startsWith('Bearer ') ? auth.slice(7) : '';
-    const key = addressKey(req.socket.remoteAddress);
+    const key = addressKey(clientAddressOf(req));
     const wait = opts.guesses?.lockedFor(key) ?? 0;
     if (wait > 0) {
       // Refused unchecked while locked out, so the lock is no oracle.
@@ -49,7 +50,7 @@ export function adminRoutes(opts: AdminOptions): AdminHandler {
       coordinator.count('admin-unauthorized');
       const lock = token ? (opts.guesses?.wrong(key) ?? 0) : 0;
       log(
-        `admin ${logField(action)}: refused, missing or wrong admin token from ${req.socket.remoteAddress}` +
+        `admin ${logField(action)}: refused, missing or wrong admin token from ${clientAddressOf(req)}` +
           (lock > 0 ? `; locked out for ${lock} ms` : ''),
       );
       return json(res, 401, {
