@@ -4,8 +4,14 @@
  * pre-seals its update (small random weights, sealed to the round key and signed, then sealed on its
  * channel), so that the burst measures the server's work only; on the main thread's 'go' all N are sent at
  * once. Optionally polls `GET /api/status` every 50 ms during the burst (the event-loop bench).
- * Used by src/bench/aggregator.ts (`pqfed bench`) and bench/event-loop.ts; this module runs the clients when
- * it is loaded as a worker with `workerData.kind === 'pqfed-bench-clients'`.
+ *
+ * With `rounds: R` (the load bench, bench/load.ts) the clients instead take part in R full rounds: each
+ * answers every `round` frame at once with a freshly sealed and signed update (sealing to that round's key
+ * is part of the round, as for a real client; there is no training and the round's signatures are not
+ * checked), and the thread reports each round when all N have their answer.
+ *
+ * Used by src/bench/aggregator.ts (`pqfed bench`), bench/event-loop.ts and bench/load.ts; this module runs
+ * the clients when it is loaded as a worker with `workerData.kind === 'pqfed-bench-clients'`.
  */
 import { performance } from 'node:perf_hooks';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
@@ -26,6 +32,8 @@ export interface ClientInput {
   statusUrl?: string;
   spec: ChannelSpec;
   n: number;
+  /** Take part in this many full rounds (see the module comment) instead of one pre-sealed burst. */
+  rounds?: number;
 }
 
 export type ClientReport =
@@ -40,18 +48,52 @@ export type ClientReport =
       refused: string[];
       polls: { at: number; ms: number }[];
     }
+  | {
+      /** Rounds mode: all N clients have their answer to the `index`-th round they were sent. */
+      kind: 'round';
+      index: number;
+      round: number;
+      firstRoundAt: number;
+      lastRoundAt: number;
+      lastAckAt: number;
+      acks: number;
+      refused: string[];
+      /** Milliseconds this client thread was busy (event-loop utilisation) since the previous report: the
+       * clients' sealing and signing of this round, their sockets and acks. */
+      clientBusyMs: number;
+    }
   | { kind: 'error'; message: string };
+
+/** A one-way mailbox: `put` before or after `take`, in order. */
+class Mailbox<T> {
+  private readonly items: T[] = [];
+  private readonly takers: ((t: T) => void)[] = [];
+  put(t: T): void {
+    const w = this.takers.shift();
+    if (w) w(t);
+    else this.items.push(t);
+  }
+  take(): Promise<T> {
+    return this.items.length
+      ? Promise.resolve(this.items.shift()!)
+      : new Promise<T>((ok) => this.takers.push(ok));
+  }
+}
 
 async function clients(input: ClientInput): Promise<void> {
   const post = (m: ClientReport) => parentPort!.postMessage(m);
   const BATCH = 20;
   type RoundMsg = Extract<ServerMessage, { type: 'round' }>;
-  const conns: {
+  interface Conn {
     ws: WebSocket;
-    round: Promise<RoundMsg>;
-    answered: Promise<'ack' | string>;
-    prepare(): Promise<Uint8Array>;
-  }[] = [];
+    /** The next `round` frame this client is sent. */
+    nextRound(): Promise<RoundMsg>;
+    /** The answer to its next update: 'ack', or "reason: message". */
+    nextAnswer(): Promise<string>;
+    /** Its update for round `r`, sealed to the round key and signed, then sealed on the channel. */
+    seal(r: RoundMsg): Promise<Uint8Array>;
+  }
+  const conns: Conn[] = [];
   let lastAckAt = 0;
 
   async function connect(i: number) {
@@ -89,17 +131,12 @@ async function clients(input: ClientInput): Promise<void> {
     let maxFrame = 64 * 1024 * 1024;
     let modelSize = 0;
     let gotWelcome!: () => void;
-    let gotRound!: (m: RoundMsg) => void;
-    let answer!: (a: string) => void;
     const welcome = new Promise<void>((ok) => {
       gotWelcome = ok;
     });
-    const round = new Promise<RoundMsg>((ok) => {
-      gotRound = ok;
-    });
-    const answered = new Promise<string>((ok) => {
-      answer = ok;
-    });
+    const rounds = new Mailbox<RoundMsg>();
+    const answers = new Mailbox<string>();
+    const answer = (a: string) => answers.put(a);
     const handle = async (wire: Uint8Array) => {
       const msg = decodeServerFrame(await done.channel.open(wire), { maxFrameBytes: maxFrame });
       if (msg.type === 'welcome') {
@@ -107,7 +144,7 @@ async function clients(input: ClientInput): Promise<void> {
         modelSize = msg.experiment.modelSize;
         maxFrame = maxFrameBytes(modelSize);
         gotWelcome();
-      } else if (msg.type === 'round') gotRound(msg);
+      } else if (msg.type === 'round') rounds.put(msg);
       else if (msg.type === 'ack') {
         lastAckAt = now();
         answer('ack');
@@ -130,11 +167,9 @@ async function clients(input: ClientInput): Promise<void> {
     await welcome;
     return {
       ws,
-      round,
-      answered,
-      /** The update, sealed to the round key and signed, then sealed on the channel: ready to send. */
-      async prepare() {
-        const r = await round;
+      nextRound: () => rounds.take(),
+      nextAnswer: () => answers.take(),
+      async seal(r: RoundMsg) {
         const delta = new Float32Array(modelSize);
         for (let k = 0; k < delta.length; k++) delta[k] = (Math.random() - 0.5) * 1e-3;
         const payload = encodeFrame({
@@ -165,10 +200,11 @@ async function clients(input: ClientInput): Promise<void> {
     conns.push(...batch);
   }
   post({ kind: 'joined', at: now() });
-  await Promise.all(conns.map((c) => c.round));
+  if (input.rounds !== undefined) return everyRound(conns, input.rounds);
+  const firstRounds = await Promise.all(conns.map((c) => c.nextRound()));
   const s0 = performance.now();
   const wires: Uint8Array[] = [];
-  for (const c of conns) wires.push(await c.prepare());
+  for (const [i, c] of conns.entries()) wires.push(await c.seal(firstRounds[i]!));
   post({ kind: 'ready', at: now(), sealMs: (performance.now() - s0) / conns.length });
 
   await new Promise<void>((ok) => parentPort!.once('message', () => ok()));
@@ -190,7 +226,7 @@ async function clients(input: ClientInput): Promise<void> {
   poll();
   for (const [i, c] of conns.entries()) c.ws.send(wires[i]!);
   const lastSendAt = now();
-  const answers = await Promise.all(conns.map((c) => c.answered));
+  const answers = await Promise.all(conns.map((c) => c.nextAnswer()));
   clearInterval(poller);
   await Promise.all(inflight);
   post({
@@ -203,6 +239,52 @@ async function clients(input: ClientInput): Promise<void> {
     polls,
   });
   for (const c of conns) c.ws.terminate();
+
+  /** Rounds mode: every client answers each of `count` rounds as soon as it is sent; a report per round. */
+  async function everyRound(all: Conn[], count: number): Promise<void> {
+    const perRound = Array.from({ length: count }, () => ({
+      round: 0,
+      firstRoundAt: Number.POSITIVE_INFINITY,
+      lastRoundAt: 0,
+      lastAckAt: 0,
+      answered: 0,
+      acks: 0,
+      refused: [] as string[],
+    }));
+    let elu = performance.eventLoopUtilization();
+    await Promise.all(
+      all.map(async (c) => {
+        for (let k = 0; k < count; k++) {
+          const r = await c.nextRound();
+          const at = now();
+          const p = perRound[k]!;
+          p.round = r.round;
+          p.firstRoundAt = Math.min(p.firstRoundAt, at);
+          p.lastRoundAt = Math.max(p.lastRoundAt, at);
+          c.ws.send(await c.seal(r));
+          const a = await c.nextAnswer();
+          if (a === 'ack') {
+            p.acks++;
+            p.lastAckAt = Math.max(p.lastAckAt, now());
+          } else p.refused.push(a);
+          if (++p.answered === all.length) {
+            const busy = performance.eventLoopUtilization(elu);
+            elu = performance.eventLoopUtilization();
+            const { answered: _, ...rest } = p;
+            post({
+              kind: 'round',
+              index: k,
+              ...rest,
+              refused: rest.refused.slice(0, 5),
+              clientBusyMs: busy.active,
+            });
+          }
+        }
+      }),
+    );
+    // The connections stay open (the server is measured with N clients connected) until the thread ends.
+    post({ kind: 'done', firstSendAt: 0, lastSendAt: 0, lastAckAt, acks: 0, refused: [], polls: [] });
+  }
 }
 
 if (!isMainThread && (workerData as ClientInput | undefined)?.kind === 'pqfed-bench-clients') {
