@@ -13,7 +13,7 @@
  * Used by src/bench/aggregator.ts (`pqfed bench`), bench/event-loop.ts and bench/load.ts; this module runs
  * the clients when it is loaded as a worker with `workerData.kind === 'pqfed-bench-clients'`.
  */
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import WebSocket from 'ws';
 import type { ChannelSpec } from '../cli/channels.ts';
@@ -61,6 +61,9 @@ export type ClientReport =
       /** Milliseconds this client thread was busy (event-loop utilisation) since the previous report: the
        * clients' sealing and signing of this round, their sockets and acks. */
       clientBusyMs: number;
+      /** The client thread's longest event-loop stall since the previous report (ms; 20 ms resolution): a
+       * stalled client thread answers pings late. */
+      clientLoopMaxMs: number;
     }
   | { kind: 'error'; message: string };
 
@@ -86,8 +89,8 @@ async function clients(input: ClientInput): Promise<void> {
   type RoundMsg = Extract<ServerMessage, { type: 'round' }>;
   interface Conn {
     ws: WebSocket;
-    /** The next `round` frame this client is sent. */
-    nextRound(): Promise<RoundMsg>;
+    /** The next `round` frame this client is sent; null once its connection has closed. */
+    nextRound(): Promise<RoundMsg | null>;
     /** The answer to its next update: 'ack', or "reason: message". */
     nextAnswer(): Promise<string>;
     /** Its update for round `r`, sealed to the round key and signed, then sealed on the channel. */
@@ -134,9 +137,14 @@ async function clients(input: ClientInput): Promise<void> {
     const welcome = new Promise<void>((ok) => {
       gotWelcome = ok;
     });
-    const rounds = new Mailbox<RoundMsg>();
+    const rounds = new Mailbox<RoundMsg | null>();
     const answers = new Mailbox<string>();
     const answer = (a: string) => answers.put(a);
+    ws.on('error', () => {});
+    ws.once('close', (code: number, why: Buffer) => {
+      rounds.put(null);
+      answer(`connection closed: ${code} ${why.toString()}`);
+    });
     const handle = async (wire: Uint8Array) => {
       const msg = decodeServerFrame(await done.channel.open(wire), { maxFrameBytes: maxFrame });
       if (msg.type === 'welcome') {
@@ -204,7 +212,11 @@ async function clients(input: ClientInput): Promise<void> {
   const firstRounds = await Promise.all(conns.map((c) => c.nextRound()));
   const s0 = performance.now();
   const wires: Uint8Array[] = [];
-  for (const [i, c] of conns.entries()) wires.push(await c.seal(firstRounds[i]!));
+  for (const [i, c] of conns.entries()) {
+    const r = firstRounds[i];
+    if (!r) throw new Error(`client ${i}: its connection closed before the round`);
+    wires.push(await c.seal(r));
+  }
   post({ kind: 'ready', at: now(), sealMs: (performance.now() - s0) / conns.length });
 
   await new Promise<void>((ok) => parentPort!.once('message', () => ok()));
@@ -252,33 +264,46 @@ async function clients(input: ClientInput): Promise<void> {
       refused: [] as string[],
     }));
     let elu = performance.eventLoopUtilization();
+    const stalls = monitorEventLoopDelay({ resolution: 20 });
+    stalls.enable();
+    /** Client's answer `a` to the k-th round; the round is reported once all have answered. */
+    const settle = (k: number, a: string) => {
+      const p = perRound[k]!;
+      if (a === 'ack') {
+        p.acks++;
+        p.lastAckAt = Math.max(p.lastAckAt, now());
+      } else p.refused.push(a);
+      if (++p.answered === all.length) {
+        const busy = performance.eventLoopUtilization(elu);
+        elu = performance.eventLoopUtilization();
+        const { answered: _, ...rest } = p;
+        post({
+          kind: 'round',
+          index: k,
+          ...rest,
+          refused: rest.refused.slice(0, 5),
+          clientBusyMs: busy.active,
+          clientLoopMaxMs: stalls.max / 1e6,
+        });
+        stalls.reset();
+      }
+    };
     await Promise.all(
       all.map(async (c) => {
         for (let k = 0; k < count; k++) {
           const r = await c.nextRound();
+          if (!r) {
+            // Its connection closed: it answers no more rounds.
+            for (let j = k; j < count; j++) settle(j, 'connection closed');
+            return;
+          }
           const at = now();
           const p = perRound[k]!;
           p.round = r.round;
           p.firstRoundAt = Math.min(p.firstRoundAt, at);
           p.lastRoundAt = Math.max(p.lastRoundAt, at);
           c.ws.send(await c.seal(r));
-          const a = await c.nextAnswer();
-          if (a === 'ack') {
-            p.acks++;
-            p.lastAckAt = Math.max(p.lastAckAt, now());
-          } else p.refused.push(a);
-          if (++p.answered === all.length) {
-            const busy = performance.eventLoopUtilization(elu);
-            elu = performance.eventLoopUtilization();
-            const { answered: _, ...rest } = p;
-            post({
-              kind: 'round',
-              index: k,
-              ...rest,
-              refused: rest.refused.slice(0, 5),
-              clientBusyMs: busy.active,
-            });
-          }
+          settle(k, await c.nextAnswer());
         }
       }),
     );
