@@ -67,6 +67,21 @@ export type ClientReport =
     }
   | { kind: 'error'; message: string };
 
+/**
+ * Runs tasks one at a time, each started on a new turn of the event loop (after the loop has polled its
+ * sockets). N clients share this thread: sealing and signing an update is ≈ 13 ms of CPU, and when their
+ * round frames are opened in one batch N seals run back to back — the thread stalled 21 s with 1,000
+ * clients, missed the server's pings, and 753 of them were dropped. In turn, the thread keeps answering.
+ */
+class InTurn {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(() => new Promise<void>((ok) => setImmediate(ok))).then(task);
+    this.tail = next.catch(() => {});
+    return next;
+  }
+}
+
 /** A one-way mailbox: `put` before or after `take`, in order. */
 class Mailbox<T> {
   private readonly items: T[] = [];
@@ -263,6 +278,7 @@ async function clients(input: ClientInput): Promise<void> {
       acks: 0,
       refused: [] as string[],
     }));
+    const turns = new InTurn();
     let elu = performance.eventLoopUtilization();
     const stalls = monitorEventLoopDelay({ resolution: 20 });
     stalls.enable();
@@ -302,7 +318,7 @@ async function clients(input: ClientInput): Promise<void> {
           p.round = r.round;
           p.firstRoundAt = Math.min(p.firstRoundAt, at);
           p.lastRoundAt = Math.max(p.lastRoundAt, at);
-          c.ws.send(await c.seal(r));
+          c.ws.send(await turns.run(() => c.seal(r)));
           settle(k, await c.nextAnswer());
         }
       }),
