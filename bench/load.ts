@@ -17,8 +17,10 @@
  * - round: the server's own round seconds (`/api/status` history: round start to close — the round key,
  *   sending the model to N clients, their sealing, opening and folding N updates; the evaluation after the
  *   close is excluded), the median over the rounds; updates/s = N / that median;
- * - the server's memory: VmRSS before any client and after the join (their difference / N is the memory
- *   per connected client), the highest VmRSS sampled every 100 ms, and VmHWM (lifetime peak) at the end;
+ * - the server's memory: VmRSS before any client and after the join, the highest VmRSS sampled every
+ *   100 ms, and VmHWM (lifetime peak) at the end; the memory per connected client is the slope of the
+ *   joined RSS between the smallest N and each larger one (the first handshake also starts the server's
+ *   crypto threads, so RSS after the join minus RSS before it, over N, overstates it for small N);
  * - the server's event-loop delay, measured inside the server (bench/loop-probe.mjs, preloaded with
  *   `node --import`: `monitorEventLoopDelay`, 10 ms resolution), for the join and for the rounds, p50 /
  *   p99 / max; and the latency of `GET /healthz` sent every 100 ms from this thread (what a load balancer's
@@ -295,7 +297,6 @@ async function run(n: number) {
       memory: {
         rssStartMiB: rssStart / MiB,
         rssJoinedMiB: rssJoined / MiB,
-        perClientKiB: (rssJoined - rssStart) / 1024 / n,
         rssPeakMiB: peak / MiB,
         hwmMiB: end.hwm / MiB,
         heapUsedMiB: roundsLoop.heapUsedMiB,
@@ -328,12 +329,24 @@ async function run(n: number) {
   }
 }
 
-const runs = [];
+const measured = [];
 for (const n of COUNTS) {
   say(`${n} clients…`);
-  runs.push(await run(n));
+  measured.push(await run(n));
 }
 clearTimeout(hardStop);
+// Memory per connected client: the slope of the joined RSS from the smallest run.
+const first = measured[0]!;
+const runs = measured.map((r) => ({
+  ...r,
+  memory: {
+    ...r.memory,
+    perClientKiB:
+      r.clients > first.clients
+        ? ((r.memory.rssJoinedMiB - first.memory.rssJoinedMiB) * 1024) / (r.clients - first.clients)
+        : Number.NaN,
+  },
+}));
 
 const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '–');
 const header = [
