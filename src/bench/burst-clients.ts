@@ -130,6 +130,13 @@ async function clients(input: ClientInput): Promise<void> {
         w(b);
       } else inbox.push(b);
     });
+    // Closed before its welcome (e.g. the server's handshake deadline): the join fails loudly.
+    const closedEarly = new Promise<never>((_, fail) =>
+      ws.once('close', (code: number, why: Buffer) =>
+        fail(new Error(`client ${i}: the connection closed while joining (${code} ${why.toString()})`)),
+      ),
+    );
+    closedEarly.catch(() => {});
     await new Promise<void>((ok, fail) => {
       ws.once('open', () => ok());
       ws.once('error', fail);
@@ -141,7 +148,7 @@ async function clients(input: ClientInput): Promise<void> {
             waiter = ok;
           });
     const done = await pqClientChannels({ ...input.spec, identity: generateIdentity() }).accept(
-      await first(),
+      await Promise.race([first(), closedEarly]),
     );
     ws.send(done.reply);
     let session = '';
@@ -187,7 +194,7 @@ async function clients(input: ClientInput): Promise<void> {
         encodeFrame({ type: 'hello', name: `bench-${i}`, backend: 'bench', numSamples: 100 }),
       ),
     );
-    await welcome;
+    await Promise.race([welcome, closedEarly]);
     return {
       ws,
       nextRound: () => rounds.take(),
