@@ -9,8 +9,9 @@
  * client of `pqfed bench`, in its rounds mode): each has its own ML-DSA-65 identity and does the real
  * handshake (X-Wing + ML-DSA-65), `hello`, then answers every `round` at once with an update of small
  * random weights sealed to that round's key and signed, as a browser does after training. There is no
- * training and the clients do not check the round's signatures. Clients are spread over 127.0.0.x loopback
- * addresses, 250 to an address (the server allows 256 connections per address).
+ * training and the clients do not check the round's signatures. Clients join 20 at a time from 127.0.0.x
+ * loopback addresses, 50 to an address: `serve` admits a burst of 60 upgrades per address, then 20 a second
+ * (handshake-admission.ts), as a classroom behind one NAT would meet it.
  *
  * Reported per N:
  * - join: seconds until all N have their `welcome`;
@@ -216,6 +217,7 @@ async function run(n: number) {
       url: `${base.replace(/^http/, 'ws')}/ws`,
       spec: { kind: 'pq', pinnedFingerprint: info.serverKeyFingerprint, minimumSuite: 'xwing' },
       n,
+      perAddress: 50,
       rounds: ROUNDS,
     };
     const t0 = now();

@@ -32,6 +32,9 @@ export interface ClientInput {
   statusUrl?: string;
   spec: ChannelSpec;
   n: number;
+  /** Clients per loopback address (127.0.0.1, 127.0.0.2, …); default: 250 (the server allows 256
+   * connections per address), all on 127.0.0.1 up to 250 clients. */
+  perAddress?: number;
   /** Take part in this many full rounds (see the module comment) instead of one pre-sealed burst. */
   rounds?: number;
 }
@@ -101,6 +104,7 @@ class Mailbox<T> {
 async function clients(input: ClientInput): Promise<void> {
   const post = (m: ClientReport) => parentPort!.postMessage(m);
   const BATCH = 20;
+  const perAddress = input.perAddress ?? 250;
   type RoundMsg = Extract<ServerMessage, { type: 'round' }>;
   interface Conn {
     ws: WebSocket;
@@ -117,7 +121,7 @@ async function clients(input: ClientInput): Promise<void> {
   async function connect(i: number) {
     const ws = new WebSocket(input.url, {
       perMessageDeflate: false,
-      ...(input.n > 250 && { localAddress: `127.0.0.${1 + Math.floor(i / 250)}` }),
+      ...(input.n > perAddress && { localAddress: `127.0.0.${1 + Math.floor(i / perAddress)}` }),
     });
     ws.binaryType = 'arraybuffer';
     const inbox: Uint8Array[] = [];
