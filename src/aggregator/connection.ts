@@ -102,13 +102,23 @@ export async function serveConnection(
   }
 
   let handshake: Awaited<ReturnType<ServerChannels['begin']>> | null = null;
-  const helloTimer = setTimeout(() => {
-    if (joined) return;
-    const what = channel ? 'hello' : 'handshake';
-    log(`${what}: ${address} did not join in ${PROTOCOL.helloTimeoutMs} ms; dropped`);
-    coordinator.count(`${what}-timeout`);
-    ws.close(1008, `${what} timeout`);
-  }, PROTOCOL.helloTimeoutMs);
+  // The hello deadline times the client's turn: from our ServerHello on the wire until its hello is
+  // accepted. Making the ServerHello waits in the crypto pool's queue, which many clients joining at once
+  // or the pool's threads starting on a busy machine made longer than the deadline (bench/load.ts): counted
+  // from the connection, it dropped clients that had done nothing wrong. Admission (handshake-admission.ts)
+  // bounds how long a connection can wait for its ServerHello.
+  let helloTimer: ReturnType<typeof setTimeout> | undefined;
+  const startHelloDeadline = () => {
+    helloTimer = setTimeout(() => {
+      if (joined) return;
+      const what = channel ? 'hello' : 'handshake';
+      log(
+        `${what}: ${address} did not join in ${PROTOCOL.helloTimeoutMs} ms after the server hello; dropped`,
+      );
+      coordinator.count(`${what}-timeout`);
+      ws.close(1008, `${what} timeout`);
+    }, PROTOCOL.helloTimeoutMs);
+  };
 
   let window = Date.now();
   let frames = 0;
@@ -267,6 +277,7 @@ export async function serveConnection(
     if (closed) return;
     handshake = started;
     ws.send(handshake.hello, { binary: true });
+    startHelloDeadline();
   } catch (e) {
     if (gone.signal.aborted || closed) return;
     coordinator.count('handshake-failed');

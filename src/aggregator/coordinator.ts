@@ -44,6 +44,7 @@ import {
 import { type Checkpoint, type RoundRecord, saveCheckpoint } from './checkpoint.ts';
 import type { ExperimentConfig } from './config.ts';
 import { archiveSession } from './session-archive.ts';
+import { boundList, boundRound, listedClients } from './status-lists.ts';
 
 /** One connection as the coordinator sees it. */
 export interface Peer {
@@ -150,6 +151,10 @@ export class Coordinator extends EventEmitter {
   private readonly idOfKey = new Map<string, string>();
   /** Client id → its shard of `experiment.shardSource` (assigned in join order, kept across restarts). */
   private readonly shardOf = new Map<string, number>();
+  /** Client id → rounds it contributed to (kept beside the history, so a join does not scan it). */
+  private readonly contributions = new Map<string, number>();
+  /** Connected clients with data (numSamples > 0): a join checks this count, not a sorted list. */
+  private readyCount = 0;
   private current: OpenRound | null = null;
   private phase: Phase = 'waiting';
   private started: boolean;
@@ -179,6 +184,7 @@ export class Coordinator extends EventEmitter {
       this.version = r.version;
       this.completed = r.round;
       this.history = r.history;
+      for (const h of r.history) this.countContributions(h.contributed);
       if (r.strategy === this.config.strategy) this.strategy.importState(r.strategyState);
       for (const [id, key] of Object.entries(r.clientKeys)) this.register(id, key);
       for (const [id, shard] of Object.entries(r.clientShards)) this.shardOf.set(id, shard);
@@ -195,6 +201,10 @@ export class Coordinator extends EventEmitter {
 
   private strategyParams(): StrategyParams {
     return { ...this.config.strategyParams, proxMu: this.config.strategyParams.proxMu ?? this.config.proxMu };
+  }
+
+  private countContributions(ids: readonly string[]): void {
+    for (const id of ids) this.contributions.set(id, (this.contributions.get(id) ?? 0) + 1);
   }
 
   private register(id: string, key: string): void {
@@ -305,12 +315,13 @@ export class Coordinator extends EventEmitter {
       numSamples: msg.numSamples,
       joinedAt: Date.now(),
       key,
-      rounds: this.history.filter((h) => h.contributed.includes(id)).length,
+      rounds: this.contributions.get(id) ?? 0,
       lastLoss: null,
       state: 'idle',
     };
     this.clients.set(id, c);
     this.byPeer.set(peer, c);
+    if (c.numSamples > 0) this.readyCount++;
     this.log(
       `join ${id} (${logField(name)}, ${logField(c.backend)}, ${msg.numSamples} samples, key ${key}) from ${peer.address}`,
     );
@@ -391,6 +402,7 @@ export class Coordinator extends EventEmitter {
         this.current.round,
       );
     }
+    this.readyCount += Number(numSamples > 0) - Number(c.numSamples > 0);
     c.numSamples = numSamples;
     this.log(`${c.id} is ready with ${numSamples} samples`);
     this.maybeStartRound();
@@ -402,6 +414,7 @@ export class Coordinator extends EventEmitter {
     if (!c) return;
     this.byPeer.delete(peer);
     this.clients.delete(c.id);
+    if (c.numSamples > 0) this.readyCount--;
     this.log(`leave ${c.id}`);
     const r = this.current;
     if (r?.selected.has(c.id) && !r.submitted.has(c.id) && !r.failed.has(c.id)) {
@@ -521,7 +534,7 @@ export class Coordinator extends EventEmitter {
       return;
     }
     this.phase = 'waiting';
-    if (this.readyIds().length < this.config.clientsPerRound.min) return;
+    if (this.readyCount < this.config.clientsPerRound.min) return;
     this.startRound();
   }
 
@@ -750,6 +763,7 @@ export class Coordinator extends EventEmitter {
       strategy: this.strategy.name,
       cryptoSeconds: r.cryptoMs / 1000,
     };
+    this.countContributions(entry.contributed);
     for (const id of entry.contributed) {
       const c = this.clients.get(id);
       if (c) c.rounds++;
@@ -848,6 +862,7 @@ export class Coordinator extends EventEmitter {
     this.version = 0;
     this.completed = 0;
     this.history = [];
+    this.contributions.clear();
     this.lastEvaluation = null;
     this.attempt = 0;
     this.config.rounds = this.plannedRounds;
@@ -879,8 +894,19 @@ export class Coordinator extends EventEmitter {
     while (this.evaluating) await this.evaluating;
   }
 
-  status(serverKeyFingerprint: string | null) {
+  /**
+   * The experiment's state. `listed` bounds the per-client lists (src/aggregator/status-lists.ts; the
+   * public /api/status passes PROTOCOL.statusListedClients); without it everything is listed (the export).
+   */
+  status(serverKeyFingerprint: string | null, opts: { listed?: number } = {}) {
     const r = this.current;
+    const limit = opts.listed ?? Number.POSITIVE_INFINITY;
+    const all = [...this.clients.values()];
+    const shown = listedClients(all, limit);
+    const listed = new Set(shown.map((c) => c.id));
+    const byState: Record<ClientState['state'], number> = { idle: 0, training: 0, submitted: 0 };
+    for (const c of all) byState[c.state]++;
+    const bound = (ids: Iterable<string>) => boundList(ids, (id) => id, listed, limit);
     return {
       session: this.session,
       round: this.completed,
@@ -894,13 +920,17 @@ export class Coordinator extends EventEmitter {
         ? {
             round: r.round,
             attempt: r.attempt,
-            selected: [...r.selected],
-            submitted: [...r.submitted],
-            failed: [...r.failed.keys()],
+            selected: bound(r.selected),
+            submitted: bound(r.submitted),
+            failed: bound(r.failed.keys()),
+            selectedCount: r.selected.size,
+            submittedCount: r.submitted.size,
+            failedCount: r.failed.size,
             deadlineAt: new Date(r.deadlineAt).toISOString(),
           }
         : null,
-      clientList: [...this.clients.values()].map(
+      clientCounts: { total: all.length, listed: shown.length, ...byState },
+      clientList: shown.map(
         (c): StatusClient => ({
           id: c.id,
           name: c.name,
@@ -927,7 +957,7 @@ export class Coordinator extends EventEmitter {
         seed: this.config.seed,
         strategyParams: this.strategyParams(),
       },
-      history: this.history.map((h) => ({ ...h })),
+      history: this.history.map((h) => boundRound(h, listed, limit)),
     };
   }
 }

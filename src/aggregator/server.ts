@@ -12,7 +12,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import type { ServerChannels } from '../core/channel.ts';
-import { maxFrameBytes } from '../core/limits.ts';
+import { maxFrameBytes, PROTOCOL } from '../core/limits.ts';
 import { logField } from '../core/log-field.ts';
 import { BenchmarkStore } from './benchmarks.ts';
 import { resolveClientAddress } from './client-address.ts';
@@ -126,7 +126,8 @@ export function createAggregatorServer(opts: AggregatorServerOptions): Aggregato
     if (path === '/api/status' && req.method === 'GET') {
       const base = typeof opts.publicUrl === 'function' ? opts.publicUrl() : opts.publicUrl;
       const join = base ? `${base.replace(/\/+$/, '')}/?autojoin=1#fp=${channels.fingerprint ?? ''}` : null;
-      return json(res, 200, { ...coordinator.status(channels.fingerprint), join });
+      const listed = PROTOCOL.statusListedClients;
+      return json(res, 200, { ...coordinator.status(channels.fingerprint, { listed }), join });
     }
     if (path === '/api/explain') return explainRoute(opts.explain, req, res, url);
     if (path === '/api/benchmarks') return benchmarks.handle(req, res);

@@ -4,10 +4,16 @@
  * pre-seals its update (small random weights, sealed to the round key and signed, then sealed on its
  * channel), so that the burst measures the server's work only; on the main thread's 'go' all N are sent at
  * once. Optionally polls `GET /api/status` every 50 ms during the burst (the event-loop bench).
- * Used by src/bench/aggregator.ts (`pqfed bench`) and bench/event-loop.ts; this module runs the clients when
- * it is loaded as a worker with `workerData.kind === 'pqfed-bench-clients'`.
+ *
+ * With `rounds: R` (the load bench, bench/load.ts) the clients instead take part in R full rounds: each
+ * answers every `round` frame at once with a freshly sealed and signed update (sealing to that round's key
+ * is part of the round, as for a real client; there is no training and the round's signatures are not
+ * checked), and the thread reports each round when all N have their answer.
+ *
+ * Used by src/bench/aggregator.ts (`pqfed bench`), bench/event-loop.ts and bench/load.ts; this module runs
+ * the clients when it is loaded as a worker with `workerData.kind === 'pqfed-bench-clients'`.
  */
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import WebSocket from 'ws';
 import type { ChannelSpec } from '../cli/channels.ts';
@@ -26,6 +32,11 @@ export interface ClientInput {
   statusUrl?: string;
   spec: ChannelSpec;
   n: number;
+  /** Clients per loopback address (127.0.0.1, 127.0.0.2, …); default: 250 (the server allows 256
+   * connections per address), all on 127.0.0.1 up to 250 clients. */
+  perAddress?: number;
+  /** Take part in this many full rounds (see the module comment) instead of one pre-sealed burst. */
+  rounds?: number;
 }
 
 export type ClientReport =
@@ -40,24 +51,77 @@ export type ClientReport =
       refused: string[];
       polls: { at: number; ms: number }[];
     }
+  | {
+      /** Rounds mode: all N clients have their answer to the `index`-th round they were sent. */
+      kind: 'round';
+      index: number;
+      round: number;
+      firstRoundAt: number;
+      lastRoundAt: number;
+      lastAckAt: number;
+      acks: number;
+      refused: string[];
+      /** Milliseconds this client thread was busy (event-loop utilisation) since the previous report: the
+       * clients' sealing and signing of this round, their sockets and acks. */
+      clientBusyMs: number;
+      /** The client thread's longest event-loop stall since the previous report (ms; 20 ms resolution): a
+       * stalled client thread answers pings late. */
+      clientLoopMaxMs: number;
+    }
   | { kind: 'error'; message: string };
+
+/**
+ * Runs tasks one at a time, each started on a new turn of the event loop (after the loop has polled its
+ * sockets). N clients share this thread: sealing and signing an update is ≈ 13 ms of CPU, and when their
+ * round frames are opened in one batch N seals run back to back — the thread stalled 21 s with 1,000
+ * clients, missed the server's pings, and 753 of them were dropped. In turn, the thread keeps answering.
+ */
+class InTurn {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(() => new Promise<void>((ok) => setImmediate(ok))).then(task);
+    this.tail = next.catch(() => {});
+    return next;
+  }
+}
+
+/** A one-way mailbox: `put` before or after `take`, in order. */
+class Mailbox<T> {
+  private readonly items: T[] = [];
+  private readonly takers: ((t: T) => void)[] = [];
+  put(t: T): void {
+    const w = this.takers.shift();
+    if (w) w(t);
+    else this.items.push(t);
+  }
+  take(): Promise<T> {
+    return this.items.length
+      ? Promise.resolve(this.items.shift()!)
+      : new Promise<T>((ok) => this.takers.push(ok));
+  }
+}
 
 async function clients(input: ClientInput): Promise<void> {
   const post = (m: ClientReport) => parentPort!.postMessage(m);
   const BATCH = 20;
+  const perAddress = input.perAddress ?? 250;
   type RoundMsg = Extract<ServerMessage, { type: 'round' }>;
-  const conns: {
+  interface Conn {
     ws: WebSocket;
-    round: Promise<RoundMsg>;
-    answered: Promise<'ack' | string>;
-    prepare(): Promise<Uint8Array>;
-  }[] = [];
+    /** The next `round` frame this client is sent; null once its connection has closed. */
+    nextRound(): Promise<RoundMsg | null>;
+    /** The answer to its next update: 'ack', or "reason: message". */
+    nextAnswer(): Promise<string>;
+    /** Its update for round `r`, sealed to the round key and signed, then sealed on the channel. */
+    seal(r: RoundMsg): Promise<Uint8Array>;
+  }
+  const conns: Conn[] = [];
   let lastAckAt = 0;
 
   async function connect(i: number) {
     const ws = new WebSocket(input.url, {
       perMessageDeflate: false,
-      ...(input.n > 250 && { localAddress: `127.0.0.${1 + Math.floor(i / 250)}` }),
+      ...(input.n > perAddress && { localAddress: `127.0.0.${1 + Math.floor(i / perAddress)}` }),
     });
     ws.binaryType = 'arraybuffer';
     const inbox: Uint8Array[] = [];
@@ -70,6 +134,13 @@ async function clients(input: ClientInput): Promise<void> {
         w(b);
       } else inbox.push(b);
     });
+    // Closed before its welcome (e.g. the server's handshake deadline): the join fails loudly.
+    const closedEarly = new Promise<never>((_, fail) =>
+      ws.once('close', (code: number, why: Buffer) =>
+        fail(new Error(`client ${i}: the connection closed while joining (${code} ${why.toString()})`)),
+      ),
+    );
+    closedEarly.catch(() => {});
     await new Promise<void>((ok, fail) => {
       ws.once('open', () => ok());
       ws.once('error', fail);
@@ -81,7 +152,7 @@ async function clients(input: ClientInput): Promise<void> {
             waiter = ok;
           });
     const done = await pqClientChannels({ ...input.spec, identity: generateIdentity() }).accept(
-      await first(),
+      await Promise.race([first(), closedEarly]),
     );
     ws.send(done.reply);
     let session = '';
@@ -89,16 +160,16 @@ async function clients(input: ClientInput): Promise<void> {
     let maxFrame = 64 * 1024 * 1024;
     let modelSize = 0;
     let gotWelcome!: () => void;
-    let gotRound!: (m: RoundMsg) => void;
-    let answer!: (a: string) => void;
     const welcome = new Promise<void>((ok) => {
       gotWelcome = ok;
     });
-    const round = new Promise<RoundMsg>((ok) => {
-      gotRound = ok;
-    });
-    const answered = new Promise<string>((ok) => {
-      answer = ok;
+    const rounds = new Mailbox<RoundMsg | null>();
+    const answers = new Mailbox<string>();
+    const answer = (a: string) => answers.put(a);
+    ws.on('error', () => {});
+    ws.once('close', (code: number, why: Buffer) => {
+      rounds.put(null);
+      answer(`connection closed: ${code} ${why.toString()}`);
     });
     const handle = async (wire: Uint8Array) => {
       const msg = decodeServerFrame(await done.channel.open(wire), { maxFrameBytes: maxFrame });
@@ -107,7 +178,7 @@ async function clients(input: ClientInput): Promise<void> {
         modelSize = msg.experiment.modelSize;
         maxFrame = maxFrameBytes(modelSize);
         gotWelcome();
-      } else if (msg.type === 'round') gotRound(msg);
+      } else if (msg.type === 'round') rounds.put(msg);
       else if (msg.type === 'ack') {
         lastAckAt = now();
         answer('ack');
@@ -127,14 +198,12 @@ async function clients(input: ClientInput): Promise<void> {
         encodeFrame({ type: 'hello', name: `bench-${i}`, backend: 'bench', numSamples: 100 }),
       ),
     );
-    await welcome;
+    await Promise.race([welcome, closedEarly]);
     return {
       ws,
-      round,
-      answered,
-      /** The update, sealed to the round key and signed, then sealed on the channel: ready to send. */
-      async prepare() {
-        const r = await round;
+      nextRound: () => rounds.take(),
+      nextAnswer: () => answers.take(),
+      async seal(r: RoundMsg) {
         const delta = new Float32Array(modelSize);
         for (let k = 0; k < delta.length; k++) delta[k] = (Math.random() - 0.5) * 1e-3;
         const payload = encodeFrame({
@@ -165,10 +234,15 @@ async function clients(input: ClientInput): Promise<void> {
     conns.push(...batch);
   }
   post({ kind: 'joined', at: now() });
-  await Promise.all(conns.map((c) => c.round));
+  if (input.rounds !== undefined) return everyRound(conns, input.rounds);
+  const firstRounds = await Promise.all(conns.map((c) => c.nextRound()));
   const s0 = performance.now();
   const wires: Uint8Array[] = [];
-  for (const c of conns) wires.push(await c.prepare());
+  for (const [i, c] of conns.entries()) {
+    const r = firstRounds[i];
+    if (!r) throw new Error(`client ${i}: its connection closed before the round`);
+    wires.push(await c.seal(r));
+  }
   post({ kind: 'ready', at: now(), sealMs: (performance.now() - s0) / conns.length });
 
   await new Promise<void>((ok) => parentPort!.once('message', () => ok()));
@@ -190,7 +264,7 @@ async function clients(input: ClientInput): Promise<void> {
   poll();
   for (const [i, c] of conns.entries()) c.ws.send(wires[i]!);
   const lastSendAt = now();
-  const answers = await Promise.all(conns.map((c) => c.answered));
+  const answers = await Promise.all(conns.map((c) => c.nextAnswer()));
   clearInterval(poller);
   await Promise.all(inflight);
   post({
@@ -203,6 +277,66 @@ async function clients(input: ClientInput): Promise<void> {
     polls,
   });
   for (const c of conns) c.ws.terminate();
+
+  /** Rounds mode: every client answers each of `count` rounds as soon as it is sent; a report per round. */
+  async function everyRound(all: Conn[], count: number): Promise<void> {
+    const perRound = Array.from({ length: count }, () => ({
+      round: 0,
+      firstRoundAt: Number.POSITIVE_INFINITY,
+      lastRoundAt: 0,
+      lastAckAt: 0,
+      answered: 0,
+      acks: 0,
+      refused: [] as string[],
+    }));
+    const turns = new InTurn();
+    let elu = performance.eventLoopUtilization();
+    const stalls = monitorEventLoopDelay({ resolution: 20 });
+    stalls.enable();
+    /** Client's answer `a` to the k-th round; the round is reported once all have answered. */
+    const settle = (k: number, a: string) => {
+      const p = perRound[k]!;
+      if (a === 'ack') {
+        p.acks++;
+        p.lastAckAt = Math.max(p.lastAckAt, now());
+      } else p.refused.push(a);
+      if (++p.answered === all.length) {
+        const busy = performance.eventLoopUtilization(elu);
+        elu = performance.eventLoopUtilization();
+        const { answered: _, ...rest } = p;
+        post({
+          kind: 'round',
+          index: k,
+          ...rest,
+          refused: rest.refused.slice(0, 5),
+          clientBusyMs: busy.active,
+          clientLoopMaxMs: stalls.max / 1e6,
+        });
+        stalls.reset();
+      }
+    };
+    await Promise.all(
+      all.map(async (c) => {
+        for (let k = 0; k < count; k++) {
+          const r = await c.nextRound();
+          if (!r) {
+            // Its connection closed: it answers no more rounds.
+            for (let j = k; j < count; j++) settle(j, 'connection closed');
+            return;
+          }
+          const at = now();
+          const p = perRound[k]!;
+          p.round = r.round;
+          p.firstRoundAt = Math.min(p.firstRoundAt, at);
+          p.lastRoundAt = Math.max(p.lastRoundAt, at);
+          c.ws.send(await turns.run(() => c.seal(r)));
+          settle(k, await c.nextAnswer());
+        }
+      }),
+    );
+    // The connections stay open (the server is measured with N clients connected) until the thread ends.
+    post({ kind: 'done', firstSendAt: 0, lastSendAt: 0, lastAckAt, acks: 0, refused: [], polls: [] });
+  }
 }
 
 if (!isMainThread && (workerData as ClientInput | undefined)?.kind === 'pqfed-bench-clients') {

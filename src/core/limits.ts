@@ -37,6 +37,8 @@ export const PROTOCOL = {
   maxModelParams: LIMITS.maxModelParams,
   /** Clients connected at once. */
   maxClients: 2_000,
+  /** Clients listed one by one in the public `/api/status` (more are counted, not listed: status-lists.ts). */
+  statusListedClients: 100,
   /** WebSocket connections from one IP address at once (a classroom behind one NAT stays well below). */
   maxConnectionsPerAddress: 256,
   /** A client that has not completed `hello` within this time is disconnected (ms). */

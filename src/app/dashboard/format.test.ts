@@ -50,6 +50,23 @@ describe('format', () => {
       },
     });
     expect(phaseLine(s)).toBe('Training round 4 of 10 (retry 1): 1 of 2 updates in. 1 client connected.');
+    // With many clients the lists hold only the listed ones; the counts are the whole round's.
+    const many = status({
+      phase: 'training',
+      clients: 1000,
+      currentRound: {
+        round: 1,
+        attempt: 0,
+        selected: ['a', 'b'],
+        submitted: ['a'],
+        failed: [],
+        selectedCount: 1000,
+        submittedCount: 640,
+        failedCount: 0,
+        deadlineAt: '',
+      },
+    });
+    expect(phaseLine(many)).toBe('Training round 1 of 10: 640 of 1000 updates in. 1000 clients connected.');
   });
 
   it('names downloads after the session and round, with safe characters only', () => {

@@ -63,7 +63,9 @@ export function phaseLine(
   if (s.currentRound) {
     const r = s.currentRound;
     const retry = r.attempt > 0 ? ` (retry ${r.attempt})` : '';
-    return `${phase} round ${r.round} of ${s.rounds}${retry}: ${r.submitted.length} of ${r.selected.length} updates in. ${clients}.`;
+    const inNow = r.submittedCount ?? r.submitted.length;
+    const of = r.selectedCount ?? r.selected.length;
+    return `${phase} round ${r.round} of ${s.rounds}${retry}: ${inNow} of ${of} updates in. ${clients}.`;
   }
   return `${phase}. ${s.round} of ${s.rounds} rounds done. ${clients}.`;
 }

@@ -56,8 +56,8 @@ function render(s: StatusJson): void {
   renderOnChange(byId('confusion'), JSON.stringify([s.round, s.evaluation]), () =>
     renderConfusion(byId('confusion'), s.evaluation, s.round),
   );
-  renderOnChange(byId('clients'), JSON.stringify(s.clientList), () =>
-    renderClients(byId('clients'), s.clientList),
+  renderOnChange(byId('clients'), JSON.stringify([s.clientList, s.clientCounts]), () =>
+    renderClients(byId('clients'), s.clientList, s.clientCounts),
   );
   admin.update(s);
   if (s.modelVersion !== undefined) explainPanel.modelChanged(s.modelVersion);

@@ -33,6 +33,10 @@ export interface RoundJson {
   perClassRecall: Record<string, Metric>;
   majorityBaseline: { accuracy: Metric; macroF1: Metric };
   strategy?: string;
+  /** How many were selected and failed: with more clients than /api/status lists, `selected`, `failed`,
+   * `contributed` and `clientMetrics` hold only the listed clients (absent on older servers). */
+  selectedCount?: number;
+  failedCount?: number;
   /** Server seconds spent making the round key and opening sealed updates (absent on older servers). */
   cryptoSeconds?: number;
 }
@@ -47,6 +51,14 @@ export interface ClientJson {
   lastLoss: Metric;
   address?: string;
   key?: string;
+}
+
+export interface ClientCounts {
+  total: number;
+  listed: number;
+  idle: number;
+  training: number;
+  submitted: number;
 }
 
 export interface EvaluationJson {
@@ -77,8 +89,14 @@ export interface StatusJson {
     selected: string[];
     submitted: string[];
     failed: string[];
+    /** The lists' full lengths (the lists hold only the listed clients when there are many). */
+    selectedCount?: number;
+    submittedCount?: number;
+    failedCount?: number;
     deadlineAt: string;
   } | null;
+  /** The clients listed in `clientList` (the first by id when there are many), and all of them by state. */
+  clientCounts?: ClientCounts;
   clientList: ClientJson[];
   refusals: Record<string, number>;
   evaluation: EvaluationJson | null;
