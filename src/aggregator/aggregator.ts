@@ -11,6 +11,7 @@ import { initWeights } from '../model/model.ts';
 import { type Checkpoint, CheckpointError, loadCheckpoint } from './checkpoint.ts';
 import type { ExperimentConfig } from './config.ts';
 import { Coordinator } from './coordinator.ts';
+import { type Bindings, loadBindings } from './durable-store.ts';
 import { createEvaluator } from './evaluator.ts';
 import type { PreparedExperiment } from './experiment.ts';
 import { createExplainer } from './explainer.ts';
@@ -60,6 +61,7 @@ export async function startAggregator(opts: StartOptions): Promise<RunningAggreg
   const exp = opts.experiment;
   const log = opts.log ?? (() => {});
   let resumed: Checkpoint | null = null;
+  let bindings: Bindings | null = null;
   const digest = configDigest(exp.config);
   if (opts.dataDir) {
     mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
@@ -70,6 +72,7 @@ export async function startAggregator(opts: StartOptions): Promise<RunningAggreg
           'use the same config to resume it, or another --data-dir',
       );
     }
+    bindings = loadBindings(opts.dataDir, digest);
   }
   const initial = initWeights(exp.model, exp.config.seed).weights;
   const evaluator = createEvaluator(exp);
@@ -88,6 +91,10 @@ export async function startAggregator(opts: StartOptions): Promise<RunningAggreg
     channels: opts.channels,
     dataDir: opts.dataDir,
     resume: resumed,
+    bindings,
+    ...(exp.shardSource && {
+      shardRows: exp.shards(exp.shardSource.count, exp.config.partition).map((s) => s.n),
+    }),
     configDigest: digest,
     log,
   });

@@ -39,8 +39,9 @@ import {
   type StrategyName,
   type StrategyParams,
 } from '../core/strategies/index.ts';
-import { type Checkpoint, type RoundRecord, saveCheckpoint } from './checkpoint.ts';
+import type { Checkpoint, RoundRecord } from './checkpoint.ts';
 import type { ExperimentConfig } from './config.ts';
+import { type Bindings, DurableStore, idsToPrune } from './durable-store.ts';
 
 /** One connection as the coordinator sees it. */
 export interface Peer {
@@ -112,6 +113,10 @@ export interface CoordinatorOptions {
   dataDir: string | null;
   /** State to resume from (a loaded checkpoint). */
   resume?: Checkpoint | null;
+  /** Client key bindings saved since (durable-store.ts); they replace the checkpoint's. */
+  bindings?: Bindings | null;
+  /** Rows of each shard of `experiment.shardSource`: a client's update weighs at most its shard's rows. */
+  shardRows?: readonly number[];
   configDigest: string;
   log?: (line: string) => void;
 }
@@ -124,7 +129,6 @@ export interface StatusClient {
   numSamples: number;
   rounds: number;
   lastLoss: number | null;
-  address: string;
   /** Fingerprint of the client's ML-DSA-65 key. */
   key: string;
 }
@@ -144,6 +148,9 @@ export class Coordinator extends EventEmitter {
   private readonly idOfKey = new Map<string, string>();
   /** Client id → its shard of `experiment.shardSource` (assigned in join order, kept across restarts). */
   private readonly shardOf = new Map<string, number>();
+  /** Client id → rounds completed when it last joined (for pruning bindings). */
+  private readonly lastSeen = new Map<string, number>();
+  private readonly store: DurableStore;
   private current: OpenRound | null = null;
   private phase: Phase = 'waiting';
   private started: boolean;
@@ -159,6 +166,7 @@ export class Coordinator extends EventEmitter {
     super();
     this.config = structuredClone(opts.config);
     this.log = opts.log ?? (() => {});
+    this.store = new DurableStore(opts.dataDir, this.log);
     this.strategy = createStrategy(this.config.strategy, this.strategyParams());
     const r = opts.resume;
     if (r) {
@@ -173,8 +181,6 @@ export class Coordinator extends EventEmitter {
       this.completed = r.round;
       this.history = r.history;
       if (r.strategy === this.config.strategy) this.strategy.importState(r.strategyState);
-      for (const [id, key] of Object.entries(r.clientKeys)) this.register(id, key);
-      for (const [id, shard] of Object.entries(r.clientShards)) this.shardOf.set(id, shard);
     } else {
       this.session = randomBytes(16).toString('hex');
       this.global = opts.initialWeights.slice();
@@ -182,6 +188,13 @@ export class Coordinator extends EventEmitter {
       this.completed = 0;
       this.history = [];
     }
+    const b = opts.bindings;
+    for (const [id, key] of Object.entries(b?.clientKeys ?? r?.clientKeys ?? {})) {
+      this.register(id, key);
+      this.lastSeen.set(id, b?.lastSeen[id] ?? this.completed);
+    }
+    for (const [id, shard] of Object.entries(b?.clientShards ?? r?.clientShards ?? {}))
+      this.shardOf.set(id, shard);
     this.started = this.config.autoStart;
     if (this.completed >= this.config.rounds) this.phase = 'finished';
   }
@@ -273,7 +286,10 @@ export class Coordinator extends EventEmitter {
     }
     const key = peer.identity?.fingerprint;
     if (!key) return void this.refuse(peer, 'unregistered', 'hello: the handshake has not finished');
+    const bound = this.keyOf.size;
     const id = this.clientIdFor(peer, key, msg.clientId);
+    let changed = this.keyOf.size !== bound;
+    this.lastSeen.set(id, this.completed);
     const c: ClientState = {
       id,
       peer,
@@ -298,8 +314,11 @@ export class Coordinator extends EventEmitter {
       if (shard === undefined || shard >= source.count) {
         shard = this.shardOf.size % source.count;
         this.shardOf.set(id, shard);
+        changed = true;
       }
     }
+    // A new binding is on disk before the welcome goes out (a crash right after cannot lose it).
+    if (changed) this.store.saveBindings(() => this.bindings());
     void this.sendTo(peer, {
       type: 'welcome',
       session: this.session,
@@ -471,8 +490,9 @@ export class Coordinator extends EventEmitter {
         r.round,
       );
     }
-    // A client weighs at most what it declared when it joined (no inflating its weight afterwards).
-    const numSamples = Math.min(u.numSamples, Math.max(1, c.numSamples));
+    // A client weighs at most what it declared when it joined (no inflating its weight afterwards), and at
+    // most the rows of the shard the server assigned it, or PROTOCOL.maxSamplesPerClient.
+    const numSamples = Math.min(u.numSamples, Math.max(1, c.numSamples), this.sampleCap(c.id));
     try {
       r.aggregator.add({ clientId: c.id, delta: u.delta, numSamples });
     } catch (e) {
@@ -731,14 +751,54 @@ export class Coordinator extends EventEmitter {
     }
     this.history.push(entry);
     this.completed = r.round;
-    if (this.opts.dataDir) {
-      saveCheckpoint(this.opts.dataDir, this.checkpoint());
-    }
+    this.pruneBindings();
+    this.store.saveBindings(() => this.bindings());
+    this.store.saveCheckpoint(() => this.checkpoint());
     this.log(
       `round ${r.round} ${outcome}: ${entry.participants} updates, accuracy ${fmt(entry.accuracy)}, ` +
         `macro-F1 ${fmt(entry.macroF1)}, MOS MAE ${fmt(entry.mosMAE)}, ${seconds.toFixed(1)} s`,
     );
     this.emit('round-end', entry);
+  }
+
+  /** The most samples an update from `id` may weigh. */
+  private sampleCap(id: string): number {
+    const shard = this.shardOf.get(id);
+    const rows = shard === undefined ? undefined : this.opts.shardRows?.[shard];
+    return rows !== undefined && rows > 0 ? rows : PROTOCOL.maxSamplesPerClient;
+  }
+
+  /** Drops stale key bindings (policy: durable-store.ts `idsToPrune`). */
+  private pruneBindings(): void {
+    const contributed = new Set(this.history.flatMap((h) => h.contributed));
+    const drop = idsToPrune(this.lastSeen, this.completed, new Set(this.clients.keys()), contributed, {
+      oneOffIdleRounds: PROTOCOL.oneOffKeyIdleRounds,
+      idleRounds: PROTOCOL.clientKeyIdleRounds,
+      maxKeys: PROTOCOL.maxClientKeys,
+    });
+    for (const id of drop) {
+      const key = this.keyOf.get(id);
+      this.keyOf.delete(id);
+      if (key !== undefined && this.idOfKey.get(key) === id) this.idOfKey.delete(key);
+      this.shardOf.delete(id);
+      this.lastSeen.delete(id);
+    }
+    if (drop.length) this.log(`pruned ${drop.length} idle client key bindings; ${this.keyOf.size} kept`);
+  }
+
+  /** The client key bindings as saved on every change (durable-store.ts). */
+  bindings(): Bindings {
+    return {
+      configDigest: this.opts.configDigest,
+      clientKeys: Object.fromEntries(this.keyOf),
+      clientShards: Object.fromEntries(this.shardOf),
+      lastSeen: Object.fromEntries(this.lastSeen),
+    };
+  }
+
+  /** Client id → network address of each connected client (admin only: `GET /api/admin/clients`). */
+  clientAddresses(): Record<string, string> {
+    return Object.fromEntries([...this.clients.values()].map((c) => [c.id, c.peer.address]));
   }
 
   checkpoint(): Checkpoint {
@@ -796,6 +856,7 @@ export class Coordinator extends EventEmitter {
   /** Stops timers; the process can exit. */
   close(): void {
     this.closed = true;
+    this.store.close();
     if (this.current) clearTimeout(this.current.timer);
     this.current = null;
   }
@@ -835,11 +896,11 @@ export class Coordinator extends EventEmitter {
           numSamples: c.numSamples,
           rounds: c.rounds,
           lastLoss: c.lastLoss,
-          address: c.peer.address,
           key: c.key,
         }),
       ),
       refusals: { ...this.refusals },
+      checkpoint: this.store.status(),
       evaluation: this.lastEvaluation,
       config: {
         dataset: this.config.dataset,

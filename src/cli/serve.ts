@@ -47,6 +47,11 @@ export async function serveCommand(argv: string[]): Promise<void> {
     stringFlag(values['join-token'], 'join-token') ?? process.env.PQFED_JOIN_TOKEN ?? loaded.joinToken;
   const config = { ...loaded, joinToken: joinToken ?? null };
   const say = (l: string) => process.stderr.write(`${l}\n`);
+  // Faults never end the server: a rejection nobody handled is a bug to report loudly, not a reason to exit.
+  process.on('unhandledRejection', (e) => {
+    const err = e instanceof Error ? `${e.name}: ${e.message}\n${e.stack ?? ''}` : String(e);
+    say(`UNHANDLED REJECTION (a bug; the server keeps running): ${err}`);
+  });
 
   await useBackend('wasm');
   const { table } = await loadTable(config.data, config.dataset);

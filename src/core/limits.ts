@@ -43,6 +43,14 @@ export const PROTOCOL = {
   maxBufferedBytes: 4 * 1024 * 1024,
   /** Frames a client may send per second before it is disconnected. */
   maxFramesPerSecond: 50,
+  /** Samples an update may weigh when the server did not assign the client's shard (FedAvg weight cap). */
+  maxSamplesPerClient: 100_000,
+  /** Client key bindings kept (least recently seen dropped beyond it; aggregator/durable-store.ts). */
+  maxClientKeys: 10_000,
+  /** Rounds after which the binding of a key that never contributed an update is dropped. */
+  oneOffKeyIdleRounds: 3,
+  /** Rounds after which any binding whose key has not joined again is dropped. */
+  clientKeyIdleRounds: 100,
   /** Most worker threads `pqfed serve --open-threads` may start to open sealed updates. */
   maxOpenThreads: 64,
 } as const;

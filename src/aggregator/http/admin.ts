@@ -1,6 +1,7 @@
 /**
  * The admin API (`/api/admin/<action>`, `Authorization: Bearer <admin token>`): start, pause, stop, change
- * the rounds, clients per round or strategy, export the history (JSON or CSV) and the global model.
+ * the rounds, clients per round or strategy, export the history (JSON or CSV) and the global model, list
+ * the connected clients' network addresses (`clients`).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServerChannels } from '../../core/channel.ts';
@@ -39,6 +40,10 @@ export function adminRoutes(opts: AdminOptions): AdminHandler {
         return;
       }
       return json(res, 200, status);
+    }
+    if (action === 'clients' && req.method === 'GET') {
+      // Network addresses are for the admin only; the public /api/status leaves them out.
+      return json(res, 200, { addresses: coordinator.clientAddresses() });
     }
     if (action === 'model' && req.method === 'GET') {
       if (!opts.exportModel) return json(res, 404, { error: 'admin model: this server has no model export' });
@@ -89,7 +94,7 @@ export function adminRoutes(opts: AdminOptions): AdminHandler {
       }
       default:
         return json(res, 404, {
-          error: `no admin action "${action}" (start, pause, stop, config, export, model)`,
+          error: `no admin action "${action}" (start, pause, stop, config, export, model, clients)`,
         });
     }
     log(`admin ${action}`);
