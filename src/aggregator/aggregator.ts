@@ -14,7 +14,7 @@ import { Coordinator } from './coordinator.ts';
 import { type Bindings, loadBindings } from './durable-store.ts';
 import { createEvaluator } from './evaluator.ts';
 import type { PreparedExperiment } from './experiment.ts';
-import { createExplainer } from './explainer.ts';
+import { createExplainer, type ExplainerStats } from './explainer.ts';
 import { type AggregatorServer, createAggregatorServer, newAdminToken } from './server.ts';
 
 export interface StartOptions {
@@ -41,6 +41,8 @@ export interface RunningAggregator {
   port: number;
   adminToken: string;
   resumed: Checkpoint | null;
+  /** The `/api/explain` worker's queue: pending jobs, the most at once, refusals. */
+  explainStats(): ExplainerStats;
   close(): Promise<void>;
 }
 
@@ -100,6 +102,12 @@ export async function startAggregator(opts: StartOptions): Promise<RunningAggreg
   });
   if (resumed) log(`resumed session ${resumed.session} after round ${resumed.round} from ${opts.dataDir}`);
   const adminToken = opts.adminToken ?? newAdminToken();
+  const globalModel = {
+    get version() {
+      return coordinator.modelVersion;
+    },
+    weights: () => coordinator.globalWeights(),
+  };
   let publicUrl: string | undefined;
   const server = createAggregatorServer({
     coordinator,
@@ -118,8 +126,8 @@ export async function startAggregator(opts: StartOptions): Promise<RunningAggreg
       }),
     explain: {
       rows: explainer.rows,
-      explain: (row) => explainer.explain(coordinator.globalWeights(), row),
-      suggestions: () => explainer.suggestions(coordinator.globalWeights(), coordinator.modelVersion),
+      explain: (row) => explainer.explain(globalModel, row),
+      suggestions: () => explainer.suggestions(globalModel),
     },
     log,
   });
@@ -131,12 +139,13 @@ export async function startAggregator(opts: StartOptions): Promise<RunningAggreg
     port,
     adminToken,
     resumed,
+    explainStats: () => explainer.stats(),
     async close() {
       coordinator.close();
       await server.close();
       await coordinator.idle();
       evaluator.dispose();
-      explainer.dispose();
+      await explainer.dispose();
       await opts.release?.();
     },
   };

@@ -71,6 +71,7 @@ export function createAggregatorServer(opts: AggregatorServerOptions): Aggregato
     log,
   });
   const connection = { coordinator, channels, modelSize: opts.modelSize, maxFrame, log };
+  const explain = explainRoute(opts.explain, (reason) => coordinator.count(reason));
 
   const server = createServer((req, res) => {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
@@ -89,7 +90,7 @@ export function createAggregatorServer(opts: AggregatorServerOptions): Aggregato
       const join = base ? `${base.replace(/\/+$/, '')}/?autojoin=1#fp=${channels.fingerprint ?? ''}` : null;
       return json(res, 200, { ...coordinator.status(channels.fingerprint), join });
     }
-    if (path === '/api/explain') return explainRoute(opts.explain, req, res, url);
+    if (path === '/api/explain') return explain(req, res, url);
     if (path === '/api/benchmarks') return benchmarks.handle(req, res);
     if (path.startsWith('/api/admin/')) return admin(req, res, path.slice('/api/admin/'.length));
     if (path.startsWith('/api/')) return json(res, 404, { error: `no such endpoint ${path}` });

@@ -55,6 +55,18 @@ export const PROTOCOL = {
   maxOpenThreads: 64,
 } as const;
 
+/** Limits of the public `GET /api/explain` (aggregator/explainer.ts, aggregator/http/explain.ts). */
+export const EXPLAIN = {
+  /** Explanations waiting for or running in the explain thread; more are refused with 503. */
+  maxQueue: 16,
+  /** Explained rows cached for the current model version (the suggestions are cached too). */
+  cachedRows: 256,
+  /** Requests per address and minute; more are refused with 429. */
+  perAddressPerMinute: 120,
+  /** Retry-After (seconds) of a 503 when the queue is full. */
+  retryAfterSeconds: 2,
+} as const;
+
 /** Largest frame (bytes) for a model of `modelSize` float32 parameters: the weights plus fixed overhead. */
 export function maxFrameBytes(modelSize: number): number {
   return modelSize * 4 + PROTOCOL.frameOverheadBytes;
