@@ -91,6 +91,7 @@ describe('static faults never end the server', () => {
         } catch {}
         await new Promise((ok) => setImmediate(ok));
         writeFileSync(file, JS);
+        await new Promise((ok) => setTimeout(ok, 1));
       }
     })();
     const statuses = new Map<number, number>();
@@ -150,6 +151,17 @@ describe('static transfer', () => {
     expect(data.headers['content-type']).toBe('application/gzip');
     expect(data.headers['cache-control']).toBe('no-cache');
     expect(gunzipSync(data.body).toString()).toBe('a,b\n1,2\n');
+  });
+
+  it('revalidates with If-Modified-Since: 304 while unchanged, 200 after a change', async () => {
+    const first = await fetch(`${base}/`);
+    const lastModified = first.headers.get('last-modified')!;
+    expect(lastModified).toBeTruthy();
+    const again = await fetch(`${base}/`, { headers: { 'if-modified-since': lastModified } });
+    expect(again.status).toBe(304);
+    expect(await again.text()).toBe('');
+    const old = new Date(Date.parse(lastModified) - 60_000).toUTCString();
+    expect((await fetch(`${base}/`, { headers: { 'if-modified-since': old } })).status).toBe(200);
   });
 
   it('reads Accept-Encoding with q-values', () => {

@@ -179,8 +179,16 @@ export async function serveStatic(
   if (hasTwin) res.setHeader('Vary', 'Accept-Encoding');
   if (encoding) res.setHeader('Content-Encoding', encoding);
   if (isPage) res.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY);
-  if (req.method === 'HEAD') {
+  // Revalidation (`no-cache`): unchanged since the copy the client has → 304 without a body.
+  const since = Date.parse(req.headers['if-modified-since'] ?? '');
+  const notModified = Number.isFinite(since) && Math.floor(chosen.mtime.getTime() / 1000) * 1000 <= since;
+  if (req.method === 'HEAD' || notModified) {
     await chosen.fh.close().catch(() => {});
+    if (notModified) {
+      res.statusCode = 304;
+      res.removeHeader('Content-Length');
+      res.removeHeader('Content-Type');
+    }
     res.end();
     return;
   }
