@@ -78,6 +78,8 @@ interface ClientState {
   rounds: number;
   lastLoss: number | null;
   state: 'idle' | 'training' | 'submitted';
+  /** False until its welcome went out (after its new key binding reached the disk): not selectable. */
+  welcomed: boolean;
 }
 
 interface OpenRound {
@@ -301,6 +303,7 @@ export class Coordinator extends EventEmitter {
       rounds: this.history.filter((h) => h.contributed.includes(id)).length,
       lastLoss: null,
       state: 'idle',
+      welcomed: false,
     };
     this.clients.set(id, c);
     this.byPeer.set(peer, c);
@@ -317,8 +320,17 @@ export class Coordinator extends EventEmitter {
         changed = true;
       }
     }
-    // A new binding is on disk before the welcome goes out (a crash right after cannot lose it).
-    if (changed) this.store.saveBindings(() => this.bindings());
+    // A new binding is on disk before the welcome goes out (a crash right after cannot lose it); the
+    // bindings of every hello that arrived meanwhile are written together (one write, durable-store.ts).
+    if (changed) void this.store.saveBindingsSoon(() => this.bindings()).then(() => this.welcome(c, shard));
+    else this.welcome(c, shard);
+  }
+
+  /** Sends `c` its welcome; from now on it can be selected. */
+  private welcome(c: ClientState, shard: number | undefined): void {
+    if (this.closed || this.clients.get(c.id) !== c) return; // left (or replaced) meanwhile
+    const { peer, id } = c;
+    c.welcomed = true;
     void this.sendTo(peer, {
       type: 'welcome',
       session: this.session,
@@ -525,7 +537,7 @@ export class Coordinator extends EventEmitter {
   /** Connected clients that have data to train on, sorted (selection is seeded over this order). */
   private readyIds(): string[] {
     return [...this.clients.values()]
-      .filter((c) => c.numSamples > 0)
+      .filter((c) => c.numSamples > 0 && c.welcomed)
       .map((c) => c.id)
       .sort();
   }

@@ -90,6 +90,7 @@ export class DurableStore {
     failures: 0,
   };
   private closed = false;
+  private soon: Promise<boolean> | null = null;
 
   constructor(
     private readonly dataDir: string | null,
@@ -101,6 +102,23 @@ export class DurableStore {
     if (!this.dataDir) return true;
     this.pendingCheckpoint = make;
     return this.flush();
+  }
+
+  /**
+   * Writes the bindings `make()` gives once the hellos that arrived with this one have been handled (one
+   * write for a burst of joins, at setImmediate); resolves true when written, false when the write failed
+   * (then kept and retried, as `saveBindings`).
+   */
+  saveBindingsSoon(make: () => Bindings): Promise<boolean> {
+    if (!this.dataDir) return Promise.resolve(true);
+    this.pendingBindings = make;
+    this.soon ??= new Promise((ok) =>
+      setImmediate(() => {
+        this.soon = null;
+        ok(this.pendingBindings ? this.flush() : this.state.ok);
+      }),
+    );
+    return this.soon;
   }
 
   /** Writes the bindings `make()` gives now; on failure keeps `make` and retries later. True if written. */
