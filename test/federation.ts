@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { type RunningAggregator, startAggregator } from '../src/aggregator/aggregator.ts';
+import { type RunningAggregator, type StartOptions, startAggregator } from '../src/aggregator/aggregator.ts';
 import { type ExperimentConfig, parseConfig } from '../src/aggregator/config.ts';
 import { type PreparedExperiment, prepareExperiment } from '../src/aggregator/experiment.ts';
 import { type ChannelSpec, clientChannelsFor, serverChannelsFor } from '../src/cli/channels.ts';
@@ -63,6 +63,7 @@ export async function startTestAggregator(
   exp: PreparedExperiment,
   dataDir = mkdtempSync(join(tmpdir(), 'pqfed-test-')),
   suite: KemSuite = 'xwing',
+  extra: Pick<StartOptions, 'capToAssignedShard'> = {},
 ): Promise<TestAggregator> {
   const logs: string[] = [];
   const { server, client, close } = await serverChannelsFor(dataDir, suite);
@@ -75,6 +76,7 @@ export async function startTestAggregator(
     staticRoot: null,
     log: (l) => logs.push(l),
     release: close,
+    ...extra,
   });
   return { agg, url: `ws://127.0.0.1:${agg.port}/ws`, spec: client, dataDir, logs };
 }

@@ -30,6 +30,13 @@ export interface StartOptions {
    * a function of the port it bound (for port 0). */
   publicUrl?: string | ((port: number) => string);
   log?: (line: string) => void;
+  /**
+   * Weigh each client's update at most by the rows of the shard of the embedded sample it was assigned
+   * (default: when the app is served, since browser clients build exactly that shard). `pqfed simulate`
+   * gives its clients shards of its own, so it keeps their declared counts (up to
+   * PROTOCOL.maxSamplesPerClient).
+   */
+  capToAssignedShard?: boolean;
   /** Called by `close()` once the server and the coordinator have stopped (e.g. `serverChannelsFor`'s
    * `close`, which ends the threads that open updates). */
   release?: () => void | Promise<void>;
@@ -94,9 +101,10 @@ export async function startAggregator(opts: StartOptions): Promise<RunningAggreg
     dataDir: opts.dataDir,
     resume: resumed,
     bindings,
-    ...(exp.shardSource && {
-      shardRows: exp.shards(exp.shardSource.count, exp.config.partition).map((s) => s.n),
-    }),
+    ...(exp.shardSource &&
+      (opts.capToAssignedShard ?? opts.staticRoot !== null) && {
+        shardRows: exp.shards(exp.shardSource.count, exp.config.partition).map((s) => s.n),
+      }),
     configDigest: digest,
     log,
   });
