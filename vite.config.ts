@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
+import { compression } from 'vite-plugin-compression2';
 import { VitePWA } from 'vite-plugin-pwa';
 
 /** Cross-origin isolation: SharedArrayBuffer, hence WASM threads. `pqfed serve` sends the same headers. */
@@ -26,6 +27,14 @@ export default defineConfig({
         // The trainer worker bundle (tfjs) is about 2 MB, the data sample 1.2 MB.
         maximumFileSizeToCacheInBytes: 16 * 1024 * 1024,
       },
+    }),
+    // Brotli and gzip twins of every text and WASM asset (`x.js.br`, `x.js.gz`), served by
+    // src/aggregator/static.ts with the matching Content-Encoding. The data sample is gzip already.
+    compression({
+      algorithms: ['brotliCompress', 'gzip'],
+      include: /\.(html|js|mjs|css|json|svg|wasm|webmanifest)$/,
+      threshold: 1024,
+      logLevel: 'silent',
     }),
   ],
   server: { headers: isolation },

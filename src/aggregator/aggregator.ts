@@ -13,9 +13,10 @@ import { adminTokenFor } from './admin-token.ts';
 import { type Checkpoint, CheckpointError, loadCheckpoint } from './checkpoint.ts';
 import type { ExperimentConfig } from './config.ts';
 import { Coordinator } from './coordinator.ts';
+import { type Bindings, loadBindings } from './durable-store.ts';
 import { createEvaluator } from './evaluator.ts';
 import type { PreparedExperiment } from './experiment.ts';
-import { createExplainer } from './explainer.ts';
+import { createExplainer, type ExplainerStats } from './explainer.ts';
 import type { AdmissionLimits } from './handshake-admission.ts';
 import { browserOrigins, type Listening, type Machine, publicBase } from './network.ts';
 import { type AggregatorServer, createAggregatorServer } from './server.ts';
@@ -44,6 +45,13 @@ export interface StartOptions {
   /** Behind a reverse proxy: client addresses come from `Forwarded`/`X-Forwarded-For`. */
   trustProxy?: boolean;
   log?: (line: string) => void;
+  /**
+   * Weigh each client's update at most by the rows of the shard of the embedded sample it was assigned
+   * (default: when the app is served, since browser clients build exactly that shard). `pqfed simulate`
+   * gives its clients shards of its own, so it keeps their declared counts (up to
+   * PROTOCOL.maxSamplesPerClient).
+   */
+  capToAssignedShard?: boolean;
   /** Called by `close()` once the server and the coordinator have stopped (e.g. `serverChannelsFor`'s
    * `close`, which ends the threads that open updates). */
   release?: () => void | Promise<void>;
@@ -67,6 +75,8 @@ export interface RunningAggregator {
   publicBase: string | null;
   /** The browser origins allowed to open `/ws`. */
   origins: ReadonlySet<string>;
+  /** The `/api/explain` worker's queue: pending jobs, the most at once, refusals. */
+  explainStats(): ExplainerStats;
   close(): Promise<void>;
 }
 
@@ -87,6 +97,7 @@ export async function startAggregator(opts: StartOptions): Promise<RunningAggreg
   const exp = opts.experiment;
   const log = opts.log ?? (() => {});
   let resumed: Checkpoint | null = null;
+  let bindings: Bindings | null = null;
   const digest = configDigest(exp.config);
   if (opts.dataDir) {
     mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
@@ -97,6 +108,7 @@ export async function startAggregator(opts: StartOptions): Promise<RunningAggreg
           'use the same config to resume it, or another --data-dir',
       );
     }
+    bindings = loadBindings(opts.dataDir, digest);
   }
   const initial = initWeights(exp.model, exp.config.seed).weights;
   const evaluator = createEvaluator(exp);
@@ -115,6 +127,11 @@ export async function startAggregator(opts: StartOptions): Promise<RunningAggreg
     channels: opts.channels,
     dataDir: opts.dataDir,
     resume: resumed,
+    bindings,
+    ...(exp.shardSource &&
+      (opts.capToAssignedShard ?? opts.staticRoot !== null) && {
+        shardRows: exp.shards(exp.shardSource.count, exp.config.partition).map((s) => s.n),
+      }),
     configDigest: digest,
     log,
   });
@@ -129,6 +146,12 @@ export async function startAggregator(opts: StartOptions): Promise<RunningAggreg
   const adminToken = token.token;
   let base: string | null = null;
   let origins: ReadonlySet<string> = new Set();
+  const globalModel = {
+    get version() {
+      return coordinator.modelVersion;
+    },
+    weights: () => coordinator.globalWeights(),
+  };
   const server = createAggregatorServer({
     coordinator,
     channels: opts.channels,
@@ -149,8 +172,8 @@ export async function startAggregator(opts: StartOptions): Promise<RunningAggreg
       }),
     explain: {
       rows: explainer.rows,
-      explain: (row) => explainer.explain(coordinator.globalWeights(), row),
-      suggestions: () => explainer.suggestions(coordinator.globalWeights(), coordinator.modelVersion),
+      explain: (row) => explainer.explain(globalModel, row),
+      suggestions: () => explainer.suggestions(globalModel),
     },
     log,
   });
@@ -175,12 +198,13 @@ export async function startAggregator(opts: StartOptions): Promise<RunningAggreg
     listening,
     publicBase: base,
     origins,
+    explainStats: () => explainer.stats(),
     async close() {
       coordinator.close();
       await server.close();
       await coordinator.idle();
       evaluator.dispose();
-      explainer.dispose();
+      await explainer.dispose();
       await opts.release?.();
     },
   };

@@ -221,6 +221,9 @@ export async function serveConnection(
     }
     try {
       const msg = decodeClientFrame(plain, { maxFrameBytes: maxFrame, modelSize: ctx.modelSize });
+      // Closed while this frame was being opened: its close was already handled, so a hello now would
+      // register a client that never leaves (found by test/live-fuzz.test.ts).
+      if (ws.readyState !== ws.OPEN) return;
       if (msg.type === 'hello' && !joined && !admitJoinToken(msg.token)) return;
       await coordinator.handle(peer, msg, bytes.length);
       if (msg.type === 'hello' && !joined && coordinator.hasJoined(peer)) {

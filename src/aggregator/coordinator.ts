@@ -41,8 +41,9 @@ import {
   type StrategyName,
   type StrategyParams,
 } from '../core/strategies/index.ts';
-import { type Checkpoint, type RoundRecord, saveCheckpoint } from './checkpoint.ts';
+import type { Checkpoint, RoundRecord } from './checkpoint.ts';
 import type { ExperimentConfig } from './config.ts';
+import { type Bindings, DurableStore, idsToPrune } from './durable-store.ts';
 import { archiveSession } from './session-archive.ts';
 import { boundList, boundRound, listedClients } from './status-lists.ts';
 
@@ -81,6 +82,8 @@ interface ClientState {
   rounds: number;
   lastLoss: number | null;
   state: 'idle' | 'training' | 'submitted';
+  /** False until its welcome went out (after its new key binding reached the disk): not selectable. */
+  welcomed: boolean;
 }
 
 interface OpenRound {
@@ -116,6 +119,10 @@ export interface CoordinatorOptions {
   dataDir: string | null;
   /** State to resume from (a loaded checkpoint). */
   resume?: Checkpoint | null;
+  /** Client key bindings saved since (durable-store.ts); they replace the checkpoint's. */
+  bindings?: Bindings | null;
+  /** Rows of each shard of `experiment.shardSource`: a client's update weighs at most its shard's rows. */
+  shardRows?: readonly number[];
   configDigest: string;
   log?: (line: string) => void;
 }
@@ -128,7 +135,6 @@ export interface StatusClient {
   numSamples: number;
   rounds: number;
   lastLoss: number | null;
-  address: string;
   /** Fingerprint of the client's ML-DSA-65 key. */
   key: string;
 }
@@ -155,6 +161,9 @@ export class Coordinator extends EventEmitter {
   private readonly contributions = new Map<string, number>();
   /** Connected clients with data (numSamples > 0): a join checks this count, not a sorted list. */
   private readyCount = 0;
+  /** Client id → rounds completed when it last joined (for pruning bindings). */
+  private readonly lastSeen = new Map<string, number>();
+  private readonly store: DurableStore;
   private current: OpenRound | null = null;
   private phase: Phase = 'waiting';
   private started: boolean;
@@ -171,6 +180,7 @@ export class Coordinator extends EventEmitter {
     this.config = structuredClone(opts.config);
     this.plannedRounds = this.config.rounds;
     this.log = opts.log ?? (() => {});
+    this.store = new DurableStore(opts.dataDir, this.log);
     this.strategy = createStrategy(this.config.strategy, this.strategyParams());
     const r = opts.resume;
     if (r) {
@@ -186,8 +196,6 @@ export class Coordinator extends EventEmitter {
       this.history = r.history;
       for (const h of r.history) this.countContributions(h.contributed);
       if (r.strategy === this.config.strategy) this.strategy.importState(r.strategyState);
-      for (const [id, key] of Object.entries(r.clientKeys)) this.register(id, key);
-      for (const [id, shard] of Object.entries(r.clientShards)) this.shardOf.set(id, shard);
     } else {
       this.session = randomBytes(16).toString('hex');
       this.global = opts.initialWeights.slice();
@@ -195,6 +203,13 @@ export class Coordinator extends EventEmitter {
       this.completed = 0;
       this.history = [];
     }
+    const b = opts.bindings;
+    for (const [id, key] of Object.entries(b?.clientKeys ?? r?.clientKeys ?? {})) {
+      this.register(id, key);
+      this.lastSeen.set(id, b?.lastSeen[id] ?? this.completed);
+    }
+    for (const [id, shard] of Object.entries(b?.clientShards ?? r?.clientShards ?? {}))
+      this.shardOf.set(id, shard);
     this.started = this.config.autoStart;
     if (this.completed >= this.config.rounds) this.phase = 'finished';
   }
@@ -304,9 +319,12 @@ export class Coordinator extends EventEmitter {
     }
     const key = peer.identity?.fingerprint;
     if (!key) return void this.refuse(peer, 'unregistered', 'hello: the handshake has not finished');
+    const bound = this.keyOf.size;
     const id = this.clientIdFor(peer, key, msg.clientId);
     // A student may type the name: only sanitized text is kept, logged and shown (core/display-name.ts).
     const name = displayName(msg.name, 'unnamed device');
+    let changed = this.keyOf.size !== bound;
+    this.lastSeen.set(id, this.completed);
     const c: ClientState = {
       id,
       peer,
@@ -318,10 +336,10 @@ export class Coordinator extends EventEmitter {
       rounds: this.contributions.get(id) ?? 0,
       lastLoss: null,
       state: 'idle',
+      welcomed: false,
     };
     this.clients.set(id, c);
     this.byPeer.set(peer, c);
-    if (c.numSamples > 0) this.readyCount++;
     this.log(
       `join ${id} (${logField(name)}, ${logField(c.backend)}, ${msg.numSamples} samples, key ${key}) from ${peer.address}`,
     );
@@ -332,8 +350,22 @@ export class Coordinator extends EventEmitter {
       if (shard === undefined || shard >= source.count) {
         shard = this.shardOf.size % source.count;
         this.shardOf.set(id, shard);
+        changed = true;
       }
     }
+    // A new binding is on disk before the welcome goes out (a crash right after cannot lose it); the
+    // bindings of every hello that arrived meanwhile are written together (one write, durable-store.ts).
+    if (changed) void this.store.saveBindingsSoon(() => this.bindings()).then(() => this.welcome(c, shard));
+    else this.welcome(c, shard);
+  }
+
+  /** Sends `c` its welcome; from now on it can be selected. */
+  private welcome(c: ClientState, shard: number | undefined): void {
+    if (this.closed || this.clients.get(c.id) !== c) return; // left (or replaced) meanwhile
+    const { peer, id } = c;
+    c.welcomed = true;
+    // Ready = welcomed with data: only welcomed clients can be selected (readyIds).
+    if (c.numSamples > 0) this.readyCount++;
     void this.sendTo(peer, {
       type: 'welcome',
       session: this.session,
@@ -402,7 +434,7 @@ export class Coordinator extends EventEmitter {
         this.current.round,
       );
     }
-    this.readyCount += Number(numSamples > 0) - Number(c.numSamples > 0);
+    if (c.welcomed) this.readyCount += Number(numSamples > 0) - Number(c.numSamples > 0);
     c.numSamples = numSamples;
     this.log(`${c.id} is ready with ${numSamples} samples`);
     this.maybeStartRound();
@@ -414,7 +446,7 @@ export class Coordinator extends EventEmitter {
     if (!c) return;
     this.byPeer.delete(peer);
     this.clients.delete(c.id);
-    if (c.numSamples > 0) this.readyCount--;
+    if (c.welcomed && c.numSamples > 0) this.readyCount--;
     this.log(`leave ${c.id}`);
     const r = this.current;
     if (r?.selected.has(c.id) && !r.submitted.has(c.id) && !r.failed.has(c.id)) {
@@ -507,8 +539,9 @@ export class Coordinator extends EventEmitter {
         r.round,
       );
     }
-    // A client weighs at most what it declared when it joined (no inflating its weight afterwards).
-    const numSamples = Math.min(u.numSamples, Math.max(1, c.numSamples));
+    // A client weighs at most what it declared when it joined (no inflating its weight afterwards), and at
+    // most the rows of the shard the server assigned it, or PROTOCOL.maxSamplesPerClient.
+    const numSamples = Math.min(u.numSamples, Math.max(1, c.numSamples), this.sampleCap(c.id));
     try {
       r.aggregator.add({ clientId: c.id, delta: u.delta, numSamples });
     } catch (e) {
@@ -541,7 +574,7 @@ export class Coordinator extends EventEmitter {
   /** Connected clients that have data to train on, sorted (selection is seeded over this order). */
   private readyIds(): string[] {
     return [...this.clients.values()]
-      .filter((c) => c.numSamples > 0)
+      .filter((c) => c.numSamples > 0 && c.welcomed)
       .map((c) => c.id)
       .sort();
   }
@@ -770,14 +803,54 @@ export class Coordinator extends EventEmitter {
     }
     this.history.push(entry);
     this.completed = r.round;
-    if (this.opts.dataDir) {
-      saveCheckpoint(this.opts.dataDir, this.checkpoint());
-    }
+    this.pruneBindings();
+    this.store.saveBindings(() => this.bindings());
+    this.store.saveCheckpoint(() => this.checkpoint());
     this.log(
       `round ${r.round} ${outcome}: ${entry.participants} updates, accuracy ${fmt(entry.accuracy)}, ` +
         `macro-F1 ${fmt(entry.macroF1)}, MOS MAE ${fmt(entry.mosMAE)}, ${seconds.toFixed(1)} s`,
     );
     this.emit('round-end', entry);
+  }
+
+  /** The most samples an update from `id` may weigh. */
+  private sampleCap(id: string): number {
+    const shard = this.shardOf.get(id);
+    const rows = shard === undefined ? undefined : this.opts.shardRows?.[shard];
+    return rows !== undefined && rows > 0 ? rows : PROTOCOL.maxSamplesPerClient;
+  }
+
+  /** Drops stale key bindings (policy: durable-store.ts `idsToPrune`). */
+  private pruneBindings(): void {
+    const contributed = new Set(this.history.flatMap((h) => h.contributed));
+    const drop = idsToPrune(this.lastSeen, this.completed, new Set(this.clients.keys()), contributed, {
+      oneOffIdleRounds: PROTOCOL.oneOffKeyIdleRounds,
+      idleRounds: PROTOCOL.clientKeyIdleRounds,
+      maxKeys: PROTOCOL.maxClientKeys,
+    });
+    for (const id of drop) {
+      const key = this.keyOf.get(id);
+      this.keyOf.delete(id);
+      if (key !== undefined && this.idOfKey.get(key) === id) this.idOfKey.delete(key);
+      this.shardOf.delete(id);
+      this.lastSeen.delete(id);
+    }
+    if (drop.length) this.log(`pruned ${drop.length} idle client key bindings; ${this.keyOf.size} kept`);
+  }
+
+  /** The client key bindings as saved on every change (durable-store.ts). */
+  bindings(): Bindings {
+    return {
+      configDigest: this.opts.configDigest,
+      clientKeys: Object.fromEntries(this.keyOf),
+      clientShards: Object.fromEntries(this.shardOf),
+      lastSeen: Object.fromEntries(this.lastSeen),
+    };
+  }
+
+  /** Client id → network address of each connected client (admin only: `GET /api/admin/clients`). */
+  clientAddresses(): Record<string, string> {
+    return Object.fromEntries([...this.clients.values()].map((c) => [c.id, c.peer.address]));
   }
 
   checkpoint(): Checkpoint {
@@ -870,7 +943,9 @@ export class Coordinator extends EventEmitter {
     this.started = this.config.autoStart;
     this.paused = false;
     this.phase = 'waiting';
-    if (this.opts.dataDir) saveCheckpoint(this.opts.dataDir, this.checkpoint());
+    // Idle-key pruning counts rounds of this session: every kept binding starts it as just seen.
+    for (const id of this.lastSeen.keys()) this.lastSeen.set(id, 0);
+    this.store.saveCheckpoint(() => this.checkpoint());
     this.log(
       `new session ${this.session} (the previous one, ${previous}, is archived${archived ? ` in ${archived}` : ''})`,
     );
@@ -885,6 +960,7 @@ export class Coordinator extends EventEmitter {
   /** Stops timers; the process can exit. */
   close(): void {
     this.closed = true;
+    this.store.close();
     if (this.current) clearTimeout(this.current.timer);
     this.current = null;
   }
@@ -939,11 +1015,11 @@ export class Coordinator extends EventEmitter {
           numSamples: c.numSamples,
           rounds: c.rounds,
           lastLoss: c.lastLoss,
-          address: c.peer.address,
           key: c.key,
         }),
       ),
       refusals: { ...this.refusals },
+      checkpoint: this.store.status(),
       evaluation: this.lastEvaluation,
       config: {
         dataset: this.config.dataset,

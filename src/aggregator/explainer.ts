@@ -2,64 +2,192 @@
  * Explanations of the global model on the experiment's held-out rows, for `GET /api/explain`: one flow's
  * gradient × input attributions (src/model/explain.ts), and a short list of rows worth showing a class.
  *
- * One model, created on first use and reused; the weights are set per call. Calls run one at a time (the
- * suggestion scan yields to the event loop between batches, so two calls could otherwise interleave their
- * weights). The suggestions are kept for the model version they were computed on.
+ * The tfjs work runs in a worker thread of its own (explain-worker.ts, started on first use, restarted if
+ * it dies), one job at a time, so the aggregator's event loop keeps serving sockets and /healthz. Answers
+ * are cached per model version — the suggestions, and the last `EXPLAIN.cachedRows` rows — and the cache
+ * (with the answers in flight) is checked before anything is queued: twenty requests for the suggestions
+ * of a new model cost one scan. At most `maxQueue` jobs wait or run; beyond that a call fails at once with
+ * an ExplainBusyError (the route answers 503 with Retry-After).
  */
-import { type Explanation, explainFlow, type FlowSuggestion, suggestFlows } from '../model/explain.ts';
-import { MultiTaskModel } from '../model/model.ts';
+import type { Worker } from 'node:worker_threads';
+import { tsWorker } from '../cli/workers.ts';
+import { EXPLAIN } from '../core/limits.ts';
+import type { Explanation, FlowSuggestion } from '../model/explain.ts';
 import type { PreparedExperiment } from './experiment.ts';
 
-/** Rows per forward pass of the suggestion scan, as in the evaluator. */
-const SCAN_BATCH = 256;
+/** The model to explain: its version (the cache key) and, only when work is needed, its weights. */
+export interface ModelRef {
+  version: number;
+  weights(): Float32Array;
+}
+
+export type ExplainJob =
+  | { id: number; kind: 'explain'; row: number; weights: Float32Array }
+  | { id: number; kind: 'suggest'; weights: Float32Array };
+
+export type ExplainReply =
+  | { id: number; result: Explanation | FlowSuggestion[]; error?: never }
+  | { id: number; result?: never; error: { name: string; message: string } };
+
+export class ExplainBusyError extends Error {
+  override name = 'ExplainBusyError';
+  constructor(
+    readonly retryAfterSeconds: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class ExplainWorkerError extends Error {
+  override name = 'ExplainWorkerError';
+}
+
+export interface ExplainerStats {
+  /** Jobs waiting or running now. */
+  pending: number;
+  /** The most jobs ever waiting or running at once. */
+  maxPending: number;
+  /** Calls refused because the queue was full. */
+  refused: number;
+  /** Jobs the worker computed. */
+  computed: number;
+}
 
 export interface Explainer {
   /** Held-out rows that can be explained: `row` is in [0, rows). */
   readonly rows: number;
-  explain(weights: Float32Array, row: number): Promise<Explanation>;
-  /** Rows worth explaining under `weights`; `version` (the model's) caches the answer. */
-  suggestions(weights: Float32Array, version?: number): Promise<FlowSuggestion[]>;
-  /** Releases the model once the calls in flight have finished. */
-  dispose(): void;
+  explain(model: ModelRef, row: number): Promise<Explanation>;
+  /** Rows worth explaining under `model`. */
+  suggestions(model: ModelRef): Promise<FlowSuggestion[]>;
+  stats(): ExplainerStats;
+  /** Refuses what is queued and ends the worker thread. */
+  dispose(): Promise<void>;
 }
 
-export function createExplainer(exp: PreparedExperiment): Explainer {
-  let model: MultiTaskModel | null = null;
-  let queue: Promise<unknown> = Promise.resolve();
-  let closed = false;
-  let cached: { version: number; suggestions: FlowSuggestion[] } | null = null;
+interface Waiting {
+  job: ExplainJob;
+  ok: (v: unknown) => void;
+  fail: (e: Error) => void;
+}
 
-  /** Runs `job` after the calls before it, with the model holding `weights`. */
-  function serial<T>(weights: Float32Array, job: (m: MultiTaskModel) => Promise<T>): Promise<T> {
-    if (closed) return Promise.reject(new Error('explainer: closed'));
-    const run = queue.then(() => {
-      model ??= new MultiTaskModel(exp.model, weights);
-      model.setWeights(weights);
-      return job(model);
+export function createExplainer(
+  exp: PreparedExperiment,
+  opts: { maxQueue?: number; cachedRows?: number } = {},
+): Explainer {
+  const maxQueue = opts.maxQueue ?? EXPLAIN.maxQueue;
+  const cachedRows = opts.cachedRows ?? EXPLAIN.cachedRows;
+  let worker: Worker | null = null;
+  const queue: Waiting[] = [];
+  let running: Waiting | null = null;
+  let nextId = 1;
+  let closed = false;
+  const stats: ExplainerStats = { pending: 0, maxPending: 0, refused: 0, computed: 0 };
+  let suggested: { version: number; answer: Promise<FlowSuggestion[]> } | null = null;
+  let rowsVersion = -1;
+  const rowCache = new Map<number, Promise<Explanation>>();
+
+  function start(): Worker {
+    const w = tsWorker(new URL('./explain-worker.ts', import.meta.url), {
+      model: exp.model,
+      preprocessor: exp.preprocessor,
+      test: exp.test,
     });
-    queue = run.catch(() => {});
-    return run;
+    w.unref();
+    w.on('message', (reply: ExplainReply) => {
+      const r = running;
+      if (!r || r.job.id !== reply.id) return;
+      running = null;
+      stats.pending--;
+      stats.computed++;
+      if (reply.error) {
+        const e = new ExplainWorkerError(`explain: ${reply.error.name}: ${reply.error.message}`);
+        r.fail(e);
+      } else r.ok(reply.result);
+      pump();
+    });
+    const died = (why: string) => {
+      if (worker !== w) return;
+      worker = null;
+      const r = running;
+      running = null;
+      if (r) {
+        stats.pending--;
+        r.fail(new ExplainWorkerError(`explain: the worker thread ${why}`));
+      }
+      pump();
+    };
+    w.on('error', (e) => died(`failed: ${e.message}`));
+    w.on('exit', (code) => died(`exited with code ${code}`));
+    return w;
   }
+
+  function pump(): void {
+    if (running || closed) return;
+    const next = queue.shift();
+    if (!next) return;
+    running = next;
+    worker ??= start();
+    const w = next.job.weights;
+    worker.postMessage(next.job, [w.buffer as ArrayBuffer]);
+  }
+
+  function submit<T>(make: (id: number) => ExplainJob): Promise<T> {
+    if (closed) return Promise.reject(new ExplainWorkerError('explain: the explainer is closed'));
+    if (stats.pending >= maxQueue) {
+      stats.refused++;
+      return Promise.reject(
+        new ExplainBusyError(
+          EXPLAIN.retryAfterSeconds,
+          `explain: ${stats.pending} explanations are already queued (at most ${maxQueue}); try again shortly`,
+        ),
+      );
+    }
+    stats.pending++;
+    stats.maxPending = Math.max(stats.maxPending, stats.pending);
+    return new Promise<T>((ok, fail) => {
+      queue.push({ job: make(nextId++), ok: ok as (v: unknown) => void, fail });
+      pump();
+    });
+  }
+
+  /** A copy of the weights in a buffer of its own (it is transferred to the worker). */
+  const own = (m: ModelRef) => new Float32Array(m.weights());
 
   return {
     rows: exp.test.n,
-    explain(weights, row) {
-      return serial(weights, (m) => explainFlow(m, exp.test, row, exp.preprocessor));
-    },
-    suggestions(weights, version) {
-      if (version !== undefined && cached?.version === version) return Promise.resolve(cached.suggestions);
-      return serial(weights, async (m) => {
-        const suggestions = await suggestFlows(m, exp.test, exp.preprocessor, { batchSize: SCAN_BATCH });
-        if (version !== undefined) cached = { version, suggestions };
-        return suggestions;
+    explain(model, row) {
+      if (rowsVersion !== model.version) {
+        rowCache.clear();
+        rowsVersion = model.version;
+      }
+      const hit = rowCache.get(row);
+      if (hit) return hit;
+      const answer = submit<Explanation>((id) => ({ id, kind: 'explain', row, weights: own(model) }));
+      rowCache.set(row, answer);
+      if (rowCache.size > cachedRows) rowCache.delete(rowCache.keys().next().value!);
+      answer.catch(() => {
+        if (rowCache.get(row) === answer) rowCache.delete(row);
       });
+      return answer;
     },
-    dispose() {
+    suggestions(model) {
+      if (suggested?.version === model.version) return suggested.answer;
+      const answer = submit<FlowSuggestion[]>((id) => ({ id, kind: 'suggest', weights: own(model) }));
+      const entry = { version: model.version, answer };
+      suggested = entry;
+      answer.catch(() => {
+        if (suggested === entry) suggested = null;
+      });
+      return answer;
+    },
+    stats: () => ({ ...stats }),
+    async dispose() {
       closed = true;
-      void queue.then(() => {
-        model?.dispose();
-        model = null;
-      });
+      for (const w of queue.splice(0)) w.fail(new ExplainWorkerError('explain: the explainer is closed'));
+      const w = worker;
+      worker = null;
+      if (w) await w.terminate();
     },
   };
 }

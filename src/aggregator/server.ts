@@ -106,6 +106,7 @@ export function createAggregatorServer(opts: AggregatorServerOptions): Aggregato
     joinGuesses: new GuessBackoff(),
     floodLog: throttledLog(log),
   };
+  const explain = explainRoute(opts.explain, (reason) => coordinator.count(reason));
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     resolveClientAddress(req, trustProxy);
@@ -129,7 +130,7 @@ export function createAggregatorServer(opts: AggregatorServerOptions): Aggregato
       const listed = PROTOCOL.statusListedClients;
       return json(res, 200, { ...coordinator.status(channels.fingerprint, { listed }), join });
     }
-    if (path === '/api/explain') return explainRoute(opts.explain, req, res, url);
+    if (path === '/api/explain') return explain(req, res, url);
     if (path === '/api/benchmarks') return benchmarks.handle(req, res);
     if (path.startsWith('/api/admin/')) return admin(req, res, path.slice('/api/admin/'.length));
     if (path.startsWith('/api/')) return json(res, 404, { error: `no such endpoint ${path}` });

@@ -68,6 +68,11 @@ export async function serveCommand(o: ServeOptions): Promise<void> {
     adminToken === undefined ? null : weakSecret(adminToken, HOSTILE.minAdminTokenChars, 'PQFED_ADMIN_TOKEN');
   if (weakAdmin) throw new UsageError(`${weakAdmin}; unset it to have one generated`);
   const say = (l: string) => process.stderr.write(`${l}\n`);
+  // Faults never end the server: a rejection nobody handled is a bug to report loudly, not a reason to exit.
+  process.on('unhandledRejection', (e) => {
+    const err = e instanceof Error ? `${e.name}: ${e.message}\n${e.stack ?? ''}` : String(e);
+    say(`UNHANDLED REJECTION (a bug; the server keeps running): ${err}`);
+  });
 
   if (!tls && https) {
     const names = certificateNames({ host, port, https, ...(publicUrl && { publicUrl }) }, machine);

@@ -49,6 +49,14 @@ export const PROTOCOL = {
   maxBufferedBytes: 4 * 1024 * 1024,
   /** Frames a client may send per second before it is disconnected. */
   maxFramesPerSecond: 50,
+  /** Samples an update may weigh when the server did not assign the client's shard (FedAvg weight cap). */
+  maxSamplesPerClient: 100_000,
+  /** Client key bindings kept (least recently seen dropped beyond it; aggregator/durable-store.ts). */
+  maxClientKeys: 10_000,
+  /** Rounds after which the binding of a key that never contributed an update is dropped. */
+  oneOffKeyIdleRounds: 3,
+  /** Rounds after which any binding whose key has not joined again is dropped. */
+  clientKeyIdleRounds: 100,
   /** Most worker threads `pqfed serve --open-threads` may start to open sealed updates. */
   maxOpenThreads: 64,
 } as const;
@@ -103,6 +111,18 @@ export const HOSTILE = {
    * machine it idles near 200 MB and peaks near 330 MB during the flood and round; before issue 12, four
    * connections took a server from 401 MB to 1,222 MB. */
   floodRssBytes: 768 * 1024 * 1024,
+} as const;
+
+/** Limits of the public `GET /api/explain` (aggregator/explainer.ts, aggregator/http/explain.ts). */
+export const EXPLAIN = {
+  /** Explanations waiting for or running in the explain thread; more are refused with 503. */
+  maxQueue: 16,
+  /** Explained rows cached for the current model version (the suggestions are cached too). */
+  cachedRows: 256,
+  /** Requests per address and minute; more are refused with 429. */
+  perAddressPerMinute: 120,
+  /** Retry-After (seconds) of a 503 when the queue is full. */
+  retryAfterSeconds: 2,
 } as const;
 
 /** Largest frame (bytes) for a model of `modelSize` float32 parameters: the weights plus fixed overhead. */

@@ -2,8 +2,8 @@
  * The admin API (`/api/admin/<action>`, `Authorization: Bearer <admin token>`): start, pause, stop, change
  * the rounds, clients per round or strategy, start a new class (`new-session`: the finished session's
  * history is archived, the next starts at round 0 with the same server key), export the history (JSON or
- * CSV) and the global model. Refusals say in plain words what is wrong and what to do; the dashboard shows
- * them as they come.
+ * CSV) and the global model, list the connected clients' network addresses (`clients`). Refusals say in
+ * plain words what is wrong and what to do; the dashboard shows them as they come.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { basename } from 'node:path';
@@ -68,6 +68,10 @@ export function adminRoutes(opts: AdminOptions): AdminHandler {
         return;
       }
       return json(res, 200, status);
+    }
+    if (action === 'clients' && req.method === 'GET') {
+      // Network addresses are for the admin only; the public /api/status leaves them out.
+      return json(res, 200, { addresses: coordinator.clientAddresses() });
     }
     if (action === 'model' && req.method === 'GET') {
       if (!opts.exportModel) return json(res, 404, { error: 'admin model: this server has no model export' });
@@ -149,7 +153,7 @@ export function adminRoutes(opts: AdminOptions): AdminHandler {
       }
       default:
         return json(res, 404, {
-          error: `no admin action "${action}" (start, pause, stop, config, new-session, export, model)`,
+          error: `no admin action "${action}" (start, pause, stop, config, new-session, export, model, clients)`,
         });
     }
     log(`admin ${action}`);

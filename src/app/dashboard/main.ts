@@ -8,6 +8,7 @@
 import { AdminPanel } from './admin.ts';
 import { mountBenchmarks } from './benchmarks.ts';
 import { Charts } from './charts.ts';
+import { renderCheckpointBanner } from './checkpoint-banner.ts';
 import { renderClients } from './clients.ts';
 import { renderConfusion } from './confusion.ts';
 import { byId, renderOnChange, setText } from './dom.ts';
@@ -60,6 +61,7 @@ function render(s: StatusJson): void {
     renderClients(byId('clients'), s.clientList, s.clientCounts),
   );
   admin.update(s);
+  renderCheckpointBanner(s.checkpoint);
   if (s.modelVersion !== undefined) explainPanel.modelChanged(s.modelVersion);
   document.body.dataset.round = String(s.round);
 }

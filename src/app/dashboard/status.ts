@@ -7,6 +7,8 @@
  * error) and backs off up to `maxIntervalMs`; the first answer after that reports `live` again.
  */
 
+import type { CheckpointJson } from './checkpoint-banner.ts';
+
 export type Metric = number | null;
 
 export interface RoundJson {
@@ -111,6 +113,8 @@ export interface StatusJson {
   history: RoundJson[];
   /** The server's public join link; null (or absent on older servers) when it was not configured. */
   join?: string | null;
+  /** Whether the server's last checkpoint write worked (absent on older servers). */
+  checkpoint?: CheckpointJson;
 }
 
 export type Connection =
