@@ -49,7 +49,10 @@ function serve(): Promise<Served> {
       config,
       '--json',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PQFED_ADMIN_TOKEN: 'test-admin' } },
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PQFED_ADMIN_TOKEN: 'test-admin-token-0123' },
+    },
   );
   children.push(child);
   let err = '';
