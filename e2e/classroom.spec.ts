@@ -103,8 +103,9 @@ test('a join link whose fingerprint is not the server key is still refused', asy
   const wrong = 'aaaa-aaaa-aaaa-aaaa-aaaa-aaaa-aaaa-aaaa';
   await page.goto(`${https.base}/?autojoin=1&backend=wasm#fp=${wrong}`);
   await expect(page.locator('#fed-fingerprint')).toHaveValue(wrong);
-  // The handshake fails the pin: the client stops for good instead of joining (or retrying).
-  await expect(page.locator('#fed-status')).toHaveAttribute('data-state', 'stopped', { timeout: 60_000 });
+  // The handshake fails the pin: the client stops for good instead of joining (or retrying), and says why.
+  await expect(page.locator('#fed-status')).toHaveAttribute('data-state', 'refused', { timeout: 60_000 });
+  await expect(page.locator('#fed-status')).toContainText('not the one in the join link');
   await expect(page.locator('#fed-client')).not.toHaveAttribute('data-client-id', /^c-/);
   await expect(page.locator('#fed-server')).toHaveText('–');
   await page.close();

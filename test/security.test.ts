@@ -293,7 +293,8 @@ describe('handshake refusals', () => {
       expect((refused as { message: string }).message).toContain('not the one in the join link');
       expect((refused as { message: string }).message).toContain(real.spec.pinnedFingerprint);
       expect(statuses.filter((s) => s.state === 'connecting')).toHaveLength(1);
-      expect(statuses.at(-1)).toEqual({ state: 'stopped' });
+      // The refusal is the last word, so the page says why rather than "Not joined".
+      expect(statuses.at(-1)).toEqual(refused);
       expect(impostor.agg.coordinator.status(null).clients).toBe(0);
     } finally {
       await real.agg.close();

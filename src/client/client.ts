@@ -83,6 +83,19 @@ export class ClientError extends Error {
   override name = 'ClientError';
 }
 
+/** The client gives up for good (never retried): the server is not the pinned one, its signatures do not
+ * verify, the class code is wrong, or this device cannot train for the experiment. `run()` ends with this
+ * refusal as its last status, so the page says why instead of "Not joined". */
+export class FatalClientError extends ClientError {
+  override name = 'FatalClientError';
+  constructor(
+    readonly reason: RefusalReason | string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 const DEFAULT_BACKOFF = { initialMs: 500, maxMs: 15_000, factor: 2 };
 
 /** Incoming frames as an async queue, ended by the socket's close. */
@@ -152,6 +165,7 @@ export class FederatedClient {
   /** Runs until the experiment finishes, `stop()` is called, or the server refuses the client for good. */
   async run(): Promise<void> {
     let attempt = 0;
+    let refusal: ClientStatus | null = null;
     while (!this.stopped && !this.finished) {
       this.status({ state: 'connecting', attempt });
       let why: string;
@@ -160,9 +174,10 @@ export class FederatedClient {
         if (welcomed) attempt = 0;
         why = 'connection closed';
       } catch (e) {
-        if (e instanceof ClientError && e.message.startsWith('fatal:')) {
+        if (e instanceof FatalClientError) {
           this.stopped = true;
-          this.log(e.message);
+          refusal = { state: 'refused', reason: e.reason, message: e.message };
+          this.log(`fatal (${e.reason}): ${e.message}`);
           break;
         }
         why = (e as Error).message;
@@ -175,7 +190,11 @@ export class FederatedClient {
       this.log(`reconnecting in ${inMs} ms (${why})`);
       await sleep(inMs);
     }
-    this.status(this.finished ? { state: 'finished', rounds: this.roundsContributed } : { state: 'stopped' });
+    this.status(
+      this.finished
+        ? { state: 'finished', rounds: this.roundsContributed }
+        : (refusal ?? { state: 'stopped' }),
+    );
   }
 
   stop(): void {
@@ -228,7 +247,7 @@ export class FederatedClient {
         const reason = (e as { reason?: string }).reason ?? 'handshake';
         this.status({ state: 'refused', reason, message: (e as Error).message });
         // A server that is not the pinned one, or offers a weaker suite, is never retried silently.
-        throw new ClientError(`fatal: ${(e as Error).message}`);
+        throw new FatalClientError(reason, (e as Error).message);
       }
       const send = async (msg: ClientMessage) => {
         const wire = await channel.seal(encodeFrame(msg));
@@ -268,8 +287,9 @@ export class FederatedClient {
               try {
                 await t.prepare(msg.experiment, msg.shard);
               } catch (e) {
-                throw new ClientError(
-                  `fatal: this client cannot train for the experiment: ${(e as Error).message}`,
+                throw new FatalClientError(
+                  'cannot-train',
+                  `this client cannot train for the experiment: ${(e as Error).message}`,
                 );
               }
               this.preparedFor = key;
@@ -299,7 +319,7 @@ export class FederatedClient {
               const reason = (e as { reason?: string }).reason ?? 'bad-signature';
               this.status({ state: 'refused', reason, message: (e as Error).message });
               // The channel is authenticated, so a bad signature here is the server's doing: stop trusting it.
-              throw new ClientError(`fatal: ${(e as Error).message}`);
+              throw new FatalClientError(reason, (e as Error).message);
             }
             this.status({ state: 'training', round: msg.round });
             const { delta, metrics } = await t.fit(msg.weights, msg.fit, msg.round);
@@ -328,7 +348,7 @@ export class FederatedClient {
           case 'refused':
             this.log(`refused (${msg.reason}): ${msg.message}`);
             this.status({ state: 'refused', reason: msg.reason, message: msg.message });
-            if (msg.reason === 'unauthorized') throw new ClientError(`fatal: ${msg.message}`);
+            if (msg.reason === 'unauthorized') throw new FatalClientError(msg.reason, msg.message);
             break;
           case 'status':
             if (msg.phase === 'finished') {
