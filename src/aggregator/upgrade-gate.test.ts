@@ -8,8 +8,12 @@ import { upgradeGate } from './upgrade-gate.ts';
 /** A raw upgrade socket as far as the gate sees it: what was written, and whether it was ended. */
 class FakeSocket extends EventEmitter {
   answer: string | null = null;
+  destroyed = false;
   end(s: string) {
     this.answer = s;
+  }
+  destroy() {
+    this.destroyed = true;
   }
 }
 
@@ -53,6 +57,7 @@ describe('upgrade gate under a flood', () => {
       const u = upgrade('127.0.0.3', { origin: 'http://evil.example' });
       expect(gate.admit(u.req, u.duplex)).toBe(false);
       expect(u.socket.answer).toMatch(/^HTTP\/1.1 403 /);
+      expect(u.socket.destroyed).toBe(true);
     }
     expect(counts).toEqual({ 'too-many-connections': 500, 'origin-refused': 500 });
     expect(lines).toHaveLength(2);

@@ -14,6 +14,7 @@ import { PROTOCOL } from '../core/limits.ts';
 import { resolveClientAddress } from './client-address.ts';
 import type { Coordinator } from './coordinator.ts';
 import { throttledLog } from './log-throttle.ts';
+import { refuseUpgrade } from './upgrade-refusal.ts';
 
 export interface UpgradeGateOptions {
   coordinator: Coordinator;
@@ -39,7 +40,7 @@ export function upgradeGate(opts: UpgradeGateOptions): UpgradeGate {
     admit(req, socket) {
       const url = new URL(req.url ?? '/', 'http://x');
       if (url.pathname !== '/ws') {
-        socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+        refuseUpgrade(socket, 'HTTP/1.1 404 Not Found\r\n\r\n');
         return false;
       }
       const ip = resolveClientAddress(req, opts.trustProxy ?? false);
@@ -49,7 +50,7 @@ export function upgradeGate(opts: UpgradeGateOptions): UpgradeGate {
       if (origin !== undefined && !opts.origins().has(origin)) {
         coordinator.count('origin-refused');
         log('origin-refused', `upgrade: refused Origin ${JSON.stringify(origin.slice(0, 100))} from ${ip}`);
-        socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+        refuseUpgrade(socket, 'HTTP/1.1 403 Forbidden\r\n\r\n');
         return false;
       }
       if ((perAddress.get(ip) ?? 0) >= PROTOCOL.maxConnectionsPerAddress) {
@@ -58,7 +59,7 @@ export function upgradeGate(opts: UpgradeGateOptions): UpgradeGate {
           'too-many-connections',
           `upgrade: ${ip} already has ${PROTOCOL.maxConnectionsPerAddress} connections; refused`,
         );
-        socket.end('HTTP/1.1 429 Too Many Requests\r\n\r\n');
+        refuseUpgrade(socket, 'HTTP/1.1 429 Too Many Requests\r\n\r\n');
         return false;
       }
       perAddress.set(ip, (perAddress.get(ip) ?? 0) + 1);
