@@ -14,7 +14,7 @@
  * One JSON line on stdout: attempts, answers by status (`101`, `429`, `503`, …), errors by code, the
  * seconds it ran, attempts/s over the run and per whole second, and this process's CPU seconds.
  * Run: `node bench/upgrade-flood.mjs --port P [--host 127.0.0.1] [--seconds 10] [--concurrency 300]
- * [--max-attempts 60000] [--rate N]`. Used by bench/flood.ts and test/hostile-flood.test.ts.
+ * [--max-attempts 200000] [--rate N]`. Used by bench/flood.ts and test/hostile-flood.test.ts.
  */
 import { spawn } from 'node:child_process';
 import net from 'node:net';
@@ -27,7 +27,7 @@ const { values } = parseArgs({
     host: { type: 'string', default: '127.0.0.1' },
     seconds: { type: 'string', default: '10' },
     concurrency: { type: 'string', default: '300' },
-    'max-attempts': { type: 'string', default: '60000' },
+    'max-attempts': { type: 'string', default: '200000' },
     rate: { type: 'string' },
     processes: { type: 'string', default: '1' },
   },

@@ -1,16 +1,19 @@
 /**
  * Hostile suite, part 2 (issue 12, finding 1): a handshake flood from one address against a real
  * `pqfed serve` in its own process (so its resident memory is its own), with the post-quantum channel and
- * its crypto pool. For 10 seconds a worker thread opens WebSocket upgrades from 127.0.0.1 as fast as it
- * can and drops each one right after the answer (a reset, as the finding's client did after the 101).
- * Meanwhile, from another loopback address (127.0.0.2):
+ * its crypto pool. For 10 seconds bench/upgrade-flood.mjs, in a process of its own, keeps 300 raw sockets
+ * from 127.0.0.1 busy: each writes an upgrade request, reads the status line and resets the connection
+ * (as the finding's client did after the 101), and is replaced at once. Meanwhile, from another loopback
+ * address (127.0.0.2):
  * - a probe joins every 2 s: each must complete its handshake and be welcomed;
  * - 10 real clients join, are all selected, train and send sealed updates: the round must complete with
  *   all 10 before its deadline.
- * The server's RSS is sampled from /proc and must stay under `HOSTILE.floodRssBytes`; rate-limited
- * upgrades must show in /api/status's refusal counts. Figures (upgrades/s reached, probe latencies, round
- * time, RSS peak) are printed for the README; no timing is asserted beyond the hello deadline.
- * Loopback only; the flood is bounded in time (10 s) and in sockets at once (48).
+ * Asserted: the flood reached `FLOOD_FLOOR` upgrades/s (the issue asks for 2,000: the figure is printed);
+ * every probe was welcomed; the round aggregated all 10; the server's RSS, sampled from /proc, stayed under
+ * `HOSTILE.floodRssBytes`; every refused upgrade was counted in /api/status; the server's log stayed a
+ * few dozen lines. Printed for the README: upgrades/s (overall and per second), probe latencies (the issue's
+ * "within 2 s" is reported, not asserted: no timed assertions), join and round time, RSS, refusals.
+ * Loopback only; the flood is bounded in time (10 s), in attempts (150,000) and in sockets at once (300).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -37,7 +40,7 @@ const FLOOD_RATE = Number(process.env.PQFED_FLOOD_RATE ?? 0);
 /** Processes the flood runs in (its sockets, attempts and rate shared among them). */
 const FLOOD_PROCESSES = Number(process.env.PQFED_FLOOD_PROCESSES ?? 1);
 /** A bound on the flood besides its time. */
-const FLOOD_MAX_ATTEMPTS = 60_000;
+const FLOOD_MAX_ATTEMPTS = 150_000;
 /** Upgrades a second the flood must reach for this test to mean anything; the figure is printed. Below the
  * issue's 2,000 so that a loaded CI machine does not fail it; a quiet 2-core machine reaches 3,000-6,000. */
 const FLOOD_FLOOR = Number(process.env.PQFED_FLOOD_FLOOR ?? 1000);
@@ -212,6 +215,7 @@ describe('finding 1: handshake flood from one address', () => {
     const runs = clients.map((c) => c.run().catch(() => {}));
     type Status = {
       round: number;
+      currentRound: unknown;
       history: { participants: number; seconds: number }[];
       refusals: Record<string, number>;
     };
@@ -229,7 +233,8 @@ describe('finding 1: handshake flood from one address', () => {
       getStatus().then(
         (s) => {
           status = s;
-          if (s.round >= 1 && Number.isNaN(roundOpenedAt)) roundOpenedAt = performance.now();
+          if ((s.currentRound != null || s.round >= 1) && Number.isNaN(roundOpenedAt))
+            roundOpenedAt = performance.now();
         },
         () => {},
       );
@@ -258,10 +263,12 @@ describe('finding 1: handshake flood from one address', () => {
     const figures = {
       cpu: 'AMD EPYC, 2 cores (shared)',
       upgradesPerSecond: result.attemptsPerSecond,
+      reachedIssueRate: result.attemptsPerSecond >= 2000,
       flood: result,
       logLinesDuringFlood: logLines,
       probeMs: latencies.map(Math.round),
       probeMedianMs: Math.round(median(latencies)),
+      probeMaxMs: Math.round(Math.max(...latencies)),
       probeFailures: probes.filter((p) => !p.ok),
       joinSeconds: Math.round((roundOpenedAt - roundStart) / 100) / 10,
       roundSeconds: Math.round(roundSeconds * 10) / 10,
