@@ -34,7 +34,7 @@ import type { ProbeJob, ProbeResult } from './hostile-probe-worker.ts';
 const FLOOD_MS = Number(process.env.PQFED_FLOOD_MS ?? 10_000);
 /** Sockets of the flood at once (each refilled as it finishes); more than `maxConnectionsPerAddress` (256),
  * so the per-address connection cap is met too. */
-const FLOOD_SOCKETS = 300;
+const FLOOD_SOCKETS = Number(process.env.PQFED_FLOOD_SOCKETS ?? 500);
 /** Upgrades started per second at most (the flooder paces itself); the issue asks for ≥ 2,000 a second. */
 const FLOOD_RATE = Number(process.env.PQFED_FLOOD_RATE ?? 0);
 /** Processes the flood runs in (its sockets, attempts and rate shared among them). */
