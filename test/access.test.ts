@@ -159,10 +159,16 @@ describe('a classroom server on every interface, behind a reverse proxy', () => 
 
   it('takes the client address from X-Forwarded-For only when told to trust a proxy', async () => {
     const origin = 'http://refused.example';
+    // Refusals of one kind are logged at most once a second (upgrade-gate.ts): past the earlier tests' ones.
+    const nextLogWindow = () => new Promise((ok) => setTimeout(ok, 1100));
+    await nextLogWindow();
     await rawUpgrade(lan.agg.port, { origin, 'x-forwarded-for': '10.9.8.7, 203.0.113.9' });
     expect(lan.logs.some((l) => l.includes('from 203.0.113.9'))).toBe(true);
+    await nextLogWindow();
     await rawUpgrade(Number(new URL(t.url).port), { origin, 'x-forwarded-for': '203.0.113.77' });
-    expect(t.logs.filter((l) => l.includes(origin)).at(-1)).toMatch(/from 127\.0\.0\.1$/);
+    expect(t.logs.filter((l) => l.includes(origin)).at(-1)).toMatch(
+      /from 127\.0\.0\.1( \(and \d+ more like it\))?$/,
+    );
     expect(t.logs.some((l) => l.includes('203.0.113.77'))).toBe(false);
   });
 });

@@ -1,22 +1,25 @@
 /**
  * Hostile suite, part 2 (issue 12, finding 1): a handshake flood from one address against a real
  * `pqfed serve` in its own process (so its resident memory is its own), with the post-quantum channel and
- * its crypto pool. For 10 seconds a worker thread opens WebSocket upgrades from 127.0.0.1 as fast as it
- * can and drops each one right after the answer (a reset, as the finding's client did after the 101).
- * Meanwhile, from another loopback address (127.0.0.2):
+ * its crypto pool. For 10 seconds bench/upgrade-flood.mjs, in a process of its own, keeps 300 raw sockets
+ * from 127.0.0.1 busy: each writes an upgrade request, reads the status line and resets the connection
+ * (as the finding's client did after the 101), and is replaced at once. Meanwhile, from another loopback
+ * address (127.0.0.2):
  * - a probe joins every 2 s: each must complete its handshake and be welcomed;
  * - 10 real clients join, are all selected, train and send sealed updates: the round must complete with
  *   all 10 before its deadline.
- * The server's RSS is sampled from /proc and must stay under `HOSTILE.floodRssBytes`; rate-limited
- * upgrades must show in /api/status's refusal counts. Figures (upgrades/s reached, probe latencies, round
- * time, RSS peak) are printed for the README; no timing is asserted beyond the hello deadline.
- * Loopback only; the flood is bounded in time (10 s) and in sockets at once (48).
+ * Asserted: the flood reached `FLOOD_FLOOR` upgrades/s (the issue asks for 2,000: the figure is printed);
+ * every probe was welcomed; the round aggregated all 10; the server's RSS, sampled from /proc, stayed under
+ * `HOSTILE.floodRssBytes`; every refused upgrade was counted in /api/status; the server's log stayed a
+ * few dozen lines. Printed for the README: upgrades/s (overall and per second), probe latencies (the issue's
+ * "within 2 s" is reported, not asserted: no timed assertions), join and round time, RSS, refusals.
+ * Loopback only; the flood is bounded in time (10 s), in attempts (150,000) and in sockets at once (300).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { tsWorker } from '../src/cli/workers.ts';
@@ -29,7 +32,18 @@ import { SMALL, smallExperiment, waitFor } from './federation.ts';
 import type { ProbeJob, ProbeResult } from './hostile-probe-worker.ts';
 
 const FLOOD_MS = Number(process.env.PQFED_FLOOD_MS ?? 10_000);
-const FLOOD_SOCKETS = 96;
+/** Sockets of the flood at once (each refilled as it finishes); more than `maxConnectionsPerAddress` (256),
+ * so the per-address connection cap is met too. */
+const FLOOD_SOCKETS = Number(process.env.PQFED_FLOOD_SOCKETS ?? 500);
+/** Upgrades started per second at most (the flooder paces itself); the issue asks for ≥ 2,000 a second. */
+const FLOOD_RATE = Number(process.env.PQFED_FLOOD_RATE ?? 0);
+/** Processes the flood runs in (its sockets, attempts and rate shared among them). */
+const FLOOD_PROCESSES = Number(process.env.PQFED_FLOOD_PROCESSES ?? 1);
+/** A bound on the flood besides its time. */
+const FLOOD_MAX_ATTEMPTS = 150_000;
+/** Upgrades a second the flood must reach for this test to mean anything; the figure is printed. Below the
+ * issue's 2,000 so that a loaded CI machine does not fail it; a quiet 2-core machine reaches 3,000-6,000. */
+const FLOOD_FLOOR = Number(process.env.PQFED_FLOOD_FLOOR ?? 1000);
 const LEGIT = '127.0.0.2';
 const CLIENTS = 10;
 const DEADLINE_S = 60;
@@ -41,46 +55,42 @@ const OVERRIDES = {
   autoStart: true,
 };
 
-/** The flooder, plain JavaScript in a worker thread: `sockets` loops of connect, upgrade, answer, reset. */
-const FLOODER = `
-const { parentPort, workerData } = require('node:worker_threads');
-const net = require('node:net');
-const { port, ms, sockets } = workerData;
-const request = 'GET /ws HTTP/1.1\\r\\nHost: 127.0.0.1:' + port + '\\r\\nUpgrade: websocket\\r\\n' +
-  'Connection: Upgrade\\r\\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\\r\\nSec-WebSocket-Version: 13\\r\\n\\r\\n';
-const t0 = Date.now();
-const end = t0 + ms;
-const status = {};
-let started = 0, errors = 0, live = sockets;
-function one() {
-  if (Date.now() >= end) {
-    if (--live === 0) parentPort.postMessage({ started, errors, status, seconds: (Date.now() - t0) / 1000 });
-    return;
-  }
-  started++;
-  let settled = false;
-  const next = () => { if (!settled) { settled = true; setImmediate(one); } };
-  const s = net.connect({ port, host: '127.0.0.1', localAddress: '127.0.0.1' });
-  s.setNoDelay(true);
-  s.setTimeout(5000, () => s.destroy());
-  s.on('connect', () => s.write(request));
-  s.once('data', (d) => {
-    const code = d.toString('latin1', 9, 12);
-    status[code] = (status[code] || 0) + 1;
-    s.resetAndDestroy();
-    next();
+/** Runs bench/upgrade-flood.mjs in a process of its own (raw sockets, no WebSocket client): its report. */
+function startFlood(port: number): { done: Promise<FloodReport>; child: ChildProcess } {
+  const args = ['--port', String(port), '--seconds', String(FLOOD_MS / 1000)];
+  args.push('--concurrency', String(FLOOD_SOCKETS), '--max-attempts', String(FLOOD_MAX_ATTEMPTS));
+  if (FLOOD_RATE) args.push('--rate', String(FLOOD_RATE));
+  args.push('--processes', String(FLOOD_PROCESSES));
+  const script = fileURLToPath(new URL('../bench/upgrade-flood.mjs', import.meta.url));
+  const child = spawn(process.execPath, [script, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  s.on('error', () => { errors++; next(); });
-  s.on('close', next);
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    err = (err + d.toString()).slice(-4000);
+  });
+  const done = new Promise<FloodReport>((ok, fail) => {
+    child.once('exit', (code) => {
+      if (code === 0 && out.trim()) ok(JSON.parse(out.trim().split('\n').pop()!) as FloodReport);
+      else fail(new Error(`the flooder exited ${code}: ${err}`));
+    });
+  });
+  return { done, child };
 }
-for (let i = 0; i < sockets; i++) one();
-`;
 
-interface FloodResult {
-  started: number;
-  errors: number;
+interface FloodReport {
+  attempts: number;
+  answered: number;
   status: Record<string, number>;
+  errors: Record<string, number>;
   seconds: number;
+  attemptsPerSecond: number;
+  perSecond: number[];
+  cpuSeconds: number;
 }
 
 function legitSocket(url: string): WebSocket {
@@ -99,8 +109,10 @@ function rssOf(pid: number): number {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 
 let server: ChildProcess | null = null;
+let floodChild: ChildProcess | null = null;
 afterAll(() => {
   server?.kill('SIGKILL');
+  floodChild?.kill('SIGKILL');
 });
 
 describe('finding 1: handshake flood from one address', () => {
@@ -119,7 +131,9 @@ describe('finding 1: handshake flood from one address', () => {
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const stderr: string[] = [];
+    let stderrLines = 0;
     server.stderr!.on('data', (d: Buffer) => {
+      for (const byte of d) if (byte === 10) stderrLines++;
       stderr.push(d.toString());
       if (stderr.length > 200) stderr.shift();
     });
@@ -170,14 +184,16 @@ describe('finding 1: handshake flood from one address', () => {
       warmed = ok;
     });
     expect(warm.ok).toBe(true);
-    const flooder = new Worker(FLOODER, {
-      eval: true,
-      workerData: { port: Number(new URL(base).port), ms: FLOOD_MS, sockets: FLOOD_SOCKETS },
-    });
-    const flood = new Promise<FloodResult>((ok, fail) => {
-      flooder.once('message', ok);
-      flooder.once('error', fail);
-    });
+    const linesBeforeFlood = stderrLines;
+    const { done: flood, child: flooder } = startFlood(Number(new URL(base).port));
+    floodChild = flooder;
+    let logLines = Number.NaN;
+    void flood.then(
+      () => {
+        logLines = stderrLines - linesBeforeFlood;
+      },
+      () => {},
+    );
     const t0 = performance.now();
 
     // The round: 10 real clients from the other address, started 1 s into the flood.
@@ -197,13 +213,28 @@ describe('finding 1: handshake flood from one address', () => {
     );
     const roundStart = performance.now();
     const runs = clients.map((c) => c.run().catch(() => {}));
-    type Status = { history: { participants: number; seconds: number }[]; refusals: Record<string, number> };
+    type Status = {
+      round: number;
+      currentRound: unknown;
+      history: { participants: number; seconds: number }[];
+      refusals: Record<string, number>;
+    };
     const getStatus = async () => (await (await fetch(`${base}/api/status`)).json()) as Status;
     let status: Status | null = null;
+    let roundOpenedAt = Number.NaN; // when the poller first saw round 1 open: all ten joined and selected
+    let floodEndedAt = Number.NaN;
+    void flood.then(
+      () => {
+        floodEndedAt = performance.now();
+      },
+      () => {},
+    );
     const poller = setInterval(() => {
       getStatus().then(
         (s) => {
           status = s;
+          if ((s.currentRound != null || s.round >= 1) && Number.isNaN(roundOpenedAt))
+            roundOpenedAt = performance.now();
         },
         () => {},
       );
@@ -219,25 +250,29 @@ describe('finding 1: handshake flood from one address', () => {
       clearInterval(poller);
       for (const c of clients) c.stop();
     }
-    const roundSeconds = (performance.now() - roundStart) / 1000;
+    const roundEnd = performance.now();
+    const roundSeconds = (roundEnd - roundStart) / 1000;
     await Promise.allSettled(runs);
     const result = await flood;
     const probes = await probing;
     await prober.terminate();
-    await flooder.terminate();
     clearInterval(sampler);
     status = await getStatus();
 
-    const upgradesPerSecond = result.started / result.seconds;
     const latencies = probes.filter((p) => p.ok).map((p) => (p as { ms: number }).ms);
     const figures = {
       cpu: 'AMD EPYC, 2 cores (shared)',
-      upgradesPerSecond: Math.round(upgradesPerSecond),
+      upgradesPerSecond: result.attemptsPerSecond,
+      reachedIssueRate: result.attemptsPerSecond >= 2000,
       flood: result,
+      logLinesDuringFlood: logLines,
       probeMs: latencies.map(Math.round),
       probeMedianMs: Math.round(median(latencies)),
+      probeMaxMs: Math.round(Math.max(...latencies)),
       probeFailures: probes.filter((p) => !p.ok),
+      joinSeconds: Math.round((roundOpenedAt - roundStart) / 100) / 10,
       roundSeconds: Math.round(roundSeconds * 10) / 10,
+      roundEndedSecondsBeforeFloodEnd: Math.round((floodEndedAt - roundEnd) / 100) / 10,
       round: status!.history[0],
       idleRssMB: Math.round(idleRss / 2 ** 20),
       peakRssMB: Math.round(peakRss / 2 ** 20),
@@ -248,11 +283,27 @@ describe('finding 1: handshake flood from one address', () => {
     expect(exited).toBeNull();
     if (figures.probeFailures.length) console.log(stderr.join('').slice(-4000));
 
+    // The flood was one: thousands of upgrades, a rate of its order, nearly all answered and refused.
+    expect(result.attemptsPerSecond).toBeGreaterThanOrEqual(FLOOD_FLOOR);
+    expect(result.answered).toBeGreaterThan(result.attempts * 0.9);
     expect(figures.probeFailures).toEqual([]);
     expect(status!.history[0]!.participants).toBe(CLIENTS);
     // Aggregated with all ten selected: every update was opened and counted before the deadline.
     expect(status!.history[0]).toMatchObject({ outcome: 'aggregated' });
     expect(peakRss).toBeLessThan(HOSTILE.floodRssBytes);
-    expect(status!.refusals['upgrade-rate-limited'] ?? 0).toBeGreaterThan(0);
+    // Every refused upgrade is counted; the server's log holds a line a second per kind of refusal, not one
+    // per upgrade (the joins and the round log a few dozen lines of their own).
+    const refused = (result.status['429'] ?? 0) + (result.status['503'] ?? 0);
+    const counted = [
+      'upgrade-rate-limited',
+      'handshake-busy-address',
+      'handshake-busy',
+      'too-many-connections',
+    ]
+      .map((r) => status!.refusals[r] ?? 0)
+      .reduce((a, b) => a + b, 0);
+    expect(status!.refusals['upgrade-rate-limited'] ?? 0).toBeGreaterThan(refused / 2);
+    expect(counted).toBeGreaterThanOrEqual(refused);
+    expect(logLines).toBeLessThan(300);
   }, 150_000);
 });

@@ -8,8 +8,12 @@ import { InboxBudget } from './inbox-budget.ts';
 /** A raw upgrade socket as far as the admission sees it: what was written, and whether it was ended. */
 class FakeSocket extends EventEmitter {
   answer: string | null = null;
+  destroyed = false;
   end(s: string) {
     this.answer = s;
+  }
+  destroy() {
+    this.destroyed = true;
   }
 }
 

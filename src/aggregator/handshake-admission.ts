@@ -18,6 +18,7 @@ import { addressKey, BoundedMap } from './address-key.ts';
 import { clientAddressOf } from './client-address.ts';
 import type { Coordinator } from './coordinator.ts';
 import { throttledLog } from './log-throttle.ts';
+import { refuseUpgrade } from './upgrade-refusal.ts';
 
 export interface AdmissionLimits {
   upgradesPerSecond: number;
@@ -73,7 +74,7 @@ export function handshakeAdmission(opts: {
   function refuse(socket: Duplex, status: string, reason: string, line: string, extra = ''): null {
     opts.coordinator.count(reason);
     log(reason, line);
-    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n${extra}\r\n`);
+    refuseUpgrade(socket, `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n${extra}\r\n`);
     return null;
   }
 

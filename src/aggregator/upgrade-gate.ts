@@ -13,6 +13,8 @@ import type { Duplex } from 'node:stream';
 import { PROTOCOL } from '../core/limits.ts';
 import { resolveClientAddress } from './client-address.ts';
 import type { Coordinator } from './coordinator.ts';
+import { throttledLog } from './log-throttle.ts';
+import { refuseUpgrade } from './upgrade-refusal.ts';
 
 export interface UpgradeGateOptions {
   coordinator: Coordinator;
@@ -30,13 +32,15 @@ export interface UpgradeGate {
 }
 
 export function upgradeGate(opts: UpgradeGateOptions): UpgradeGate {
-  const { coordinator, log } = opts;
+  const { coordinator } = opts;
+  // A flood from one address meets these refusals thousands of times a second: one line a second per kind.
+  const log = throttledLog(opts.log);
   const perAddress = new Map<string, number>();
   return {
     admit(req, socket) {
       const url = new URL(req.url ?? '/', 'http://x');
       if (url.pathname !== '/ws') {
-        socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+        refuseUpgrade(socket, 'HTTP/1.1 404 Not Found\r\n\r\n');
         return false;
       }
       const ip = resolveClientAddress(req, opts.trustProxy ?? false);
@@ -45,14 +49,17 @@ export function upgradeGate(opts: UpgradeGateOptions): UpgradeGate {
       const origin = req.headers.origin;
       if (origin !== undefined && !opts.origins().has(origin)) {
         coordinator.count('origin-refused');
-        log(`upgrade: refused Origin ${JSON.stringify(origin.slice(0, 100))} from ${ip}`);
-        socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+        log('origin-refused', `upgrade: refused Origin ${JSON.stringify(origin.slice(0, 100))} from ${ip}`);
+        refuseUpgrade(socket, 'HTTP/1.1 403 Forbidden\r\n\r\n');
         return false;
       }
       if ((perAddress.get(ip) ?? 0) >= PROTOCOL.maxConnectionsPerAddress) {
         coordinator.count('too-many-connections');
-        log(`upgrade: ${ip} already has ${PROTOCOL.maxConnectionsPerAddress} connections; refused`);
-        socket.end('HTTP/1.1 429 Too Many Requests\r\n\r\n');
+        log(
+          'too-many-connections',
+          `upgrade: ${ip} already has ${PROTOCOL.maxConnectionsPerAddress} connections; refused`,
+        );
+        refuseUpgrade(socket, 'HTTP/1.1 429 Too Many Requests\r\n\r\n');
         return false;
       }
       perAddress.set(ip, (perAddress.get(ip) ?? 0) + 1);

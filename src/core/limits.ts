@@ -108,7 +108,8 @@ export const HOSTILE = {
   maxLogFieldChars: 120,
   /** Resident memory of `pqfed serve` (bytes) that the hostile suite's 10-second handshake flood
    * (test/hostile-flood.test.ts) must stay under, model and data loaded: measured on the 2-core test
-   * machine it idles near 200 MB and peaks near 330 MB during the flood and round; before issue 12, four
+   * machine it idles near 220 MB and peaks at 350-490 MB during a 2,000-8,000 upgrades/s flood and the
+   * round (garbage collection lags the refused sockets); before issue 12, four
    * connections took a server from 401 MB to 1,222 MB. */
   floodRssBytes: 768 * 1024 * 1024,
 } as const;
