@@ -14,11 +14,11 @@ import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { expose } from 'comlink';
-import type { Evaluation } from '../src/app/simulate/federation.ts';
 import { type PortLike, portConnector } from '../src/app/simulate/port-socket.ts';
 import { FederatedClient } from '../src/client/client.ts';
 import { ModelTrainer } from '../src/client/model-trainer.ts';
 import { classificationReport, majorityClass } from '../src/core/metrics.ts';
+import type { Evaluation } from '../src/core/round/evaluation.ts';
 import { generateIdentity, type Identity } from '../src/crypto/identity.ts';
 import { pqClientChannels } from '../src/crypto/pq-channels.ts';
 import type { KemSuite } from '../src/crypto/suites.ts';

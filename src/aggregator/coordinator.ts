@@ -13,6 +13,8 @@
  * is counted by reason and never reaches the aggregate.
  *
  * Transport (WebSocket, sealing, frame parsing) lives in server.ts; this file sees validated messages only.
+ * The intake of an update and the per-round fit settings are the round core's (src/core/round/), shared with
+ * the in-tab federation; this file keeps what only a server has (selection, deadlines, quorum, checkpoints).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -22,17 +24,23 @@ import { maxFrameBytes, PROTOCOL } from '../core/limits.ts';
 import { logField } from '../core/log-field.ts';
 import {
   type ClientMessage,
-  cryptoRefusalReason,
-  decodeUpdateFrame,
   type ExperimentInfo,
   encodeFrame,
   type Phase,
-  ProtocolError,
   REFUSAL_REASONS,
   type RefusalReason,
   type ServerMessage,
 } from '../core/protocol.ts';
 import { Rng } from '../core/random.ts';
+import type { Evaluation } from '../core/round/evaluation.ts';
+import { roundFitSettings } from '../core/round/fit-settings.ts';
+import {
+  admitUpdate,
+  type IntakeClient,
+  type IntakeRound,
+  type OpenedUpdate,
+  openUpdate,
+} from '../core/round/intake.ts';
 import {
   createStrategy,
   type RoundAggregator,
@@ -57,18 +65,14 @@ export interface Peer {
   readonly identity: { publicKey: Uint8Array; fingerprint: string } | null;
 }
 
-export interface Evaluation {
-  accuracy: number;
-  macroF1: number;
-  mosMAE: number;
-  loss: number;
-  perClassRecall: Record<string, number>;
+/** What the aggregator's evaluator makes (src/aggregator/evaluator.ts): a round's evaluation and its confusion matrix. */
+export interface ServerEvaluation extends Evaluation {
   majorityBaseline: { accuracy: number; macroF1: number };
   confusion: number[][];
   classes: string[];
 }
 
-export type Evaluator = (weights: Float32Array) => Promise<Evaluation>;
+export type Evaluator = (weights: Float32Array) => Promise<ServerEvaluation>;
 
 interface ClientState {
   id: string;
@@ -170,7 +174,7 @@ export class Coordinator extends EventEmitter {
   private paused = false;
   private attempt = 0;
   private evaluating: Promise<void> | null = null;
-  private lastEvaluation: Evaluation | null = null;
+  private lastEvaluation: ServerEvaluation | null = null;
   readonly refusals: Partial<Record<RefusalReason | string, number>> = {};
   private readonly log: (line: string) => void;
   private closed = false;
@@ -498,23 +502,25 @@ export class Coordinator extends EventEmitter {
       );
     }
     // Decrypt and verify (against this connection's key and this client's id), and only then parse.
-    const maxFrame = maxFrameBytes(this.opts.experiment.modelSize);
-    let plain: Uint8Array;
+    const intake: IntakeRound = {
+      round: r.round,
+      version: r.version,
+      modelSize: this.opts.experiment.modelSize,
+      maxFrameBytes: maxFrameBytes(this.opts.experiment.modelSize),
+    };
     r.opening.add(c.id);
     const openedAt = performance.now();
+    let opened: OpenedUpdate;
     try {
-      plain = await r.crypto.open(
-        msg.envelope,
-        { clientId: c.id, publicKey: c.peer.identity!.publicKey },
-        maxFrame,
-      );
-    } catch (e) {
-      const [reason, why] = cryptoRefusal(e);
-      return void this.refuse(peer, reason, `sealed update from ${c.id} refused: ${why}`, r.round);
+      opened = await openUpdate(r.crypto, msg.envelope, intake, {
+        clientId: c.id,
+        publicKey: c.peer.identity!.publicKey,
+      });
     } finally {
       r.opening.delete(c.id);
       r.cryptoMs += performance.now() - openedAt;
     }
+    if (!opened.accepted) return void this.refuse(peer, opened.reason, opened.message, r.round);
     if (this.current !== r || this.byPeer.get(peer) !== c) {
       return void this.refuse(
         peer,
@@ -523,31 +529,16 @@ export class Coordinator extends EventEmitter {
         r.round,
       );
     }
-    let u: ReturnType<typeof decodeUpdateFrame>;
-    try {
-      u = decodeUpdateFrame(plain, { maxFrameBytes: maxFrame, modelSize: this.opts.experiment.modelSize });
-    } catch (e) {
-      if (e instanceof ProtocolError) return void this.refuse(peer, e.reason, e.message, r.round);
-      throw e;
-    }
-    if (u.round !== r.round || u.baseVersion !== r.version) {
-      return void this.refuse(
-        peer,
-        'wrong-context',
-        `update: the sealed frame says round ${u.round} from version ${u.baseVersion}, its envelope round ` +
-          `${r.round} from version ${r.version}`,
-        r.round,
-      );
-    }
-    // A client weighs at most what it declared when it joined (no inflating its weight afterwards), and at
-    // most the rows of the shard the server assigned it, or PROTOCOL.maxSamplesPerClient.
-    const numSamples = Math.min(u.numSamples, Math.max(1, c.numSamples), this.sampleCap(c.id));
-    try {
-      r.aggregator.add({ clientId: c.id, delta: u.delta, numSamples });
-    } catch (e) {
-      if (e instanceof StrategyError) return void this.refuse(peer, 'malformed', e.message, r.round);
-      throw e;
-    }
+    // Its weight: at most what it declared when it joined, and at most the rows of the shard the server
+    // assigned it, or PROTOCOL.maxSamplesPerClient.
+    const who: IntakeClient = {
+      clientId: c.id,
+      declaredSamples: c.numSamples,
+      sampleCap: this.sampleCap(c.id),
+    };
+    const u = admitUpdate(opened.plain, intake, who, r.aggregator);
+    if (!u.accepted) return void this.refuse(peer, u.reason, u.message, r.round);
+    const numSamples = u.numSamples;
     r.submitted.add(c.id);
     r.bytesUp += wireBytes;
     r.metrics.push({ clientId: c.id, numSamples, ...u.metrics });
@@ -579,14 +570,6 @@ export class Coordinator extends EventEmitter {
       .sort();
   }
 
-  /** The clients' learning rate for `round` (cosine decay to 5 % over the configured rounds). */
-  roundLearningRate(round: number): number {
-    const lr = this.config.learningRate;
-    if (this.config.learningRateDecay === 'none') return lr;
-    const t = Math.min(1, (round - 1) / Math.max(1, this.config.rounds - 1));
-    return lr * (0.05 + 0.95 * 0.5 * (1 + Math.cos(Math.PI * t)));
-  }
-
   private startRound(): void {
     const round = this.completed + 1;
     const { fraction, min, max } = this.config.clientsPerRound;
@@ -616,15 +599,7 @@ export class Coordinator extends EventEmitter {
     };
     this.current = r;
     this.phase = 'training';
-    const fit = this.strategy.fitConfig(round);
-    const fitSettings = {
-      epochs: this.config.localEpochs,
-      batchSize: this.config.batchSize,
-      learningRate: this.roundLearningRate(round),
-      proxMu: fit.proxMu,
-      ...(fit.dynAlpha !== undefined && { dynAlpha: fit.dynAlpha }),
-      seed: (this.config.seed * 31 + round) >>> 0,
-    };
+    const fitSettings = roundFitSettings(this.config, round, this.strategy.fitConfig(round));
     this.log(
       `round ${round}${r.attempt ? ` (retry ${r.attempt})` : ''}: ${selected.length} of ${ids.length} clients, ` +
         `deadline ${this.config.roundDeadlineSeconds} s`,
@@ -771,7 +746,7 @@ export class Coordinator extends EventEmitter {
     r: OpenRound,
     seconds: number,
     failed: RoundRecord['failed'],
-    e: Evaluation | null,
+    e: ServerEvaluation | null,
     outcome: RoundRecord['outcome'],
   ): void {
     const prev = this.lastEvaluation;
@@ -1048,12 +1023,6 @@ export function sameSecret(given: string, expected: string): boolean {
   const a = createHash('sha256').update(given).digest();
   const b = createHash('sha256').update(expected).digest();
   return timingSafeEqual(a, b);
-}
-
-/** The refusal reason and message for an envelope that did not open. */
-function cryptoRefusal(e: unknown): [RefusalReason, string] {
-  const message = e instanceof Error ? e.message : String(e);
-  return [cryptoRefusalReason(e), message];
 }
 
 const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : '–');

@@ -4,7 +4,7 @@
  */
 import { evaluate } from '../model/evaluate.ts';
 import { initWeights, MultiTaskModel } from '../model/model.ts';
-import type { Evaluation, Evaluator } from './coordinator.ts';
+import type { Evaluator, ServerEvaluation } from './coordinator.ts';
 import type { PreparedExperiment } from './experiment.ts';
 
 const EVAL_BATCH = 256;
@@ -13,7 +13,7 @@ export function createEvaluator(exp: PreparedExperiment): { evaluate: Evaluator;
   const model = new MultiTaskModel(exp.model, initWeights(exp.model, exp.config.seed).weights);
   const classes = exp.preprocessor.classes;
   return {
-    async evaluate(weights: Float32Array): Promise<Evaluation> {
+    async evaluate(weights: Float32Array): Promise<ServerEvaluation> {
       model.setWeights(weights);
       // Batches of 256: tfjs-wasm's heap grows to the largest batch and never shrinks; at 1,024 rows the
       // attention intermediates took the aggregator from ~210 MiB to ~840 MiB resident.

@@ -9,9 +9,10 @@
  * channel: the client's `hello`, the `welcome`, and per round the `round` frame (the global weights with a
  * fresh round key and the server's signatures over both, from `openRound`), the client's `sealed-update`
  * (its update frame sealed to the round key and signed with its key), and `ack` or `refused`.
- * Per round, each update is opened and verified (`ServerRound.open`, against the key its handshake proved
- * and its client id) before it is parsed (`decodeUpdateFrame`) and folded into the strategy
- * (`createStrategy(...).begin(...)`); a refused update is counted by reason and never reaches the aggregate.
+ * Per round, each update goes through the round core's intake, as on the aggregator (src/core/round/intake.ts):
+ * opened and verified (`ServerRound.open`, against the key its handshake proved and its client id) before it
+ * is parsed and folded into the strategy (`createStrategy(...).begin(...)`); a refused update is counted by
+ * reason and never reaches the aggregate. The fit settings are the core's too (`roundFitSettings`).
  * The new global model is evaluated on the held-out rows (by the caller, in a worker).
  *
  * Clients of one worker slot train one after another, slots in parallel: as many trainings at once as
@@ -23,7 +24,6 @@ import {
   type ClientMessage,
   cryptoRefusalReason,
   decodeClientFrame,
-  decodeUpdateFrame,
   type ExperimentInfo,
   encodeFrame,
   isRefusalReason,
@@ -31,7 +31,10 @@ import {
   type RefusalReason,
   type ServerMessage,
 } from '../../core/protocol.ts';
-import { createStrategy, type RoundAggregator, StrategyError } from '../../core/strategies/index.ts';
+import type { Evaluation } from '../../core/round/evaluation.ts';
+import { roundFitSettings } from '../../core/round/fit-settings.ts';
+import { admitUpdate, type IntakeRound, type OpenedUpdate, openUpdate } from '../../core/round/intake.ts';
+import { createStrategy, type RoundAggregator } from '../../core/strategies/index.ts';
 import { toHex } from '../../crypto/bytes.ts';
 import { parseUpdate } from '../../crypto/envelope.ts';
 import type { Identity } from '../../crypto/identity.ts';
@@ -39,19 +42,12 @@ import { pqServerChannels } from '../../crypto/pq-channels.ts';
 import { randomBytes } from '../../crypto/random.ts';
 import type { KemSuite } from '../../crypto/suites.ts';
 import type { EncodedData } from '../../data/features.ts';
-import { type ConfigSpec, roundLearningRate } from './options.ts';
+import type { ConfigSpec } from './options.ts';
 import { type PortPeer, StoppedError } from './port-socket.ts';
-import type { Baseline, Refusal, RoundResult } from './results.ts';
+import type { Refusal, RoundResult } from './results.ts';
 
-export interface Evaluation {
-  accuracy: number;
-  macroF1: number;
-  mosMAE: number;
-  loss: number;
-  /** Class name → recall of the global model on the held-out rows. */
-  perClassRecall: Record<string, number>;
-  majorityBaseline: Baseline;
-}
+/** The evaluation of a global model (src/core/round/evaluation.ts), re-exported for the worker and tests. */
+export type { Evaluation };
 
 export interface FederationEnv {
   /** The aggregator's long-term ML-DSA-65 identity (clients pin its fingerprint). */
@@ -164,20 +160,18 @@ export async function runConfiguration(
       cryptoMs += performance.now() - keyedAt;
       strategy.setPopulation?.(active.length); // FedDyn's m
       const aggregator = strategy.begin(round, global);
-      const fit = strategy.fitConfig(round);
+      const fit = roundFitSettings(
+        { ...plan, learningRateDecay: 'cosine' },
+        round,
+        strategy.fitConfig(round),
+      );
+      const intake: IntakeRound = { round, version, modelSize, maxFrameBytes: maxFrame };
       const frame = encodeFrame({
         type: 'round',
         round,
         version,
         deadlineMs: DEADLINE_MS,
-        fit: {
-          epochs: plan.localEpochs,
-          batchSize: plan.batchSize,
-          learningRate: roundLearningRate(plan.learningRate, round, plan.rounds),
-          proxMu: fit.proxMu,
-          ...(fit.dynAlpha !== undefined && { dynAlpha: fit.dynAlpha }),
-          seed: (plan.seed * 31 + round) >>> 0,
-        },
+        fit,
         seal: crypto.seal,
         weights: global,
       });
@@ -214,36 +208,25 @@ export async function runConfiguration(
         if (plan.tamper?.round === round && plan.tamper.client === c.index) {
           envelope = flipSealedByte(envelope, maxFrame);
         }
-        let plain: Uint8Array;
         const openedAt = performance.now();
+        let opened: OpenedUpdate;
         try {
-          plain = await crypto.open(envelope, { clientId: c.id, publicKey: c.conn.peerIdentity }, maxFrame);
-        } catch (e) {
-          return refuse(refusalReason(e), `sealed update from ${c.id} refused: ${(e as Error).message}`);
+          opened = await openUpdate(crypto, envelope, intake, {
+            clientId: c.id,
+            publicKey: c.conn.peerIdentity,
+          });
         } finally {
           cryptoMs += performance.now() - openedAt;
         }
-        let u: ReturnType<typeof decodeUpdateFrame>;
-        try {
-          u = decodeUpdateFrame(plain, { maxFrameBytes: maxFrame, modelSize });
-        } catch (e) {
-          if (e instanceof ProtocolError) return refuse(e.reason, e.message);
-          throw e;
-        }
-        if (u.round !== round || u.baseVersion !== version) {
-          return refuse(
-            'wrong-context',
-            `the sealed frame says round ${u.round} from version ${u.baseVersion}, expected round ${round} from version ${version}`,
-          );
-        }
+        if (!opened.accepted) return refuse(opened.reason, opened.message);
         // A client weighs at most what it declared when it joined.
-        const numSamples = Math.min(u.numSamples, Math.max(1, c.numSamples));
-        try {
-          aggregator.add({ clientId: c.id, delta: u.delta, numSamples });
-        } catch (e) {
-          if (e instanceof StrategyError) return refuse('malformed', e.message);
-          throw e;
-        }
+        const u = admitUpdate(
+          opened.plain,
+          intake,
+          { clientId: c.id, declaredSamples: c.numSamples },
+          aggregator,
+        );
+        if (!u.accepted) return refuse(u.reason, u.message);
         losses.push(u.metrics.loss);
         onEvent({ kind: 'update', round, client: c.index, accepted: true });
         await sendTo(c, { type: 'ack', round });

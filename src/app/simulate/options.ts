@@ -259,11 +259,8 @@ export function queryFor(o: SimOptions): string {
   return s ? `?${s}` : '';
 }
 
-/** The clients' learning rate in `round` of `rounds`: cosine decay to 5 %, as the aggregator's default. */
-export function roundLearningRate(lr: number, round: number, rounds: number): number {
-  const t = Math.min(1, (round - 1) / Math.max(1, rounds - 1));
-  return lr * (0.05 + 0.95 * 0.5 * (1 + Math.cos(Math.PI * t)));
-}
+/** The clients' learning rate in `round` of `rounds` (cosine decay to 5 %): the round core's, for the page. */
+export { roundLearningRate } from '../../core/round/fit-settings.ts';
 
 /** How many workers train at once: one per logical core the browser reports, at most one per client. */
 export function poolSize(clients: number, hardwareConcurrency: number | undefined): number {
