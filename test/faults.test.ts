@@ -2,7 +2,8 @@
  * Faults the aggregator survives, on a real aggregator over real sockets: a checkpoint write that fails
  * (a directory where the temporary file goes) is logged, shown in /api/status, retried, and never ends the
  * process or loses the round; a client declaring 10⁸ samples weighs no more than the shard the server
- * assigned it; client addresses are only in the admin API.
+ * assigned it; client addresses are only in the admin API; an evaluation that fails (the evaluator's tfjs out
+ * of memory) neither wedges the federation nor ends the process.
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -129,5 +130,38 @@ describe('client addresses', () => {
     const { addresses } = (await r.json()) as { addresses: Record<string, string> };
     expect(addresses[clientId]).toMatch(/^127\.0\.0\.1/);
     a.ws.close();
+  }, 60_000);
+});
+
+describe('a failed evaluation', () => {
+  it('adopts the aggregate without metrics, counts it, and the next round goes on', async () => {
+    t = await startTestAggregator(await smallExperiment(TWO));
+    // Fault injection: the evaluator fails once, as tfjs out of memory would.
+    const opts = (
+      t.agg.coordinator as unknown as { opts: { evaluate: (w: Float32Array) => Promise<unknown> } }
+    ).opts;
+    const evaluate = opts.evaluate;
+    let calls = 0;
+    opts.evaluate = (w) =>
+      ++calls === 1 ? Promise.reject(new Error('evaluator out of memory')) : evaluate(w);
+    const a = await rawConnection(t.url, t.spec);
+    const b = await rawConnection(t.url, t.spec);
+    const size = (await join(a, 50)).experiment.modelSize;
+    await join(b, 50);
+    const before = t.agg.coordinator.globalWeights();
+    await Promise.all([answer(a, 50, 0.01, size), answer(b, 50, 0.01, size)]);
+    await waitFor(() => t!.agg.coordinator.roundsCompleted === 1, 20_000, 'round 1 to close');
+    const s1 = await getStatus(t);
+    expect(s1.history[0]).toMatchObject({ round: 1, outcome: 'aggregated', participants: 2, accuracy: null });
+    expect(s1.refusals['evaluation-failed']).toBe(1);
+    expect(t.agg.coordinator.globalWeights()[0]).toBeCloseTo(before[0]! + 0.01, 6);
+    // The federation is not wedged: round 2 runs and is evaluated.
+    await Promise.all([answer(a, 50, 0.01, size), answer(b, 50, 0.01, size)]);
+    await waitFor(() => t!.agg.coordinator.roundsCompleted === 2, 20_000, 'round 2 to close');
+    const s2 = await getStatus(t);
+    expect(s2.history[1]).toMatchObject({ round: 2, outcome: 'aggregated', participants: 2 });
+    expect(typeof s2.history[1]!.accuracy).toBe('number');
+    a.ws.close();
+    b.ws.close();
   }, 60_000);
 });

@@ -680,6 +680,15 @@ export class Coordinator extends EventEmitter {
       this.evaluating = done;
       try {
         await done;
+      } catch (e) {
+        // A fault while aggregating (a strategy refusing its own inputs) must neither wedge the federation
+        // in 'evaluating' nor end the process: the model is kept and the round closes unchanged.
+        this.count('aggregation-failed');
+        this.log(
+          `round ${r.round}: aggregation failed (${(e as Error).name}: ${logField((e as Error).message)}); ` +
+            'the global model is kept and the round closed unchanged',
+        );
+        this.record(r, seconds, failed, null, 'closed');
       } finally {
         this.evaluating = null;
       }
@@ -735,11 +744,23 @@ export class Coordinator extends EventEmitter {
         return;
       }
     }
-    const evaluation = await this.opts.evaluate(next);
+    // The aggregate is adopted even when its evaluation fails (the evaluator's tfjs out of memory, say): the
+    // strategy's state already moved with it, and the metrics are only a report. That round's metrics are
+    // then NaN ("not evaluated"), never the previous round's.
+    let evaluation: ServerEvaluation | null = null;
+    try {
+      evaluation = await this.opts.evaluate(next);
+    } catch (e) {
+      this.count('evaluation-failed');
+      this.log(
+        `round ${r.round}: the evaluation failed (${(e as Error).name}: ${logField((e as Error).message)}); ` +
+          'the aggregated model is adopted without metrics',
+      );
+    }
     this.global = next;
     this.version = r.round;
-    this.lastEvaluation = evaluation;
-    this.record(r, seconds, failed, evaluation, 'aggregated');
+    if (evaluation) this.lastEvaluation = evaluation;
+    this.record(r, seconds, failed, evaluation, 'aggregated', evaluation === null);
   }
 
   private record(
@@ -748,9 +769,10 @@ export class Coordinator extends EventEmitter {
     failed: RoundRecord['failed'],
     e: ServerEvaluation | null,
     outcome: RoundRecord['outcome'],
+    notEvaluated = false,
   ): void {
     const prev = this.lastEvaluation;
-    const ev = e ?? prev;
+    const ev = notEvaluated ? null : (e ?? prev);
     const entry: RoundRecord = {
       round: r.round,
       participants: outcome === 'aggregated' ? r.submitted.size : 0,
