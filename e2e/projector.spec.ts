@@ -160,6 +160,8 @@ test('the projector view at 1280×720, no clipped table at 1280 and 1366 px, and
   const chart = await inViewport(page, '#chart-quality');
   expect(chart.inside, `accuracy chart at ${JSON.stringify(chart.box)}`).toBe(true);
   expect((await inViewport(page, '#chart-quality .chart-canvas canvas')).inside).toBe(true);
+  // The short address to type when the QR code cannot be scanned: the join link without scheme or fragment.
+  await expect(page.locator('#join-short')).toHaveText(/^[^/#]+:\d+\/\?autojoin=1$/);
   await saveScreenshot(page, 'dashboard', { fullPage: false });
 
   // No horizontal overflow, and no table clipped in its box, at a projector's widths.

@@ -9,6 +9,7 @@ import {
   num,
   pct,
   phaseLine,
+  shortAddress,
 } from './format.ts';
 import { status } from './test-support.ts';
 
@@ -31,6 +32,10 @@ describe('format', () => {
     expect(joinLink({ join: null, serverKeyFingerprint: fp }, 'http://127.0.0.1:4173')).toBe(
       'http://127.0.0.1:4173/?autojoin=1#fp=q3xo-abcd',
     );
+    expect(shortAddress('http://192.168.1.5:8080/?autojoin=1#fp=q3xo-abcd')).toBe(
+      '192.168.1.5:8080/?autojoin=1',
+    );
+    expect(shortAddress('https://[fe80::1]:8443/?autojoin=1#fp=q3xo')).toBe('[fe80::1]:8443/?autojoin=1');
     expect(fingerprintGroups(fp)).toEqual(['q3xo', 'abcd']);
     expect(fingerprintGroups(null)).toEqual([]);
   });

@@ -46,6 +46,15 @@ export function joinLink(status: Pick<StatusJson, 'join' | 'serverKeyFingerprint
   return `${origin}/?autojoin=1#fp=${status.serverKeyFingerprint ?? ''}`;
 }
 
+/**
+ * What a student types when the QR code cannot be scanned: the join link without its scheme and fragment
+ * (`192.168.1.5:8080/?autojoin=1`). A tab opened there takes the fingerprint its own server announces; over
+ * HTTPS the server redirects the plain-HTTP request a browser makes for a typed address.
+ */
+export function shortAddress(link: string): string {
+  return link.replace(/^[a-z]+:\/\//i, '').replace(/#.*$/, '');
+}
+
 const PHASES: Record<string, string> = {
   waiting: 'Waiting for clients',
   training: 'Training',

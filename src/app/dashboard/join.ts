@@ -5,7 +5,7 @@
  */
 import { encode } from 'uqr';
 import { h, svg } from './dom.ts';
-import { fingerprintGroups } from './format.ts';
+import { fingerprintGroups, shortAddress } from './format.ts';
 
 /** The SVG path of a QR matrix (`true` = dark module), one unit square per module, rows merged into runs. */
 export function qrPath(modules: readonly (readonly boolean[])[]): string {
@@ -58,6 +58,13 @@ export function renderJoin(container: HTMLElement, link: string, fingerprint: st
       { class: 'join-text' },
       h('p', {}, 'Scan the code, or open this link on each device:'),
       h('p', {}, h('a', { href: link, id: 'join-link', class: 'join-link' }, link)),
+      h(
+        'p',
+        {},
+        'No camera? Type ',
+        h('code', { id: 'join-short', class: 'join-short' }, shortAddress(link)),
+        ' (the page checks the server key itself).',
+      ),
       h('p', {}, 'Server key fingerprint (a joining tab checks the server against it):'),
       h('p', {}, groups.length ? fp : h('span', {}, 'not known yet')),
     ),
