@@ -8,9 +8,10 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkpointPath, loadCheckpoint } from '../src/aggregator/checkpoint.ts';
-import { encodeFrame } from '../src/core/protocol.ts';
 import {
+  answerRound,
   getStatus,
+  joinRaw,
   rawConnection,
   smallExperiment,
   startTestAggregator,
@@ -24,28 +25,6 @@ afterEach(async () => {
   t = null;
 });
 
-type Raw = Awaited<ReturnType<typeof rawConnection>>;
-
-async function join(c: Raw, numSamples: number) {
-  await c.send(encodeFrame({ type: 'hello', name: 'f', backend: 'test', numSamples }));
-  return c.nextOf('welcome');
-}
-
-async function answer(c: Raw, numSamples: number, fill: number, size: number): Promise<void> {
-  const round = await c.nextOf('round');
-  await c.sendUpdate(
-    round,
-    encodeFrame({
-      type: 'update',
-      round: round.round,
-      baseVersion: round.version,
-      numSamples,
-      metrics: { loss: 1, seconds: 0.1, samplesPerSec: 500 },
-      delta: new Float32Array(size).fill(fill),
-    }),
-  );
-}
-
 const TWO = { quorum: 2, clientsPerRound: { fraction: 1, min: 2, max: 2 }, rounds: 3 };
 
 describe('a failed checkpoint write', () => {
@@ -55,10 +34,13 @@ describe('a failed checkpoint write', () => {
     mkdirSync(tmp); // rename(tmp → checkpoint) and open(tmp) now fail with EISDIR
     const a = await rawConnection(t.url, t.spec);
     const b = await rawConnection(t.url, t.spec);
-    const size = (await join(a, 50)).experiment.modelSize;
-    await join(b, 50);
+    const size = (await joinRaw(a, 50)).experiment.modelSize;
+    await joinRaw(b, 50);
     const before = t.agg.coordinator.globalWeights();
-    await Promise.all([answer(a, 50, 0.01, size), answer(b, 50, 0.01, size)]);
+    await Promise.all([
+      answerRound(a, size, { numSamples: 50, fill: 0.01 }),
+      answerRound(b, size, { numSamples: 50, fill: 0.01 }),
+    ]);
     await waitFor(() => t!.agg.coordinator.roundsCompleted === 1, 20_000, 'round 1 to close');
     await t.agg.coordinator.idle();
     const s = (await getStatus(t)) as Awaited<ReturnType<typeof getStatus>>;
@@ -90,8 +72,8 @@ describe('declared sample counts', () => {
     t = await startTestAggregator(exp, undefined, undefined, { capToAssignedShard: true });
     const a = await rawConnection(t.url, t.spec);
     const b = await rawConnection(t.url, t.spec);
-    const wa = await join(a, 100_000_000);
-    await join(b, 50);
+    const wa = await joinRaw(a, 100_000_000);
+    await joinRaw(b, 50);
     const size = wa.experiment.modelSize;
     const rows = exp.shards(exp.shardSource!.count, exp.config.partition).map((s) => s.n);
     const cap = rows[wa.shard!]!;
@@ -99,7 +81,10 @@ describe('declared sample counts', () => {
     expect(cap).toBeLessThan(100_000_000);
     const before = t.agg.coordinator.globalWeights();
     // a pushes every weight by +1, b by 0: FedAvg moves the model by a's share of the samples.
-    await Promise.all([answer(a, 100_000_000, 1, size), answer(b, 50, 0, size)]);
+    await Promise.all([
+      answerRound(a, size, { numSamples: 100_000_000, fill: 1 }),
+      answerRound(b, size, { numSamples: 50, fill: 0 }),
+    ]);
     await waitFor(() => t!.agg.coordinator.roundsCompleted === 1, 20_000, 'round 1 to close');
     await t.agg.coordinator.idle();
     const after = t.agg.coordinator.globalWeights();
@@ -119,7 +104,7 @@ describe('client addresses', () => {
   it('are left out of the public /api/status and listed by the admin API', async () => {
     t = await startTestAggregator(await smallExperiment({ ...TWO, autoStart: false }));
     const a = await rawConnection(t.url, t.spec);
-    const { clientId } = await join(a, 50);
+    const { clientId } = await joinRaw(a, 50);
     const s = await getStatus(t);
     expect(s.clientList).toHaveLength(1);
     expect(JSON.stringify(s)).not.toContain('127.0.0.1');
@@ -146,17 +131,23 @@ describe('a failed evaluation', () => {
       ++calls === 1 ? Promise.reject(new Error('evaluator out of memory')) : evaluate(w);
     const a = await rawConnection(t.url, t.spec);
     const b = await rawConnection(t.url, t.spec);
-    const size = (await join(a, 50)).experiment.modelSize;
-    await join(b, 50);
+    const size = (await joinRaw(a, 50)).experiment.modelSize;
+    await joinRaw(b, 50);
     const before = t.agg.coordinator.globalWeights();
-    await Promise.all([answer(a, 50, 0.01, size), answer(b, 50, 0.01, size)]);
+    await Promise.all([
+      answerRound(a, size, { numSamples: 50, fill: 0.01 }),
+      answerRound(b, size, { numSamples: 50, fill: 0.01 }),
+    ]);
     await waitFor(() => t!.agg.coordinator.roundsCompleted === 1, 20_000, 'round 1 to close');
     const s1 = await getStatus(t);
     expect(s1.history[0]).toMatchObject({ round: 1, outcome: 'aggregated', participants: 2, accuracy: null });
     expect(s1.refusals['evaluation-failed']).toBe(1);
     expect(t.agg.coordinator.globalWeights()[0]).toBeCloseTo(before[0]! + 0.01, 6);
     // The federation is not wedged: round 2 runs and is evaluated.
-    await Promise.all([answer(a, 50, 0.01, size), answer(b, 50, 0.01, size)]);
+    await Promise.all([
+      answerRound(a, size, { numSamples: 50, fill: 0.01 }),
+      answerRound(b, size, { numSamples: 50, fill: 0.01 }),
+    ]);
     await waitFor(() => t!.agg.coordinator.roundsCompleted === 2, 20_000, 'round 2 to close');
     const s2 = await getStatus(t);
     expect(s2.history[1]).toMatchObject({ round: 2, outcome: 'aggregated', participants: 2 });

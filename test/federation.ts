@@ -210,3 +210,33 @@ export function within<T>(p: Promise<T>, what: string, ms = 15_000): Promise<T> 
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
+
+/** A raw sealed connection (`rawConnection`). */
+export type RawConnection = Awaited<ReturnType<typeof rawConnection>>;
+
+/** Sends `hello` with `numSamples` and waits for the welcome; returns it. */
+export async function joinRaw(c: RawConnection, numSamples = 50, name = 'test') {
+  await c.send(encodeFrame({ type: 'hello', name, backend: 'test', numSamples }));
+  return c.nextOf('welcome');
+}
+
+/** Answers the next round with a delta of `size` weights, all `fill`; returns the round's number. */
+export async function answerRound(
+  c: RawConnection,
+  size: number,
+  { fill = 0.001, numSamples = 50 }: { fill?: number; numSamples?: number } = {},
+): Promise<number> {
+  const round = await c.nextOf('round');
+  await c.sendUpdate(
+    round,
+    encodeFrame({
+      type: 'update',
+      round: round.round,
+      baseVersion: round.version,
+      numSamples,
+      metrics: { loss: 1, seconds: 0.1, samplesPerSec: 500 },
+      delta: new Float32Array(size).fill(fill),
+    }),
+  );
+  return round.round;
+}

@@ -12,7 +12,9 @@ import { HOSTILE, PROTOCOL } from '../src/core/limits.ts';
 import { encodeFrame } from '../src/core/protocol.ts';
 import { generateIdentity } from '../src/crypto/identity.ts';
 import {
+  answerRound,
   getStatus,
+  joinRaw,
   rawConnection,
   smallExperiment,
   startTestAggregator,
@@ -113,28 +115,10 @@ describe('a live aggregator under fuzzed frames', () => {
     await waitFor(() => t.agg.coordinator.status(null).clients === 0, 10_000, 'the fuzz clients to leave');
     const a = await rawConnection(t.url, t.spec);
     const b = await rawConnection(t.url, t.spec);
-    for (const c of [a, b])
-      await c.send(encodeFrame({ type: 'hello', name: 'ok', backend: 'test', numSamples: 50 }));
-    const size = (await a.nextOf('welcome')).experiment.modelSize;
-    await b.nextOf('welcome');
+    const size = (await joinRaw(a, 50, 'ok')).experiment.modelSize;
+    await joinRaw(b, 50, 'ok');
     t.agg.coordinator.start();
-    await Promise.all(
-      [a, b].map(async (c) => {
-        const round = await c.nextOf('round');
-        await c.sendUpdate(
-          round,
-          encodeFrame({
-            type: 'update',
-            round: round.round,
-            baseVersion: round.version,
-            numSamples: 50,
-            metrics: { loss: 1, seconds: 0.1, samplesPerSec: 500 },
-            delta: new Float32Array(size).fill(0.001),
-          }),
-        );
-        await c.nextOf('ack');
-      }),
-    );
+    await Promise.all([a, b].map(async (c) => answerRound(c, size).then(() => c.nextOf('ack'))));
     await waitFor(() => t.agg.coordinator.roundsCompleted === 1, 20_000, 'the legitimate round');
     expect((await getStatus(t)).history[0]!.participants).toBe(2);
   }, 120_000);

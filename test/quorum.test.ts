@@ -6,6 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { RoundRecord } from '../src/aggregator/checkpoint.ts';
 import { encodeFrame } from '../src/core/protocol.ts';
 import {
+  answerRound,
+  joinRaw,
   rawConnection,
   smallExperiment,
   startTestAggregator,
@@ -22,28 +24,9 @@ afterEach(async () => {
 async function twoClients(agg: TestAggregator) {
   const a = await rawConnection(agg.url, agg.spec);
   const b = await rawConnection(agg.url, agg.spec);
-  for (const c of [a, b])
-    await c.send(encodeFrame({ type: 'hello', name: 'q', backend: 'test', numSamples: 50 }));
-  const size = (await a.nextOf('welcome')).experiment.modelSize;
-  await b.nextOf('welcome');
+  const size = (await joinRaw(a)).experiment.modelSize;
+  await joinRaw(b);
   return { a, b, size };
-}
-
-async function answer(c: Awaited<ReturnType<typeof rawConnection>>, size: number): Promise<number> {
-  const round = await c.nextOf('round');
-  const delta = new Float32Array(size).fill(0.001);
-  await c.sendUpdate(
-    round,
-    encodeFrame({
-      type: 'update',
-      round: round.round,
-      baseVersion: round.version,
-      numSamples: 50,
-      metrics: { loss: 1, seconds: 0.1, samplesPerSec: 500 },
-      delta,
-    }),
-  );
-  return round.round;
 }
 
 function updateFrame(round: number, delta: Float32Array): Uint8Array {
@@ -98,13 +81,13 @@ describe('quorum missed at the deadline', () => {
     const ended: RoundRecord[] = [];
     t.agg.coordinator.on('round-end', (r: RoundRecord) => ended.push(r));
     const { a, b, size } = await twoClients(t);
-    expect(await answer(a, size)).toBe(1);
+    expect(await answerRound(a, size)).toBe(1);
     await b.nextOf('round');
     await waitFor(() => retries.length === 1, 10_000, 'the retry');
     expect(retries).toEqual([1]);
     expect(ended).toHaveLength(0);
     // Round 1 again: both answer this time, and it is aggregated.
-    const [ra, rb] = await Promise.all([answer(a, size), answer(b, size)]);
+    const [ra, rb] = await Promise.all([answerRound(a, size), answerRound(b, size)]);
     expect([ra, rb]).toEqual([1, 1]);
     await waitFor(() => ended.length === 1, 20_000, 'round 1 to be aggregated');
     expect(ended[0]!.outcome).toBe('aggregated');
