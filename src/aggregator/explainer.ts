@@ -73,9 +73,13 @@ interface Waiting {
 
 export function createExplainer(
   exp: PreparedExperiment,
-  opts: { maxQueue?: number; cachedRows?: number } = {},
+  opts: { maxQueue?: number; cachedRows?: number; jobTimeoutMs?: number } = {},
 ): Explainer {
   const maxQueue = opts.maxQueue ?? EXPLAIN.maxQueue;
+  const jobTimeoutMs = opts.jobTimeoutMs ?? EXPLAIN.jobTimeoutMs;
+  /** The running job's deadline, and whether it passed (the thread was then stopped as hung). */
+  let deadline: ReturnType<typeof setTimeout> | null = null;
+  let hung = false;
   const cachedRows = opts.cachedRows ?? EXPLAIN.cachedRows;
   let worker: Worker | null = null;
   const queue: Waiting[] = [];
@@ -97,6 +101,7 @@ export function createExplainer(
     w.on('message', (reply: ExplainReply) => {
       const r = running;
       if (!r || r.job.id !== reply.id) return;
+      if (deadline) clearTimeout(deadline);
       running = null;
       stats.pending--;
       stats.computed++;
@@ -109,12 +114,15 @@ export function createExplainer(
     const died = (why: string) => {
       if (worker !== w) return;
       worker = null;
+      if (deadline) clearTimeout(deadline);
       const r = running;
       running = null;
       if (r) {
         stats.pending--;
-        r.fail(new ExplainWorkerError(`explain: the worker thread ${why}`));
+        const what = hung ? `took longer than ${jobTimeoutMs} ms and was stopped` : why;
+        r.fail(new ExplainWorkerError(`explain: the worker thread ${what}`));
       }
+      hung = false;
       pump();
     };
     w.on('error', (e) => died(`failed: ${e.message}`));
@@ -130,6 +138,15 @@ export function createExplainer(
     worker ??= start();
     const w = next.job.weights;
     worker.postMessage(next.job, [w.buffer as ArrayBuffer]);
+    // A thread that never answers (hung) would hold the queue forever: past the deadline it is stopped;
+    // its 'exit' fails this job and starts the next on a fresh thread.
+    const thread = worker;
+    deadline = setTimeout(() => {
+      if (worker !== thread || running !== next) return;
+      hung = true;
+      void thread.terminate();
+    }, jobTimeoutMs);
+    deadline.unref?.();
   }
 
   function submit<T>(make: (id: number) => ExplainJob): Promise<T> {
@@ -184,6 +201,7 @@ export function createExplainer(
     stats: () => ({ ...stats }),
     async dispose() {
       closed = true;
+      if (deadline) clearTimeout(deadline);
       for (const w of queue.splice(0)) w.fail(new ExplainWorkerError('explain: the explainer is closed'));
       const w = worker;
       worker = null;

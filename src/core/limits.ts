@@ -124,6 +124,10 @@ export const EXPLAIN = {
   perAddressPerMinute: 120,
   /** Retry-After (seconds) of a 503 when the queue is full. */
   retryAfterSeconds: 2,
+  /** Longest one explanation job may take, the thread's start included (ms); a thread past it is taken as
+   * hung: it is stopped, its job fails, and the next job starts a fresh thread (a suggestion scan of 4,000
+   * held-out rows takes about 1.5 s on the 2-core test machine). */
+  jobTimeoutMs: 60_000,
 } as const;
 
 /** Largest frame (bytes) for a model of `modelSize` float32 parameters: the weights plus fixed overhead. */
