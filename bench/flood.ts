@@ -19,6 +19,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { type FloodReport, rssOf, startFlood } from './upgrade-flood-run.ts';
 
 const { values } = parseArgs({
   options: {
@@ -32,7 +33,6 @@ const SECONDS = Number(values.seconds);
 if (!(SECONDS > 0 && SECONDS <= 60))
   throw new RangeError(`--seconds: expected (0, 60], got ${values.seconds}`);
 const ROOT = new URL('..', import.meta.url).pathname;
-const FLOODER = new URL('./upgrade-flood.mjs', import.meta.url).pathname;
 const MiB = 1024 * 1024;
 const say = (l: string) => process.stderr.write(`${l}\n`);
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
@@ -47,22 +47,6 @@ const hardStop = setTimeout(
   (SECONDS + 60) * 1000,
 );
 
-interface FloodReport {
-  attempts: number;
-  answered: number;
-  status: Record<string, number>;
-  errors: Record<string, number>;
-  seconds: number;
-  attemptsPerSecond: number;
-  perSecond: number[];
-  cpuSeconds: number;
-}
-
-function rss(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : 0;
-}
-
 /** CPU seconds (user + system) of the process's main thread. */
 function mainThreadCpu(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
@@ -71,20 +55,14 @@ function mainThreadCpu(pid: number): number {
 }
 
 function flood(port: number, seconds: number): Promise<FloodReport> {
-  const args = ['--port', String(port), '--seconds', String(seconds)];
-  args.push('--concurrency', values.concurrency!, '--processes', values.processes!);
-  if (values.rate) args.push('--rate', values.rate);
-  const child = spawn(process.execPath, [FLOODER, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  live.push(child);
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => {
-    out += d.toString();
+  const { done, child } = startFlood(port, {
+    seconds,
+    concurrency: Number(values.concurrency),
+    processes: Number(values.processes),
+    ...(values.rate ? { rate: Number(values.rate) } : {}),
   });
-  return new Promise((ok, fail) =>
-    child.once('exit', (code) =>
-      code === 0 ? ok(JSON.parse(out) as FloodReport) : fail(new Error(`the flooder exited ${code}`)),
-    ),
-  );
+  live.push(child);
+  return done;
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'pqfed-flood-bench-'));
@@ -109,15 +87,15 @@ const info = await new Promise<{ url: string }>((ok, fail) => {
 const base = info.url.replace(/\/$/, '');
 const port = Number(new URL(base).port);
 const pid = server.pid!;
-const idleRss = rss(pid);
+const idleRss = rssOf(pid);
 
 await flood(port, 2); // warm-up: the server's JIT, and the first handshakes start its crypto thread
 await sleep(1000);
 
-let peakRss = rss(pid);
+let peakRss = rssOf(pid);
 const health: number[] = [];
 const sampler = setInterval(() => {
-  peakRss = Math.max(peakRss, rss(pid));
+  peakRss = Math.max(peakRss, rssOf(pid));
   const t = performance.now();
   fetch(`${base}/healthz`).then(
     () => health.push(performance.now() - t),

@@ -16,12 +16,12 @@
  * Loopback only; the flood is bounded in time (10 s), in attempts (150,000) and in sockets at once (300).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { rssOf, startFlood } from '../bench/upgrade-flood-run.ts';
 import { tsWorker } from '../src/cli/workers.ts';
 import { FederatedClient, type WebSocketLike } from '../src/client/client.ts';
 import { ModelTrainer } from '../src/client/model-trainer.ts';
@@ -55,55 +55,8 @@ const OVERRIDES = {
   autoStart: true,
 };
 
-/** Runs bench/upgrade-flood.mjs in a process of its own (raw sockets, no WebSocket client): its report. */
-function startFlood(port: number): { done: Promise<FloodReport>; child: ChildProcess } {
-  const args = ['--port', String(port), '--seconds', String(FLOOD_MS / 1000)];
-  args.push('--concurrency', String(FLOOD_SOCKETS), '--max-attempts', String(FLOOD_MAX_ATTEMPTS));
-  if (FLOOD_RATE) args.push('--rate', String(FLOOD_RATE));
-  args.push('--processes', String(FLOOD_PROCESSES));
-  const script = fileURLToPath(new URL('../bench/upgrade-flood.mjs', import.meta.url));
-  const child = spawn(process.execPath, [script, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  child.stderr!.on('data', (d: Buffer) => {
-    err = (err + d.toString()).slice(-4000);
-  });
-  const done = new Promise<FloodReport>((ok, fail) => {
-    child.once('exit', (code) => {
-      if (code === 0 && out.trim()) ok(JSON.parse(out.trim().split('\n').pop()!) as FloodReport);
-      else fail(new Error(`the flooder exited ${code}: ${err}`));
-    });
-  });
-  return { done, child };
-}
-
-interface FloodReport {
-  attempts: number;
-  answered: number;
-  status: Record<string, number>;
-  errors: Record<string, number>;
-  seconds: number;
-  attemptsPerSecond: number;
-  perSecond: number[];
-  cpuSeconds: number;
-}
-
 function legitSocket(url: string): WebSocket {
   return new WebSocket(url, { perMessageDeflate: false, localAddress: LEGIT });
-}
-
-function rssOf(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : 0;
-  } catch {
-    return 0; // the process has ended (the test says so)
-  }
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
@@ -185,7 +138,13 @@ describe('finding 1: handshake flood from one address', () => {
     });
     expect(warm.ok).toBe(true);
     const linesBeforeFlood = stderrLines;
-    const { done: flood, child: flooder } = startFlood(Number(new URL(base).port));
+    const { done: flood, child: flooder } = startFlood(Number(new URL(base).port), {
+      seconds: FLOOD_MS / 1000,
+      concurrency: FLOOD_SOCKETS,
+      maxAttempts: FLOOD_MAX_ATTEMPTS,
+      processes: FLOOD_PROCESSES,
+      ...(FLOOD_RATE ? { rate: FLOOD_RATE } : {}),
+    });
     floodChild = flooder;
     let logLines = Number.NaN;
     void flood.then(
