@@ -10,9 +10,10 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, type BrowserContext, chromium, expect, type Page, test } from '@playwright/test';
+import { type Browser, type BrowserContext, chromium, expect, test } from '@playwright/test';
 import config from '../playwright.config.ts';
 import { resolveToLoopback, type Served, SMALL_EXPERIMENT, serve, until } from './aggregator.ts';
+import { clientIdOf } from './tab.ts';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -35,12 +36,6 @@ test.afterAll(async () => {
   await browser?.close();
   await https?.stop();
 });
-
-async function clientIdOf(page: Page): Promise<string> {
-  const dd = page.locator('#fed-client[data-client-id]');
-  await expect(dd).toHaveAttribute('data-client-id', /^c-/, { timeout: 120_000 });
-  return (await dd.getAttribute('data-client-id'))!;
-}
 
 /** What the page's origin gives it. */
 const probe = () => ({

@@ -12,6 +12,7 @@ import { gunzipSync } from 'node:zlib';
 import { type BrowserContext, expect, type Page, test } from '@playwright/test';
 import { type Served, serve, until } from './aggregator.ts';
 import { saveScreenshot } from './screenshots.ts';
+import { clientIdOf } from './tab.ts';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -29,12 +30,6 @@ test.afterAll(async () => {
 });
 
 const link = (extra = '') => `${server.join.replace('/?autojoin=1', `/?autojoin=1${extra}`)}`;
-
-async function clientIdOf(page: Page): Promise<string> {
-  const dd = page.locator('#fed-client[data-client-id]');
-  await expect(dd).toHaveAttribute('data-client-id', /^c-/, { timeout: 120_000 });
-  return (await dd.getAttribute('data-client-id'))!;
-}
 
 /** Rounds (after `after`) in which every id in `ids` contributed. */
 async function roundsWith(ids: string[], after = 0): Promise<number> {

@@ -6,9 +6,10 @@
  * The "LAN" origin is a name that is not loopback to the browser (`classroom.test`, mapped to 127.0.0.1 by
  * this spec's Chromium): tests never aim at the machine's own interface addresses.
  */
-import { type Browser, chromium, expect, type Page, test } from '@playwright/test';
+import { type Browser, chromium, expect, test } from '@playwright/test';
 import config from '../playwright.config.ts';
 import { resolveToLoopback, type Served, serve, until } from './aggregator.ts';
+import { clientIdOf } from './tab.ts';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -26,12 +27,6 @@ test.afterAll(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-async function clientIdOf(page: Page): Promise<string> {
-  const dd = page.locator('#fed-client[data-client-id]');
-  await expect(dd).toHaveAttribute('data-client-id', /^c-/, { timeout: 120_000 });
-  return (await dd.getAttribute('data-client-id'))!;
-}
 
 /** Whether this global (page or worker) is a secure context, and whether it has `crypto.subtle`. */
 const probe = () => ({
