@@ -16,6 +16,7 @@ import {
   smallExperiment,
   startTestAggregator,
   type TestAggregator,
+  twoClients,
   waitFor,
 } from './federation.ts';
 
@@ -32,10 +33,7 @@ describe('a failed checkpoint write', () => {
     t = await startTestAggregator(await smallExperiment(TWO));
     const tmp = `${checkpointPath(t.dataDir)}.${process.pid}.tmp`;
     mkdirSync(tmp); // rename(tmp → checkpoint) and open(tmp) now fail with EISDIR
-    const a = await rawConnection(t.url, t.spec);
-    const b = await rawConnection(t.url, t.spec);
-    const size = (await joinRaw(a, 50)).experiment.modelSize;
-    await joinRaw(b, 50);
+    const { a, b, size } = await twoClients(t);
     const before = t.agg.coordinator.globalWeights();
     await Promise.all([
       answerRound(a, size, { numSamples: 50, fill: 0.01 }),
@@ -129,10 +127,7 @@ describe('a failed evaluation', () => {
     let calls = 0;
     opts.evaluate = (w) =>
       ++calls === 1 ? Promise.reject(new Error('evaluator out of memory')) : evaluate(w);
-    const a = await rawConnection(t.url, t.spec);
-    const b = await rawConnection(t.url, t.spec);
-    const size = (await joinRaw(a, 50)).experiment.modelSize;
-    await joinRaw(b, 50);
+    const { a, b, size } = await twoClients(t);
     const before = t.agg.coordinator.globalWeights();
     await Promise.all([
       answerRound(a, size, { numSamples: 50, fill: 0.01 }),

@@ -240,3 +240,12 @@ export async function answerRound(
   );
   return round.round;
 }
+
+/** Two raw sealed clients joined with 50 samples each, and the model size from the welcome. */
+export async function twoClients(t: TestAggregator) {
+  const a = await rawConnection(t.url, t.spec);
+  const b = await rawConnection(t.url, t.spec);
+  const size = (await joinRaw(a)).experiment.modelSize;
+  await joinRaw(b);
+  return { a, b, size };
+}

@@ -14,11 +14,11 @@ import { generateIdentity } from '../src/crypto/identity.ts';
 import {
   answerRound,
   getStatus,
-  joinRaw,
   rawConnection,
   smallExperiment,
   startTestAggregator,
   type TestAggregator,
+  twoClients,
   waitFor,
 } from './federation.ts';
 import { arbitraryHeader, headerMutated, mutate, mutation, validMessage } from './frame-fuzz.ts';
@@ -113,10 +113,7 @@ describe('a live aggregator under fuzzed frames', () => {
 
     // Still serving: two legitimate clients join and complete a round.
     await waitFor(() => t.agg.coordinator.status(null).clients === 0, 10_000, 'the fuzz clients to leave');
-    const a = await rawConnection(t.url, t.spec);
-    const b = await rawConnection(t.url, t.spec);
-    const size = (await joinRaw(a, 50, 'ok')).experiment.modelSize;
-    await joinRaw(b, 50, 'ok');
+    const { a, b, size } = await twoClients(t);
     t.agg.coordinator.start();
     await Promise.all([a, b].map(async (c) => answerRound(c, size).then(() => c.nextOf('ack'))));
     await waitFor(() => t.agg.coordinator.roundsCompleted === 1, 20_000, 'the legitimate round');

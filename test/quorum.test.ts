@@ -7,11 +7,10 @@ import type { RoundRecord } from '../src/aggregator/checkpoint.ts';
 import { encodeFrame } from '../src/core/protocol.ts';
 import {
   answerRound,
-  joinRaw,
-  rawConnection,
   smallExperiment,
   startTestAggregator,
   type TestAggregator,
+  twoClients,
   waitFor,
 } from './federation.ts';
 
@@ -20,14 +19,6 @@ afterEach(async () => {
   await t?.agg.close();
   t = null;
 });
-
-async function twoClients(agg: TestAggregator) {
-  const a = await rawConnection(agg.url, agg.spec);
-  const b = await rawConnection(agg.url, agg.spec);
-  const size = (await joinRaw(a)).experiment.modelSize;
-  await joinRaw(b);
-  return { a, b, size };
-}
 
 function updateFrame(round: number, delta: Float32Array): Uint8Array {
   return encodeFrame({
