@@ -113,7 +113,11 @@ describe('static faults never end the server', () => {
     stop = true;
     await churn;
     for (const s of statuses.keys()) expect([200, 404, 500, -1]).toContain(s);
-    expect(statuses.get(200) ?? 0).toBeGreaterThan(0);
+    // How many of those hit the file while it existed depends on timing (a loaded machine can see none):
+    // once the churn has stopped, the same asset is served whole.
+    const after = await fetch(`${base}/assets/churn-AAAAAAAA.js`, { headers: { 'accept-encoding': '' } });
+    expect(after.status).toBe(200);
+    expect(await after.text()).toBe(JS);
     expect(errors).toEqual([]);
     await alive();
   });
