@@ -18,10 +18,10 @@ const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
 
 /** log |Γ(x)| for real x (not a pole: x ∉ {0, −1, −2, …}, where it is +∞). */
 export function logGamma(x: number): number {
+  if (x <= 0 && Number.isInteger(x)) return Number.POSITIVE_INFINITY;
   if (x < 0.5) {
     // Reflection: Γ(x)Γ(1−x) = π / sin(πx).
     const s = Math.sin(Math.PI * x);
-    if (s === 0) return Number.POSITIVE_INFINITY;
     return Math.log(Math.PI / Math.abs(s)) - logGamma(1 - x);
   }
   const z = x - 1;
