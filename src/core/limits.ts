@@ -148,3 +148,14 @@ export const HTTPS_FRONT = {
   /** A connection that sends no first byte (TLS or HTTP) within this time is closed (ms). */
   firstByteMs: 10_000,
 } as const;
+
+/** Limits of differential privacy (src/core/privacy/). */
+export const PRIVACY = {
+  /** Largest variance of one client's integer noise share: its samples (a few thousand σ at most, σ ≤ 2²⁰)
+   * stay far inside int32, the ring SecAgg sums in. */
+  maxIntegerNoiseVariance: 2 ** 40,
+  /** Smallest δ accepted (below it the RDP conversion gains nothing a volunteer could tell apart). */
+  minDelta: 1e-12,
+  /** Largest ε accepted as a target (beyond it "private" means nothing). */
+  maxTargetEpsilon: 1000,
+} as const;
