@@ -21,7 +21,8 @@ const MAX_CHUNK = 65_536;
 export const cryptoRandomSource: RandomSource = {
   fill(bytes) {
     for (let at = 0; at < bytes.length; at += MAX_CHUNK) {
-      globalThis.crypto.getRandomValues(bytes.subarray(at, Math.min(bytes.length, at + MAX_CHUNK)));
+      const chunk = bytes.subarray(at, Math.min(bytes.length, at + MAX_CHUNK));
+      globalThis.crypto.getRandomValues(chunk as Uint8Array<ArrayBuffer>);
     }
   },
 };

@@ -55,13 +55,13 @@ export class PrivateRound extends RoundBase {
     const norm = l2Norm(update.delta);
     const f = norm > clipNorm ? clipNorm / norm : 1;
     if (norm < clipNorm * (1 - UNCLIPPED_MARGIN)) this.unclipped++;
-    const { sum } = this;
     const d = update.delta;
-    for (let i = 0; i < sum.length; i++) sum[i] = sum[i]! + f * d[i]!;
+    for (let i = 0; i < this.sum.length; i++) this.sum[i] = this.sum[i]! + f * d[i]!;
   }
 
   protected compute(): Float32Array {
-    const { sum, plan } = this;
+    const { plan } = this;
+    const sum = this.sum;
     addGaussianNoise(sum, plan.noiseStd, plan.draws);
     const inv = 1 / plan.expectedClients;
     for (let i = 0; i < sum.length; i++) sum[i] = sum[i]! * inv;
