@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { PrivacyState } from '../core/privacy/ledger.ts';
 import { writeFileAtomic } from './atomic-file.ts';
 
 export const CHECKPOINT_FILE = 'checkpoint.pqf';
@@ -57,6 +58,8 @@ export interface RoundRecord {
   /** Server seconds spent on the round's cryptography: making the round key and opening sealed updates
    * (0 in checkpoints written before it was measured). */
   cryptoSeconds: number;
+  /** ε spent by the end of the round at the experiment's δ (client-level DP only; null: no finite bound). */
+  epsilon?: number | null;
 }
 
 export interface Checkpoint {
@@ -75,6 +78,8 @@ export interface Checkpoint {
   clientKeys: Record<string, string>;
   /** Client id → its shard of the embedded sample (browser clients). */
   clientShards: Record<string, number>;
+  /** The privacy ledger's state (client-level DP only): the budget resumes exactly. */
+  privacy?: PrivacyState;
 }
 
 export class CheckpointError extends Error {
@@ -105,6 +110,7 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array {
       configDigest: c.configDigest,
       clientKeys: c.clientKeys,
       clientShards: c.clientShards,
+      ...(c.privacy && { privacy: c.privacy }),
       weights: c.weights.length,
       state,
     }),
@@ -144,6 +150,7 @@ export function decodeCheckpoint(bytes: Uint8Array, where = 'checkpoint'): Check
     configDigest: string;
     clientKeys?: Record<string, string>;
     clientShards?: Record<string, number>;
+    privacy?: PrivacyState;
     weights: number;
     state: Record<string, { array: number; length: number } | number>;
   };
@@ -179,7 +186,23 @@ export function decodeCheckpoint(bytes: Uint8Array, where = 'checkpoint'): Check
     clientShards: clientShards(header.clientShards, bad),
     weights: arrays[0]!,
     strategyState,
+    ...(header.privacy !== undefined && { privacy: privacyState(header.privacy, bad) }),
   };
+}
+
+/** The privacy state's layout (its numbers are checked again when the ledger resumes from it). */
+function privacyState(v: unknown, bad: (why: string) => Error): PrivacyState {
+  const p = v as PrivacyState;
+  const ok =
+    typeof p === 'object' &&
+    p !== null &&
+    typeof p.accountant === 'object' &&
+    p.accountant !== null &&
+    typeof p.clipNorm === 'number' &&
+    (p.noiseMultiplier === null || typeof p.noiseMultiplier === 'number') &&
+    (p.stopped === null || typeof p.stopped === 'string');
+  if (!ok) throw bad('privacy is not a privacy ledger state');
+  return p;
 }
 
 function clientKeys(v: unknown, bad: (why: string) => Error): Record<string, string> {

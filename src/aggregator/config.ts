@@ -13,7 +13,8 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { HOSTILE, LIMITS, PROTOCOL } from '../core/limits.ts';
+import { HOSTILE, LIMITS, PRIVACY, PROTOCOL } from '../core/limits.ts';
+import { PRIVATE_STRATEGIES } from '../core/privacy/ledger.ts';
 import { STRATEGY_NAMES, type StrategyName, type StrategyParams } from '../core/strategies/index.ts';
 import { KEM_SUITES, type KemSuite } from '../crypto/suites.ts';
 import { DATASET_IDS, type DatasetId, type LabelLevel } from '../data/schema.ts';
@@ -58,6 +59,8 @@ export interface ExperimentConfig {
   joinToken: string | null;
   /** Browser origins allowed to open the WebSocket besides the server's own (e.g. "https://lab.example"). */
   allowedOrigins: string[];
+  /** Client-level differential privacy with server-side noise (docs/differential-privacy.md); null = off. */
+  privacy: PrivacyFile | null;
 }
 
 export const EMBEDDED_SAMPLE = resolve(
@@ -91,6 +94,7 @@ export const DEFAULT_EXPERIMENT: ExperimentConfig = {
   autoStart: true,
   joinToken: null,
   allowedOrigins: [],
+  privacy: null,
 };
 
 /** One thing wrong with an experiment: where (a key path, and in a file its line and column) and what. */
@@ -151,6 +155,29 @@ export const alphaSchema = z
 
 const d = (serve: unknown, simulate?: unknown) =>
   simulate === undefined ? `; default ${serve}` : `; default ${serve} (pqfed simulate: ${simulate})`;
+
+/** The `privacy` key: DP-FedAvg's clip norm and noise, or a target ε (docs/differential-privacy.md). */
+const privacySchema = z
+  .strictObject({
+    clipNorm: num(1e-6, 1e6).describe(
+      'C: every update is clipped to this L2 norm (the first round\'s, with adaptive clipping); required',
+    ),
+    noiseMultiplier: num(0, 1e4).describe(
+      'z: the server adds Gaussian noise of std z·C to the sum of updates; absent: calibrated from targetEpsilon',
+    ),
+    targetEpsilon: num(0.01, PRIVACY.maxTargetEpsilon).describe(
+      'Stop before ε at delta would exceed this; absent: no stop (ε is still reported)',
+    ),
+    delta: num(PRIVACY.minDelta, 0.1).describe('δ of the (ε, δ) guarantee; default 1e-5'),
+    clipQuantile: num(0.01, 0.99).describe(
+      'Adaptive clipping (Andrew et al. 2021): the quantile of update norms C follows; absent: C fixed',
+    ),
+    clipLearningRate: num(0.001, 1).describe('Adaptive clipping: geometric step η_C of C per round; default 0.2'),
+  })
+  .partial();
+
+/** The `privacy` key as written (every field optional; checked across keys by `crossProblems`). */
+export type PrivacyFile = z.infer<typeof privacySchema>;
 
 export const experimentFileSchema = z
   .strictObject({
@@ -241,6 +268,9 @@ export const experimentFileSchema = z
         error: 'must be a list of origins',
       })
       .describe("Browser origins allowed to open /ws besides the server's own"),
+    privacy: privacySchema
+      .nullable()
+      .describe('Client-level differential privacy, server-side noise (docs/differential-privacy.md); null = off'),
   })
   .partial()
   .describe('A PQFed experiment (pqfed serve --config, pqfed simulate --config)');
@@ -357,7 +387,7 @@ export function problemsLine(problems: readonly ConfigProblem[]): string {
 /** `base` with the keys of `f` applied (objects key by key; `strategyParams` and `partition` whole). */
 export function applyExperiment(base: ExperimentConfig, f: ExperimentFile): ExperimentConfig {
   const c: ExperimentConfig = structuredClone(base);
-  const { $schema: _s, model, clientsPerRound, partition, clients, suite: _suite, ...plain } = f;
+  const { $schema: _s, model, clientsPerRound, partition, clients, suite: _suite, privacy, ...plain } = f;
   for (const [k, v] of Object.entries(plain)) {
     if (v !== undefined) (c as unknown as Record<string, unknown>)[k] = structuredClone(v);
   }
@@ -368,6 +398,8 @@ export function applyExperiment(base: ExperimentConfig, f: ExperimentFile): Expe
       partition.kind === 'iid' ? { kind: 'iid' } : { kind: 'dirichlet', alpha: partition.alpha ?? 0.5 };
   }
   if (clients !== undefined && f.shards === undefined) c.shards = clients;
+  // Key by key, so that `--dp-noise` on the command line keeps the file's clip norm.
+  if (privacy !== undefined) c.privacy = privacy === null ? null : { ...c.privacy, ...structuredClone(privacy) };
   return c;
 }
 
@@ -389,10 +421,31 @@ export function crossProblems(c: ExperimentConfig): ConfigProblem[] {
   }
   const weak = c.joinToken === null ? null : weakSecret(c.joinToken, HOSTILE.minJoinTokenChars, '');
   if (weak) out.push({ path: ['joinToken'], message: weak.trim() });
+  out.push(...privacyProblems(c));
   if (c.model.dModel % c.model.heads !== 0) {
     out.push({
       path: ['model', 'dModel'],
       message: `(${c.model.dModel}) must be a multiple of model.heads (${c.model.heads})`,
+    });
+  }
+  return out;
+}
+
+/** What a `privacy` key needs besides its fields' ranges: a clip norm, a noise or a target, a mean strategy. */
+function privacyProblems(c: ExperimentConfig): ConfigProblem[] {
+  const p = c.privacy;
+  if (!p) return [];
+  const out: ConfigProblem[] = [];
+  if (p.clipNorm === undefined) {
+    out.push({ path: ['privacy', 'clipNorm'], message: 'is missing: differential privacy needs a clip norm C' });
+  }
+  if (p.noiseMultiplier === undefined && p.targetEpsilon === undefined) {
+    out.push({ path: ['privacy'], message: 'needs noiseMultiplier or targetEpsilon (or both)' });
+  }
+  if (!(PRIVATE_STRATEGIES as readonly string[]).includes(c.strategy)) {
+    out.push({
+      path: ['strategy'],
+      message: `("${c.strategy}") cannot run with privacy: the server noises the mean of clipped updates, so one of ${PRIVATE_STRATEGIES.join(', ')}`,
     });
   }
   return out;

@@ -31,6 +31,7 @@ import {
   type RefusalReason,
   type ServerMessage,
 } from '../core/protocol.ts';
+import { PrivacyLedger, type PrivacyState, privacySettings } from '../core/privacy/ledger.ts';
 import { Rng } from '../core/random.ts';
 import type { Evaluation } from '../core/round/evaluation.ts';
 import { roundFitSettings } from '../core/round/fit-settings.ts';
@@ -150,6 +151,8 @@ export class Coordinator extends EventEmitter {
   /** The rounds the admin asked for (`stop()` lowers config.rounds; a new session restores this). */
   private plannedRounds: number;
   private strategy: Strategy;
+  /** Client-level DP (server-side noise): the clip norm, the noise and the budget spent; null when off. */
+  private privacy: PrivacyLedger | null;
   private global: Float32Array;
   private version: number;
   private completed: number;
@@ -214,8 +217,14 @@ export class Coordinator extends EventEmitter {
     }
     for (const [id, shard] of Object.entries(b?.clientShards ?? r?.clientShards ?? {}))
       this.shardOf.set(id, shard);
+    this.privacy = this.makePrivacy(r?.privacy ?? null);
     this.started = this.config.autoStart;
     if (this.completed >= this.config.rounds) this.phase = 'finished';
+  }
+
+  private makePrivacy(state: PrivacyState | null): PrivacyLedger | null {
+    const p = this.config.privacy;
+    return p ? new PrivacyLedger(privacySettings(p), () => this.config.rounds, state) : null;
   }
 
   private strategyParams(): StrategyParams {
@@ -577,6 +586,14 @@ export class Coordinator extends EventEmitter {
     const k = Math.min(ids.length, max, Math.max(min, Math.ceil(fraction * ids.length)));
     const rng = new Rng((this.config.seed * 1_000_003 + round * 7919 + this.attempt) >>> 0);
     const selected = rng.shuffle(ids).slice(0, k);
+    // The round that would take ε above the target does not start (q = selected / ready clients).
+    const overBudget = this.privacy?.refusal(selected.length, ids.length) ?? null;
+    if (overBudget) {
+      this.log(overBudget);
+      this.config.rounds = this.completed;
+      this.store.saveCheckpoint(() => this.checkpoint());
+      return this.finish();
+    }
     const deadlineMs = Math.round(this.config.roundDeadlineSeconds * 1000);
     this.strategy.setPopulation?.(this.keyOf.size); // FedDyn's m: every client registered so far
     const r: OpenRound = {
@@ -588,7 +605,9 @@ export class Coordinator extends EventEmitter {
       opening: new Set(),
       crypto: null,
       failed: new Map(),
-      aggregator: this.strategy.begin(round, this.global),
+      aggregator: this.privacy
+        ? this.privacy.begin(this.strategy, round, this.global, selected.length, ids.length)
+        : this.strategy.begin(round, this.global),
       startedAt: Date.now(),
       deadlineAt: Date.now() + deadlineMs,
       timer: setTimeout(() => void this.closeRound('deadline'), deadlineMs),
@@ -599,7 +618,10 @@ export class Coordinator extends EventEmitter {
     };
     this.current = r;
     this.phase = 'training';
-    const fitSettings = roundFitSettings(this.config, round, this.strategy.fitConfig(round));
+    const fitSettings = {
+      ...roundFitSettings(this.config, round, this.strategy.fitConfig(round)),
+      ...(this.privacy && { clipNorm: this.privacy.currentClipNorm }),
+    };
     this.log(
       `round ${round}${r.attempt ? ` (retry ${r.attempt})` : ''}: ${selected.length} of ${ids.length} clients, ` +
         `deadline ${this.config.roundDeadlineSeconds} s`,
@@ -792,6 +814,7 @@ export class Coordinator extends EventEmitter {
       majorityBaseline: ev?.majorityBaseline ?? { accuracy: Number.NaN, macroF1: Number.NaN },
       strategy: this.strategy.name,
       cryptoSeconds: r.cryptoMs / 1000,
+      ...(this.privacy && { epsilon: finiteOrNull(this.privacy.epsilon) }),
     };
     this.countContributions(entry.contributed);
     for (const id of entry.contributed) {
@@ -862,6 +885,7 @@ export class Coordinator extends EventEmitter {
       configDigest: this.opts.configDigest,
       clientKeys: Object.fromEntries(this.keyOf),
       clientShards: Object.fromEntries(this.shardOf),
+      ...(this.privacy && { privacy: this.privacy.exportState() }),
     };
   }
 
@@ -937,6 +961,7 @@ export class Coordinator extends EventEmitter {
     this.attempt = 0;
     this.config.rounds = this.plannedRounds;
     this.strategy = createStrategy(this.config.strategy, this.strategyParams());
+    this.privacy = this.makePrivacy(null);
     this.started = this.config.autoStart;
     this.paused = false;
     this.phase = 'waiting';
@@ -1017,6 +1042,7 @@ export class Coordinator extends EventEmitter {
       ),
       refusals: { ...this.refusals },
       checkpoint: this.store.status(),
+      privacy: this.privacy ? privacyStatus(this.privacy) : NO_PRIVACY,
       evaluation: this.lastEvaluation,
       config: {
         dataset: this.config.dataset,
@@ -1046,6 +1072,17 @@ export function sameSecret(given: string, expected: string): boolean {
   const b = createHash('sha256').update(expected).digest();
   return timingSafeEqual(a, b);
 }
+
+/** `privacy` in the status when DP is off: no guarantee (ε null). */
+const NO_PRIVACY = { secureAggregation: false, epsilon: null, delta: null } as const;
+
+/** The ledger's status for JSON: an infinite ε (no noise) is null, "no finite guarantee". */
+function privacyStatus(p: PrivacyLedger) {
+  const s = p.status();
+  return { ...s, epsilon: finiteOrNull(s.epsilon) };
+}
+
+const finiteOrNull = (x: number) => (Number.isFinite(x) ? x : null);
 
 const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : '–');
 

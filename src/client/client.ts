@@ -10,6 +10,7 @@
  */
 import type { ClientChannels, ClientCrypto, SecureChannel } from '../core/channel.ts';
 import { LIMITS, maxFrameBytes } from '../core/limits.ts';
+import { clipInPlace } from '../core/privacy/clip.ts';
 import {
   type ClientMessage,
   decodeServerFrame,
@@ -323,6 +324,7 @@ export class FederatedClient {
             }
             this.status({ state: 'training', round: msg.round });
             const { delta, metrics } = await t.fit(msg.weights, msg.fit, msg.round);
+            if (msg.fit.clipNorm !== undefined) clipInPlace(delta, msg.fit.clipNorm);
             if (ws.readyState !== 1) return welcomed;
             this.status({ state: 'sending', round: msg.round });
             const inner = encodeFrame({

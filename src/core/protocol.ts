@@ -49,6 +49,8 @@ export interface FitSettings {
   /** FedDyn's α (strategy feddyn): the client's loss gains −⟨g_k, w⟩ + (α/2)·‖w − w_global‖². Absent: none. */
   dynAlpha?: number;
   seed: number;
+  /** Client-level DP (docs/differential-privacy.md): the client clips its update to this L2 norm. Absent: none. */
+  clipNorm?: number;
 }
 
 /** Everything a client needs to train for this experiment; sent once in `welcome`. */
@@ -313,6 +315,7 @@ export function decodeServerFrame(bytes: Uint8Array, opts: DecodeOptions): Serve
           proxMu: num(fit, 'proxMu', 0, 1e3),
           ...(fit.dynAlpha !== undefined && { dynAlpha: num(fit, 'dynAlpha', 0, 1e3) }),
           seed: int(fit, 'seed', 0, 2 ** 32 - 1),
+          ...(fit.clipNorm !== undefined && { clipNorm: num(fit, 'clipNorm', 1e-9, 1e6) }),
         },
         seal: roundSeal(header.seal),
         weights: weights(payload, opts.modelSize, 'round'),

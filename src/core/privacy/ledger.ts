@@ -12,12 +12,62 @@
  * Transport-neutral: used by the aggregator's coordinator; pure but for the noise's randomness (a
  * RandomSource, the platform CSPRNG by default).
  */
-import type { RoundAggregator, Strategy } from '../strategies/strategy.ts';
+import type { RoundAggregator, Strategy, StrategyName } from '../strategies/strategy.ts';
 import { type AccountantState, noiseForTargetEpsilon, RdpAccountant } from './accountant.ts';
-import { type AdaptiveClipSettings, nextClipNorm, updateNoiseMultiplier } from './clip.ts';
+import {
+  ADAPTIVE_CLIP_DEFAULTS,
+  type AdaptiveClipSettings,
+  nextClipNorm,
+  updateNoiseMultiplier,
+} from './clip.ts';
 import { cryptoRandomSource, Draws, type RandomSource } from './random-source.ts';
 import { PrivacyError } from './rdp.ts';
 import { PrivateRound } from './server-noise.ts';
+
+/**
+ * The strategies that can take DP-FedAvg's noisy mean as their one update: FedAvg, FedProx (FedAvg on the
+ * server), and the server optimizers. The robust ones (median, trimmed mean, Krum) need every update apart.
+ */
+export const PRIVATE_STRATEGIES = [
+  'fedavg',
+  'fedprox',
+  'fedadam',
+  'fedyogi',
+  'fedadagrad',
+  'fedavgm',
+] as const satisfies readonly StrategyName[];
+
+/** δ when the experiment names none. */
+export const DEFAULT_DELTA = 1e-5;
+
+/** The experiment file's `privacy` key (validated: a clip norm, and a noise multiplier or a target ε). */
+export interface PrivacyKey {
+  clipNorm?: number | undefined;
+  noiseMultiplier?: number | undefined;
+  targetEpsilon?: number | undefined;
+  delta?: number | undefined;
+  clipQuantile?: number | undefined;
+  clipLearningRate?: number | undefined;
+}
+
+/** The ledger's settings from the experiment's `privacy` key, with the defaults filled in. */
+export function privacySettings(p: PrivacyKey): PrivacySettings {
+  if (p.clipNorm === undefined) throw new PrivacyError('privacy: needs a clip norm, got none');
+  return {
+    clipNorm: p.clipNorm,
+    noiseMultiplier: p.noiseMultiplier ?? null,
+    targetEpsilon: p.targetEpsilon ?? null,
+    delta: p.delta ?? DEFAULT_DELTA,
+    adaptiveClipping:
+      p.clipQuantile === undefined
+        ? null
+        : {
+            ...ADAPTIVE_CLIP_DEFAULTS,
+            targetQuantile: p.clipQuantile,
+            learningRate: p.clipLearningRate ?? ADAPTIVE_CLIP_DEFAULTS.learningRate,
+          },
+  };
+}
 
 /** Client-level DP of an experiment (the `privacy` key of the experiment file, resolved). */
 export interface PrivacySettings {
@@ -100,7 +150,15 @@ export class PrivacyLedger {
    */
   refusal(selected: number, population: number): string | null {
     const q = samplingRate(selected, population);
-    const z = this.noiseMultiplier(q);
+    let z: number;
+    try {
+      z = this.noiseMultiplier(q);
+    } catch (e) {
+      // A target no noise can reach: the session cannot run privately, so it does not run.
+      if (!(e instanceof PrivacyError)) throw e;
+      this.stopped = `privacy budget: ${e.message}; the session stopped before round ${this.accountant.rounds + 1}`;
+      return this.stopped;
+    }
     const target = this.settings.targetEpsilon;
     const next = target === null ? 0 : this.accountant.epsilonAfter(q, z, this.settings.delta);
     if (target === null || next <= target) {
