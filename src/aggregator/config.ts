@@ -160,7 +160,7 @@ const d = (serve: unknown, simulate?: unknown) =>
 const privacySchema = z
   .strictObject({
     clipNorm: num(1e-6, 1e6).describe(
-      'C: every update is clipped to this L2 norm (the first round\'s, with adaptive clipping); required',
+      "C: every update is clipped to this L2 norm (the first round's, with adaptive clipping); required",
     ),
     noiseMultiplier: num(0, 1e4).describe(
       'z: the server adds Gaussian noise of std z·C to the sum of updates; absent: calibrated from targetEpsilon',
@@ -172,7 +172,9 @@ const privacySchema = z
     clipQuantile: num(0.01, 0.99).describe(
       'Adaptive clipping (Andrew et al. 2021): the quantile of update norms C follows; absent: C fixed',
     ),
-    clipLearningRate: num(0.001, 1).describe('Adaptive clipping: geometric step η_C of C per round; default 0.2'),
+    clipLearningRate: num(0.001, 1).describe(
+      'Adaptive clipping: geometric step η_C of C per round; default 0.2',
+    ),
   })
   .partial();
 
@@ -270,7 +272,9 @@ export const experimentFileSchema = z
       .describe("Browser origins allowed to open /ws besides the server's own"),
     privacy: privacySchema
       .nullable()
-      .describe('Client-level differential privacy, server-side noise (docs/differential-privacy.md); null = off'),
+      .describe(
+        'Client-level differential privacy, server-side noise (docs/differential-privacy.md); null = off',
+      ),
   })
   .partial()
   .describe('A PQFed experiment (pqfed serve --config, pqfed simulate --config)');
@@ -399,7 +403,8 @@ export function applyExperiment(base: ExperimentConfig, f: ExperimentFile): Expe
   }
   if (clients !== undefined && f.shards === undefined) c.shards = clients;
   // Key by key, so that `--dp-noise` on the command line keeps the file's clip norm.
-  if (privacy !== undefined) c.privacy = privacy === null ? null : { ...c.privacy, ...structuredClone(privacy) };
+  if (privacy !== undefined)
+    c.privacy = privacy === null ? null : { ...c.privacy, ...structuredClone(privacy) };
   return c;
 }
 
@@ -437,7 +442,10 @@ function privacyProblems(c: ExperimentConfig): ConfigProblem[] {
   if (!p) return [];
   const out: ConfigProblem[] = [];
   if (p.clipNorm === undefined) {
-    out.push({ path: ['privacy', 'clipNorm'], message: 'is missing: differential privacy needs a clip norm C' });
+    out.push({
+      path: ['privacy', 'clipNorm'],
+      message: 'is missing: differential privacy needs a clip norm C',
+    });
   }
   if (p.noiseMultiplier === undefined && p.targetEpsilon === undefined) {
     out.push({ path: ['privacy'], message: 'needs noiseMultiplier or targetEpsilon (or both)' });

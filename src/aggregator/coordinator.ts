@@ -22,6 +22,7 @@ import type { ServerChannels, ServerRound } from '../core/channel.ts';
 import { displayName } from '../core/display-name.ts';
 import { maxFrameBytes, PROTOCOL } from '../core/limits.ts';
 import { logField } from '../core/log-field.ts';
+import { PrivacyLedger, type PrivacyState, privacySettings } from '../core/privacy/ledger.ts';
 import {
   type ClientMessage,
   type ExperimentInfo,
@@ -31,7 +32,6 @@ import {
   type RefusalReason,
   type ServerMessage,
 } from '../core/protocol.ts';
-import { PrivacyLedger, type PrivacyState, privacySettings } from '../core/privacy/ledger.ts';
 import { Rng } from '../core/random.ts';
 import type { Evaluation } from '../core/round/evaluation.ts';
 import { roundFitSettings } from '../core/round/fit-settings.ts';

@@ -11,6 +11,7 @@ import { KEM_SUITES, type KemSuite } from '../crypto/suites.ts';
 import type { LabelLevel } from '../data/schema.ts';
 import { DATASET_IDS, type DatasetId } from '../data/schema.ts';
 import { choiceArg, intArg, numArg, schemaNumber, schemaText, textArg } from './options.ts';
+import { type PrivacyFlags, withPrivacyFlags } from './privacy-flags.ts';
 
 const F = experimentFileSchema.shape;
 const perRound = F.clientsPerRound.unwrap().shape;
@@ -19,7 +20,7 @@ const alpha = F.partition.unwrap().options[0].shape.alpha;
 const DATASETS = DATASET_IDS.join('|');
 const SUITES = KEM_SUITES.join('|');
 
-export interface ServeOptions {
+export interface ServeOptions extends PrivacyFlags {
   port?: number;
   host?: string;
   dataDir?: string;
@@ -37,7 +38,7 @@ export interface ServeOptions {
 }
 
 export function serveDefinition(): Command {
-  return new Command('serve')
+  const cmd = new Command('serve')
     .summary('the aggregator and the app (port 8080, every interface)')
     .description(
       'The aggregator: the built app, /healthz, /api/status, the admin API and /ws. Resumes from the data ' +
@@ -106,9 +107,10 @@ export function serveDefinition(): Command {
       '--json',
       'print {url, join, dashboard, serverKeyFingerprint, adminToken, dataDir, session, resumedAfterRound}',
     );
+  return withPrivacyFlags(cmd);
 }
 
-export interface SimulateOptions {
+export interface SimulateOptions extends PrivacyFlags {
   config?: string;
   dataset?: DatasetId;
   data?: string;
@@ -132,7 +134,7 @@ export interface SimulateOptions {
 }
 
 export function simulateDefinition(): Command {
-  return new Command('simulate')
+  const cmd = new Command('simulate')
     .summary('a real aggregator and N clients over loopback, with the full cryptography')
     .description(
       'A real aggregator and N worker-thread clients (the same client code as a browser tab) over loopback ' +
@@ -199,6 +201,7 @@ export function simulateDefinition(): Command {
       textArg('data-dir'),
     )
     .option('--json', 'print one JSON object: rounds, final, rows, the resolved config and versions');
+  return withPrivacyFlags(cmd);
 }
 
 export interface ImportOptions {

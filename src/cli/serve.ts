@@ -32,6 +32,7 @@ import type { ServeOptions } from './commands.ts';
 import { UsageError } from './errors.ts';
 import { loadTable } from './import.ts';
 import { intArg, schemaText } from './options.ts';
+import { privacyLayer } from './privacy-flags.ts';
 
 const F = experimentFileSchema.shape;
 const ROOT = resolve(fileURLToPath(new URL('../../dist', import.meta.url)));
@@ -59,7 +60,10 @@ export async function serveCommand(o: ServeOptions): Promise<void> {
     (process.env.PQFED_JOIN_TOKEN === undefined
       ? undefined
       : schemaText('join-token', F.joinToken)(process.env.PQFED_JOIN_TOKEN));
-  const config = resolveExperiment(DEFAULT_EXPERIMENT, file, joinToken === undefined ? {} : { joinToken });
+  const config = resolveExperiment(DEFAULT_EXPERIMENT, file, {
+    ...(joinToken !== undefined && { joinToken }),
+    ...privacyLayer(o),
+  });
   const suite = o.suite ?? file?.values.suite ?? DEFAULT_SUITE;
   const app = existsSync(join(ROOT, 'index.html'));
   // The class code's strength is checked with the rest of the config (crossProblems); the admin token here.

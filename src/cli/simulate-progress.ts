@@ -64,7 +64,8 @@ export function roundProgress(
     const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
     o.say(
       `${tag()} ${r.outcome} in ${r.seconds.toFixed(1)} s: accuracy ${pct(r.accuracy)}, ` +
-        `macro-F1 ${r.macroF1.toFixed(3)}, MOS MAE ${r.mosMAE.toFixed(3)}, loss ${r.loss.toFixed(3)}`,
+        `macro-F1 ${r.macroF1.toFixed(3)}, MOS MAE ${r.mosMAE.toFixed(3)}, loss ${r.loss.toFixed(3)}` +
+        (r.epsilon === undefined ? '' : `, privacy ε = ${r.epsilon === null ? '∞' : r.epsilon.toFixed(3)}`),
     );
   };
   const onRetry = (e: { round: number; failed: { clientId: string; reason: string }[] }) => {

@@ -22,6 +22,7 @@ import {
   type ExperimentFile,
 } from '../aggregator/config.ts';
 import { readExperimentFile, resolveExperiment } from '../aggregator/config-file.ts';
+import type { CoordinatorStatus } from '../aggregator/coordinator.ts';
 import { prepareExperiment } from '../aggregator/experiment.ts';
 import { TRUSTED_LOCAL_ADMISSION, TRUSTED_LOCAL_HANDSHAKE_QUEUE } from '../aggregator/handshake-admission.ts';
 import { DEFAULT_SUITE, type KemSuite } from '../crypto/suites.ts';
@@ -31,12 +32,14 @@ import { serverChannelsFor } from './channels.ts';
 import type { SimulateOptions } from './commands.ts';
 import { UsageError } from './errors.ts';
 import { loadTable } from './import.ts';
+import { privacyLayer } from './privacy-flags.ts';
 import { roundProgress } from './simulate-progress.ts';
 import type { SimulateWorkerData, WorkerReport } from './simulate-worker.ts';
 import { type Versions, versions } from './versions.ts';
 import { tsWorker } from './workers.ts';
 
-type RoundSummary = Pick<RoundRecord, (typeof ROUND_FIELDS)[number]>;
+/** A round as reported: the contract's fields, and ε spent by its end when the run is private. */
+type RoundSummary = Pick<RoundRecord, (typeof ROUND_FIELDS)[number] | 'epsilon'>;
 
 export interface SimulateReport {
   dataset: string;
@@ -51,6 +54,8 @@ export interface SimulateReport {
   };
   rows: { train: number; test: number; perClient: number[] };
   wallSeconds: number;
+  /** Client-level DP: ε at δ, the noise and clip norm, why the budget stopped the run; {epsilon: null} when off. */
+  privacy: CoordinatorStatus['privacy'];
   /** The resolved run: defaults, then the --config file, then the flags. */
   config: ExperimentConfig & { clients: number; suite: KemSuite };
   versions: Versions;
@@ -93,6 +98,7 @@ function flagLayer(o: SimulateOptions): ExperimentFile {
     ...(o.iid
       ? { partition: { kind: 'iid' } }
       : o.alpha !== undefined && { partition: { kind: 'dirichlet', alpha: o.alpha } }),
+    ...privacyLayer(o),
   };
 }
 
@@ -210,11 +216,13 @@ export async function simulateCommand(o: SimulateOptions): Promise<SimulateRepor
     await agg.close();
     if (ownDir) rmSync(dataDir, { recursive: true, force: true });
   }
-  const history = agg.coordinator.status(null).history;
+  const { history, privacy } = agg.coordinator.status(null);
   const last = history[history.length - 1];
   if (!last) throw new Error('simulate: no round completed');
-  const pick = (h: RoundRecord): RoundSummary =>
-    Object.fromEntries(ROUND_FIELDS.map((k) => [k, h[k]])) as unknown as RoundSummary;
+  const pick = (h: RoundRecord): RoundSummary => ({
+    ...(Object.fromEntries(ROUND_FIELDS.map((k) => [k, h[k]])) as unknown as RoundSummary),
+    ...(h.epsilon !== undefined && { epsilon: h.epsilon }),
+  });
   return {
     dataset,
     strategy: config.strategy,
@@ -225,9 +233,22 @@ export async function simulateCommand(o: SimulateOptions): Promise<SimulateRepor
     final: { ...pick(last), perClassRecall: last.perClassRecall, majorityBaseline: last.majorityBaseline },
     rows: { train: exp.trainRows, test: exp.test.n, perClient: shards.map((s) => s.n) },
     wallSeconds: (Date.now() - t0) / 1000,
+    privacy,
     config: { ...config, clients, suite },
     versions: versions(),
   };
+}
+
+/** One line on the privacy spent: ε at δ, the noise, the clip norm, and why the budget stopped the run. */
+export function privacyLine(p: CoordinatorStatus['privacy']): string {
+  if (!('noiseMultiplier' in p)) return 'privacy: off';
+  const eps = p.epsilon === null ? '∞ (no noise)' : p.epsilon.toFixed(3);
+  const target = p.targetEpsilon === null ? '' : ` of target ${p.targetEpsilon}`;
+  return (
+    `privacy: ε = ${eps}${target} at δ = ${p.delta} after ${p.rounds} rounds (noise z = ` +
+    `${p.noiseMultiplier?.toFixed(4) ?? '–'}, clip C = ${p.clipNorm.toPrecision(4)})` +
+    (p.stopped ? `; ${p.stopped}` : '')
+  );
 }
 
 export function formatSimulate(r: SimulateReport): string {
@@ -248,5 +269,6 @@ export function formatSimulate(r: SimulateReport): string {
       `(majority baseline ${pct(r.final.majorityBaseline.accuracy)} / ${pct(r.final.majorityBaseline.macroF1)}), ` +
       `MOS MAE ${r.final.mosMAE.toFixed(3)}, ${r.wallSeconds.toFixed(0)} s`,
   );
+  if (r.privacy.delta !== null) lines.push(privacyLine(r.privacy));
   return lines.join('\n');
 }
