@@ -132,6 +132,55 @@ describe('pqfed simulate --config', () => {
     },
   );
 
+  it('takes the DP flags key by key over the file, and refuses a robust strategy with privacy', () => {
+    const withDp = join(dir, 'dp.json');
+    writeFileSync(
+      withDp,
+      JSON.stringify({ dataset: 'toniot', data: 'rows.csv', privacy: { clipNorm: 2, noiseMultiplier: 1 } }),
+    );
+    const r = resolveSimulation({ config: withDp, dpNoise: 0.7, targetEpsilon: 5, delta: 1e-6 });
+    expect(r.config.privacy).toEqual({ clipNorm: 2, noiseMultiplier: 0.7, targetEpsilon: 5, delta: 1e-6 });
+    expect(resolveSimulation({ config: file, dataset: 'toniot' }).config.privacy).toBeNull();
+    // The file's median cannot take DP-FedAvg's one noisy mean.
+    expect(() => resolveSimulation({ config: file, dpClip: 1, dpNoise: 1 })).toThrow(
+      /cannot run with privacy/,
+    );
+    expect(() => resolveSimulation({ config: file, strategy: 'fedavg', dpClip: 1 })).toThrow(
+      /needs noiseMultiplier or targetEpsilon/,
+    );
+  });
+
+  it(
+    'reports ε per round and the privacy spent with --dp-clip and --dp-noise',
+    { timeout: 300_000 },
+    async () => {
+      const r = await pqfed(
+        'simulate',
+        '--config',
+        file,
+        '--strategy',
+        'fedavg',
+        '--rounds',
+        '2',
+        '--dp-clip',
+        '1',
+        '--dp-noise',
+        '2',
+        '--json',
+      );
+      expect(r.code, r.stderr).toBe(0);
+      const rep = JSON.parse(r.stdout) as SimulateReport;
+      // One of three clients per round: q = 1/3.
+      expect(rep.rounds.map((x) => x.participants)).toEqual([1, 1]);
+      const [e1, e2] = rep.rounds.map((x) => x.epsilon!);
+      expect(e1).toBeGreaterThan(0);
+      expect(e2).toBeGreaterThan(e1!);
+      expect(rep.privacy).toMatchObject({ secureAggregation: false, epsilon: e2, delta: 1e-5, rounds: 2 });
+      expect(rep.privacy).toMatchObject({ noiseMultiplier: 2, clipNorm: 1, samplingRate: 1 / 3 });
+      expect(r.stderr).toMatch(/simulate: round 2\/2 aggregated in .*, privacy ε = \d+\.\d{3}/);
+    },
+  );
+
   it('refuses a bad file with every problem, each at its line and column, before any work', async () => {
     const bad = join(dir, 'bad.json');
     writeFileSync(
