@@ -15,6 +15,7 @@ import { byId, renderOnChange, setText } from './dom.ts';
 import { mountExplainPanel } from './explain-panel.ts';
 import { joinLink, phaseLine } from './format.ts';
 import { renderJoin } from './join.ts';
+import { privacyLine } from './privacy.ts';
 import { buildCharts } from './series.ts';
 import { type Connection, fetchStatus, type StatusJson, startPoller } from './status.ts';
 import { buildTimeline, renderTimeline } from './timeline.ts';
@@ -37,6 +38,7 @@ function render(s: StatusJson): void {
   const refused = Object.values(s.refusals).reduce((a, b) => a + b, 0);
   setText(byId('ov-refusals'), refusalsLine(s.refusals, refused));
   setText(byId('ov-session'), s.session.slice(0, 12));
+  setText(byId('ov-privacy'), privacyLine(s.privacy));
 
   const link = joinLink(s, location.origin);
   renderOnChange(byId('join'), `${link}\n${s.serverKeyFingerprint}`, () =>

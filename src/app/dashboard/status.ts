@@ -8,6 +8,7 @@
  */
 
 import type { CheckpointJson } from './checkpoint-banner.ts';
+import type { PrivacyJson } from './privacy.ts';
 
 export type Metric = number | null;
 
@@ -115,6 +116,8 @@ export interface StatusJson {
   join?: string | null;
   /** Whether the server's last checkpoint write worked (absent on older servers). */
   checkpoint?: CheckpointJson;
+  /** Client-level differential privacy: ε spent at δ (absent on older servers). */
+  privacy?: PrivacyJson;
 }
 
 export type Connection =
