@@ -151,8 +151,8 @@ export const HTTPS_FRONT = {
 
 /** Limits of differential privacy (src/core/privacy/). */
 export const PRIVACY = {
-  /** Largest variance of one client's integer noise share: its samples (a few thousand σ at most, σ ≤ 2²⁰)
-   * stay far inside int32, the ring SecAgg sums in. */
+  /** Largest variance of one client's integer noise share: σ ≤ 2²⁰, so int32 (±2³¹, the ring SecAgg sums
+   * in) holds ±2048 σ and a sample never overflows it in practice. */
   maxIntegerNoiseVariance: 2 ** 40,
   /** Smallest δ accepted (below it the RDP conversion gains nothing a volunteer could tell apart). */
   minDelta: 1e-12,
