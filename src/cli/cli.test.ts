@@ -54,6 +54,12 @@ describe('pqfed CLI', () => {
       'pqfed: --rounds must be an integer from 1 to 1e6, got "-2"\n',
     );
     expect(pqfed('simulate', '--nope', '1').stderr).toBe("pqfed: unknown option '--nope'\n");
+    expect(pqfed('serve', '--dp-noise', '-1').stderr).toBe(
+      'pqfed: --dp-noise must be a number from 0 to 10000, got "-1"\n',
+    );
+    expect(pqfed('simulate', '--delta', '0.5').stderr).toBe(
+      'pqfed: --delta must be a number from 1e-12 to 0.1, got "0.5"\n',
+    );
   }, 60_000);
 
   it('imports a fixture and prints exactly one JSON object', { timeout: 60_000 }, () => {
