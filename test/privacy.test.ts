@@ -3,8 +3,13 @@
  * the post-quantum channel, real clients training on the embedded TON_IoT sample): ε at δ grows every round
  * in /api/status and the round history, as the accountant says for q = selected / ready clients; the round
  * that would cross `targetEpsilon` does not start and the status says why; a restart on the same data
- * directory resumes the budget exactly. Plus the `clipNorm` fit setting on the wire.
+ * directory resumes the budget exactly. `pqfed serve` takes the DP flags over its experiment file. Plus the
+ * `clipNorm` fit setting on the wire.
  */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RdpAccountant } from '../src/core/privacy/accountant.ts';
 import { decodeServerFrame, encodeFrame, ProtocolError } from '../src/core/protocol.ts';
@@ -96,6 +101,76 @@ describe('client-level DP on the real aggregator', () => {
     expect(r.privacy).toEqual(expect.objectContaining({ epsilon: s.privacy.epsilon, rounds: 3 }));
     expect(r.privacy).toHaveProperty('stopped', (s.privacy as { stopped: string }).stopped);
   }, 180_000);
+
+  it('pqfed serve takes --dp-clip, --target-epsilon and --delta over the file and shows them in /api/status', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pqfed-dp-serve-'));
+    const config = join(dir, 'experiment.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        maxTrainRows: 2000,
+        maxTestRows: 200,
+        autoStart: false,
+        privacy: { clipNorm: 3, delta: 1e-7 },
+      }),
+    );
+    const child = spawn(
+      process.execPath,
+      [
+        new URL('../bin/pqfed.js', import.meta.url).pathname,
+        'serve',
+        '--port',
+        '0',
+        '--host',
+        '127.0.0.1',
+        '--data-dir',
+        join(dir, 'data'),
+        '--config',
+        config,
+        '--dp-clip',
+        '0.7',
+        '--target-epsilon',
+        '4',
+        '--delta',
+        '1e-6',
+        '--json',
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, PQFED_ADMIN_TOKEN: 'test-admin-token-0123' },
+      },
+    );
+    try {
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+      });
+      const info = await new Promise<{ url: string }>((ok, fail) => {
+        const timer = setTimeout(() => fail(new Error(`serve did not start in 60 s:\n${err}`)), 60_000);
+        child.stdout.once('data', (d: Buffer) => {
+          clearTimeout(timer);
+          ok(JSON.parse(d.toString()));
+        });
+      });
+      const status = (await (await fetch(new URL('/api/status', info.url))).json()) as {
+        privacy: Record<string, unknown>;
+      };
+      expect(status.privacy).toMatchObject({
+        secureAggregation: false,
+        mechanism: 'gaussian',
+        epsilon: 0,
+        delta: 1e-6,
+        targetEpsilon: 4,
+        clipNorm: 0.7,
+        noiseMultiplier: null, // calibrated at the first round
+        rounds: 0,
+        stopped: null,
+      });
+    } finally {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
 
   it('carries the clip norm in the round frame, and refuses a bad one', () => {
     const frame = (clipNorm: number) =>
