@@ -6,7 +6,14 @@
 import { describe, expect, it } from 'vitest';
 import { addGaussianNoise } from './gaussian.ts';
 import { Draws, seededRandomSource, testKey } from './random-source.ts';
-import { integerNoiseShare, integerSensitivity, poisson, randomizedRound } from './skellam.ts';
+import {
+  integerNoiseMultiplier,
+  integerNoiseShare,
+  integerSensitivity,
+  poisson,
+  randomizedRound,
+  shareVariance,
+} from './skellam.ts';
 
 function moments(xs: ArrayLike<number>): { mean: number; variance: number } {
   let s = 0;
@@ -82,5 +89,13 @@ describe('noise samplers', () => {
     expect(q.every((v) => v === 0 || v === 1)).toBe(true);
     expectMoments(q, 0.25, 0.25 * 0.75);
     expect(integerSensitivity(256, 1, 10_000)).toBe(356);
+  });
+
+  it('sizes the shares so that the fewest clients summed reach the central noise multiplier', () => {
+    const delta = integerSensitivity(1024, 0.5, 400); // 512 + 20
+    const v = shareVariance(1.2, delta, 5);
+    expect(v).toBeCloseTo((1.2 * 532) ** 2 / 5, 6);
+    expect(integerNoiseMultiplier(5 * v, delta)).toBeCloseTo(1.2, 12);
+    expect(() => shareVariance(1, 1, 0)).toThrow(/integer ≥ 1/);
   });
 });

@@ -108,3 +108,16 @@ export function integerSensitivity(scale: number, clipNorm: number, dimension: n
 export function integerNoiseMultiplier(variance: number, sensitivity: number): number {
   return Math.sqrt(variance) / sensitivity;
 }
+
+/**
+ * The variance of each client's share so that the shares of at least `minClients` clients add up to a
+ * central noise of multiplier `noiseMultiplier` over `sensitivity`: (z·Δ)² / n_min.
+ */
+export function shareVariance(noiseMultiplier: number, sensitivity: number, minClients: number): number {
+  if (!Number.isSafeInteger(minClients) || minClients < 1) {
+    throw new PrivacyError(
+      `shareVariance: the fewest clients summed must be an integer ≥ 1, got ${minClients}`,
+    );
+  }
+  return (noiseMultiplier * sensitivity) ** 2 / minClients;
+}
