@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TONIOT_TRAIN_TEST } from '../data/schemas/toniot.ts';
 import { syntheticCsv } from '../data/synthetic.ts';
-import { resolveSimulation, type SimulateReport } from './simulate.ts';
+import { privacyLine, resolveSimulation, type SimulateReport } from './simulate.ts';
 
 const BIN = new URL('../../bin/pqfed.js', import.meta.url).pathname;
 
@@ -147,6 +147,27 @@ describe('pqfed simulate --config', () => {
     );
     expect(() => resolveSimulation({ config: file, strategy: 'fedavg', dpClip: 1 })).toThrow(
       /needs noiseMultiplier or targetEpsilon/,
+    );
+  });
+
+  it('says the privacy spent in one line for people', () => {
+    expect(privacyLine({ secureAggregation: false, epsilon: null, delta: null })).toBe('privacy: off');
+    const on = {
+      secureAggregation: false as const,
+      mechanism: 'gaussian' as const,
+      epsilon: 2.34567,
+      delta: 1e-5,
+      targetEpsilon: 3,
+      noiseMultiplier: 1.5,
+      clipNorm: 0.5,
+      adaptiveClipping: false,
+      rounds: 3,
+      samplingRate: 0.5,
+      stopped: 'privacy budget: round 4 would take ε from 2.346 to 3.100',
+    };
+    expect(privacyLine(on)).toBe(
+      'privacy: ε = 2.346 of target 3 at δ = 0.00001 after 3 rounds (noise z = 1.5000, clip C = 0.5000); ' +
+        'privacy budget: round 4 would take ε from 2.346 to 3.100',
     );
   });
 
