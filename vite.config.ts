@@ -60,6 +60,8 @@ export default defineConfig({
         dashboard: page('./dashboard.html'),
         bench: page('./bench.html'),
         simulate: page('./simulate.html'),
+        // Developer check of the fused WebGPU engine against tfjs (e2e/webgpu-engine.spec.ts).
+        engineCheck: page('./engine-check.html'),
       },
     },
   },
