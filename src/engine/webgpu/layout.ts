@@ -72,7 +72,11 @@ export function paramLayout(c: ModelConfig): {
  * context, the post-attention stream, the feed-forward pre-activation, the pooled vector, the heads.
  * Backward: gradients of the same, `dhs` being the gradient of each `hs` (dhs[0] is the tokens' gradient).
  */
-export function scratchLayout(D: Dims): { off: Record<string, number>; stride: number } {
+export function scratchLayout(D: Dims): {
+  off: Record<string, number>;
+  size: Record<string, number>;
+  stride: number;
+} {
   const { L, d, H, F, K, C } = D;
   const sizes: [string, number][] = [
     ['hs', (C + 1) * L * d],
@@ -114,11 +118,13 @@ export function scratchLayout(D: Dims): { off: Record<string, number>; stride: n
     ['dhs', (C + 1) * L * d],
   ];
   const off: Record<string, number> = {};
+  const size: Record<string, number> = {};
   let o = 0;
-  for (const [name, size] of sizes) {
+  for (const [name, n] of sizes) {
     off[name] = o;
-    o += size;
+    size[name] = n;
+    o += n;
   }
   // Keep each sample's region 16-byte aligned.
-  return { off, stride: Math.ceil(o / 4) * 4 };
+  return { off, size, stride: Math.ceil(o / 4) * 4 };
 }
