@@ -178,3 +178,34 @@ test('one engine step takes at most a tenth of the dispatches of a tfjs WebGPU s
   expect(r.tfjs, 'tfjs really ran on WebGPU').toBeGreaterThan(30);
   expect(r.engine).toBeLessThanOrEqual(r.tfjs / 10);
 });
+
+test('trainFused and predictFused keep the contract of train and predict (default model, TON_IoT rows)', async ({
+  page,
+}) => {
+  const steps = 12;
+  const r = await page.evaluate((o) => (window.__pqfedEngine as EngineCheckHook).compareTrainLoop(o), {
+    rows: 96,
+    steps,
+    batch: 16,
+    seed: 4,
+    learningRate: 3e-3,
+  });
+  const rel = r.engine.map((l, s) => Math.abs(l - r.tfjs[s]!) / Math.abs(r.tfjs[s]!));
+  console.log(
+    JSON.stringify({
+      params: r.params,
+      steps,
+      maxRelLossGap: Math.max(...rel),
+      engine: r.engine,
+      tfjs: r.tfjs,
+      predict: r.predict,
+    }),
+  );
+  expect(r.engine).toHaveLength(steps);
+  expect(r.tfjs).toHaveLength(steps);
+  expect(Math.max(...rel)).toBeLessThanOrEqual(CURVE_TOLERANCE);
+  // Same weights (read back from the GPU buffer, set into tfjs): the same predictions.
+  expect(Math.abs(r.predict.lossEngine - r.predict.lossTfjs) / r.predict.lossTfjs).toBeLessThanOrEqual(1e-4);
+  expect(r.predict.classAgreement).toBeGreaterThanOrEqual(0.99);
+  expect(r.predict.maxMosGap).toBeLessThanOrEqual(1e-4);
+});

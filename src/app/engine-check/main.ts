@@ -3,9 +3,14 @@
  * the same page. `window.__pqfedEngine` offers a gradient check, a short training curve and a dispatch count;
  * e2e/webgpu-engine.spec.ts drives it. The arithmetic lives in ../../engine/webgpu/check.ts.
  */
-import { checkGradients, countDispatches, trainingCurves } from '../../engine/webgpu/check.ts';
+import {
+  checkGradients,
+  compareTrainLoop,
+  countDispatches,
+  trainingCurves,
+} from '../../engine/webgpu/check.ts';
 
-const hook = { checkGradients, trainingCurves, countDispatches };
+const hook = { checkGradients, trainingCurves, countDispatches, compareTrainLoop };
 
 export type EngineCheckHook = typeof hook;
 

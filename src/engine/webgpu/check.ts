@@ -15,8 +15,10 @@ import { modelConfigFor } from '../../model/centralized.ts';
 import { initWeights, type ModelConfig, MultiTaskModel } from '../../model/model.ts';
 import { tf } from '../../model/tf.ts';
 import { syntheticTrainingData } from '../../model/throughput.ts';
+import { balancedClassWeights, predict, train } from '../../model/train.ts';
 import { type EngineBatch, type StepOptions, WebGpuEngine } from './engine.ts';
 import { dimsOf, paramLayout } from './layout.ts';
+import { predictFused, trainFused } from './train.ts';
 
 export interface CheckOptions {
   seed: number;
@@ -302,5 +304,68 @@ export async function countDispatches(o: {
     return { tfjs, engine: engineCount, config, params: weights.length };
   } finally {
     proto.dispatchWorkgroups = original;
+  }
+}
+
+/**
+ * `trainFused` against tfjs's `train` on synthetic TON_IoT rows with the default model (same seed, batch
+ * order, cosine schedule and class weights), then `predictFused` against `predict` with the engine's
+ * trained weights copied into the tfjs model.
+ */
+export async function compareTrainLoop(o: {
+  rows: number;
+  steps: number;
+  batch: number;
+  seed: number;
+  learningRate: number;
+}): Promise<{
+  engine: number[];
+  tfjs: number[];
+  params: number;
+  predict: { lossEngine: number; lossTfjs: number; classAgreement: number; maxMosGap: number };
+}> {
+  await useBackend('cpu');
+  const { pre, data } = await syntheticTrainingData('toniot', o.rows, o.seed);
+  const config = modelConfigFor(pre);
+  const { weights } = initWeights(config, o.seed);
+  const opts = {
+    epochs: Math.ceil((o.steps * o.batch) / data.n),
+    maxSteps: o.steps,
+    batchSize: o.batch,
+    learningRate: o.learningRate,
+    finalLearningRateFraction: 0.1,
+    seed: o.seed,
+    readEvery: 1,
+    classWeights: balancedClassWeights(data.label, config.numClasses),
+  };
+  const engine = await WebGpuEngine.create(config, { maxBatch: o.batch });
+  const model = new MultiTaskModel(config, weights);
+  try {
+    engine.setWeights(weights);
+    const e = await trainFused(engine, data, opts);
+    const t = await train(model, data, opts);
+    model.setWeights(await engine.getWeights());
+    const pe = await predictFused(engine, data);
+    const pt = await predict(model, data);
+    let agree = 0;
+    let mosGap = 0;
+    for (let i = 0; i < data.n; i++) {
+      if (pe.classes[i] === pt.classes[i]) agree++;
+      mosGap = Math.max(mosGap, Math.abs(pe.mos[i]! - pt.mos[i]!));
+    }
+    return {
+      engine: e.losses,
+      tfjs: t.losses,
+      params: weights.length,
+      predict: {
+        lossEngine: pe.loss,
+        lossTfjs: pt.loss,
+        classAgreement: agree / data.n,
+        maxMosGap: mosGap,
+      },
+    };
+  } finally {
+    engine.destroy();
+    model.dispose();
   }
 }

@@ -227,8 +227,11 @@ export class WebGpuEngine {
     return (await this.read(this.output, this.io.loss, 1))[0]!;
   }
 
-  /** Logits [size, K] and MOS [size] for a batch of up to maxBatch rows (one dispatch). */
-  async predict(batch: EngineBatch): Promise<{ logits: Float32Array; mos: Float32Array }> {
+  /**
+   * Logits [size, K], MOS [size] and the plain loss (CE + mosWeight·MSE, no class weights or federated
+   * terms, as `predict` in model/train.ts) for a batch of up to maxBatch rows: 2 dispatches, no backward.
+   */
+  async predict(batch: EngineBatch): Promise<{ logits: Float32Array; mos: Float32Array; loss: number }> {
     this.upload(batch);
     this.writeUniforms(batch.size, {}, false, 0);
     const enc = this.device.createCommandEncoder();
@@ -236,18 +239,20 @@ export class WebGpuEngine {
     pass.setBindGroup(0, this.bindGroup);
     pass.setPipeline(this.pipelines.forward);
     pass.dispatchWorkgroups(batch.size);
+    pass.setPipeline(this.pipelines.loss);
+    pass.dispatchWorkgroups(1);
     pass.end();
     this.device.queue.submit([enc.finish()]);
-    this.dispatches += 1;
+    this.dispatches += 2;
     const K = this.dims.K;
-    const raw = await this.read(this.output, 0, batch.size * (K + 1));
+    const raw = await this.read(this.output, 0, this.io.outputSize);
     const logits = new Float32Array(batch.size * K);
     const mos = new Float32Array(batch.size);
     for (let b = 0; b < batch.size; b++) {
       logits.set(raw.subarray(b * (K + 1), b * (K + 1) + K), b * K);
       mos[b] = raw[b * (K + 1) + K]!;
     }
-    return { logits, mos };
+    return { logits, mos, loss: raw[this.io.loss]! };
   }
 
   destroy(): void {
