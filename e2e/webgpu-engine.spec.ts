@@ -209,3 +209,23 @@ test('trainFused and predictFused keep the contract of train and predict (defaul
   expect(r.predict.classAgreement).toBeGreaterThanOrEqual(0.99);
   expect(r.predict.maxMosGap).toBeLessThanOrEqual(1e-4);
 });
+
+test('the page trains with the fused engine when chosen, and shows which engine trained', async ({
+  page,
+}) => {
+  await page.goto('/');
+  const status = page.locator('#status');
+  await expect(status).toContainText('Ready', { timeout: 120_000 });
+  await page.getByLabel('Training engine').selectOption('fused-webgpu');
+  await page.getByRole('button', { name: 'Train on synthetic sample' }).click();
+  const progress = page.getByRole('progressbar', { name: 'Training progress' });
+  await expect
+    .poll(() => progress.evaluate((p) => (p as HTMLProgressElement).value), { timeout: 60_000 })
+    .toBeGreaterThan(0);
+  await expect(page.locator('#train-loss')).toHaveText(/^\d+\.\d{4}$/);
+  await expect(page.getByLabel('Training engine')).toBeDisabled();
+  await page.getByRole('button', { name: 'Stop training' }).click();
+  await expect(status).toContainText(/(Stopped|Done) after \d+ steps on the fused WebGPU engine/);
+  await expect(page.locator('#train-engine')).toHaveText('fused WebGPU engine (webgpu)');
+  await expect(page.getByLabel('Training engine')).toBeEnabled();
+});

@@ -73,6 +73,8 @@ export class WebGpuEngine {
     readonly maxBatch: number,
     private readonly pipelines: Record<'forward' | 'fwdbwd' | 'loss' | 'update', GPUComputePipeline>,
     layout: GPUBindGroupLayout,
+    /** The engine asked for the device itself, so `destroy` ends it too. */
+    private readonly ownsDevice: boolean,
   ) {
     this.dims = dimsOf(config);
     this.numParams = paramLayout(config).total;
@@ -179,7 +181,14 @@ export class WebGpuEngine {
       make('loss'),
       make('update'),
     ]);
-    return new WebGpuEngine(device, config, opts.maxBatch, { forward, fwdbwd, loss, update }, layout);
+    return new WebGpuEngine(
+      device,
+      config,
+      opts.maxBatch,
+      { forward, fwdbwd, loss, update },
+      layout,
+      opts.device === undefined,
+    );
   }
 
   /** Replaces the weights (flat, paramSpecs order) and resets Adam's moments and step count. */
@@ -267,6 +276,7 @@ export class WebGpuEngine {
       this.output,
     ])
       b.destroy();
+    if (this.ownsDevice) this.device.destroy();
   }
 
   // ---- internals ----------------------------------------------------------------------------------------

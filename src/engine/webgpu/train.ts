@@ -5,8 +5,9 @@
  */
 import { Rng } from '../../core/random.ts';
 import type { EncodedData } from '../../data/features.ts';
+import type { ModelConfig } from '../../model/model.ts';
 import { nextMacrotask, TrainingError, type TrainOptions, type TrainResult } from '../../model/train.ts';
-import type { EngineBatch, StepOptions, WebGpuEngine } from './engine.ts';
+import { type EngineBatch, type StepOptions, WebGpuEngine } from './engine.ts';
 
 /** The rows `idx[start..end)` of `data` as an engine batch. */
 export function engineBatch(
@@ -136,4 +137,40 @@ export async function predictFused(
     lossSum += out.loss * (end - start);
   }
   return { classes, mos, loss: data.n > 0 ? lossSum / data.n : Number.NaN };
+}
+
+/** The fused engine for `config` with `weights`, or why not (the caller then trains with tfjs). */
+export async function openFusedEngine(
+  config: ModelConfig,
+  weights: Float32Array,
+  maxBatch: number,
+): Promise<{ engine: WebGpuEngine } | { reason: string }> {
+  try {
+    const engine = await WebGpuEngine.create(config, { maxBatch });
+    engine.setWeights(weights);
+    return { engine };
+  } catch (err) {
+    return { reason: (err as Error).message };
+  }
+}
+
+/** `steps` optimizer steps on the fused engine, reporting every `readEvery` steps (the worker's trainSteps). */
+export async function trainFusedSteps(
+  engine: WebGpuEngine,
+  data: EncodedData,
+  o: { steps: number; batchSize: number; learningRate: number; seed: number; readEvery: number },
+  onStep: (step: number, loss: number, samplesPerSec: number) => void,
+  signal?: AbortSignal,
+): Promise<{ stopped: boolean }> {
+  const { stopped } = await trainFused(engine, data, {
+    epochs: Math.ceil(o.steps / Math.ceil(data.n / o.batchSize)),
+    maxSteps: o.steps,
+    batchSize: o.batchSize,
+    learningRate: o.learningRate,
+    seed: o.seed,
+    readEvery: o.readEvery,
+    signal,
+    onProgress: (p) => onStep(p.stepsDone, p.loss, p.samplesPerSec),
+  });
+  return { stopped };
 }
