@@ -129,36 +129,31 @@ test('loss and every gradient match tfjs on random batches of several configs', 
 const CURVE_TOLERANCE = 1e-2;
 
 test('a short Adam training curve follows tfjs', async ({ page }) => {
-  for (const i of [0, 3]) {
-    const c = CONFIGS[i]!;
-    const steps = 50;
-    const r = await page.evaluate(
-      ([config, opts]) => (window.__pqfedEngine as EngineCheckHook).trainingCurves(config, opts),
-      [c.config, { seed: 5 + i, batch: 8, rows: 32, steps, learningRate: 3e-3, ...c.terms }] as const,
-    );
-    const rel = r.engine.map((l, s) => Math.abs(l - r.tfjs[s]!) / Math.abs(r.tfjs[s]!));
-    console.log(
-      JSON.stringify({
-        config: c.name,
-        steps,
-        reference: r.tfjsBackend,
-        maxRelLossGap: Math.max(...rel),
-        engine: { first: r.engine[0], last: r.engine.at(-1) },
-        tfjs: { first: r.tfjs[0], last: r.tfjs.at(-1) },
-      }),
-    );
-    expect(r.engine).toHaveLength(steps);
-    expect(r.tfjs).toHaveLength(steps);
-    for (const l of r.engine) expect(Number.isFinite(l)).toBe(true);
-    // Average of the last 8 steps (each batch a quarter of the data) below the first 8: it learns.
-    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    expect(mean(r.engine.slice(-8)), `${c.name}: the engine's loss falls`).toBeLessThan(
-      0.9 * mean(r.engine.slice(0, 8)),
-    );
-    expect(Math.max(...rel), `${c.name}: engine and tfjs losses agree at every step`).toBeLessThanOrEqual(
-      CURVE_TOLERANCE,
-    );
-  }
+  // The config with every loss term; the default model's curve is in the trainFused test below.
+  const c = CONFIGS[0]!;
+  const steps = 40;
+  const r = await page.evaluate(
+    ([config, opts]) => (window.__pqfedEngine as EngineCheckHook).trainingCurves(config, opts),
+    [c.config, { seed: 5, batch: 8, rows: 32, steps, learningRate: 3e-3, ...c.terms }] as const,
+  );
+  const rel = r.engine.map((l, s) => Math.abs(l - r.tfjs[s]!) / Math.abs(r.tfjs[s]!));
+  console.log(
+    JSON.stringify({
+      config: c.name,
+      steps,
+      reference: r.tfjsBackend,
+      maxRelLossGap: Math.max(...rel),
+      engine: { first: r.engine[0], last: r.engine.at(-1) },
+      tfjs: { first: r.tfjs[0], last: r.tfjs.at(-1) },
+    }),
+  );
+  expect(r.engine).toHaveLength(steps);
+  expect(r.tfjs).toHaveLength(steps);
+  for (const l of r.engine) expect(Number.isFinite(l)).toBe(true);
+  // Average of the last 8 steps (each batch a quarter of the data) below the first 8: it learns.
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  expect(mean(r.engine.slice(-8)), "the engine's loss falls").toBeLessThan(0.9 * mean(r.engine.slice(0, 8)));
+  expect(Math.max(...rel), 'engine and tfjs losses agree at every step').toBeLessThanOrEqual(CURVE_TOLERANCE);
 });
 
 test('one engine step takes at most a tenth of the dispatches of a tfjs WebGPU step', async ({ page }) => {
@@ -182,7 +177,7 @@ test('one engine step takes at most a tenth of the dispatches of a tfjs WebGPU s
 test('trainFused and predictFused keep the contract of train and predict (default model, TON_IoT rows)', async ({
   page,
 }) => {
-  const steps = 12;
+  const steps = 8;
   const r = await page.evaluate((o) => (window.__pqfedEngine as EngineCheckHook).compareTrainLoop(o), {
     rows: 96,
     steps,
