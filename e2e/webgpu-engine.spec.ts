@@ -4,7 +4,7 @@
  * tf.variableGrads of MultiTaskModel.loss), a short Adam training curve, and the dispatches of one step.
  * Correctness only: SwiftShader is a CPU emulation, its timings say nothing about a GPU.
  */
-import { expect, test } from '@playwright/test';
+import { expect, type Page, test } from '@playwright/test';
 import type { EngineCheckHook } from '../src/app/engine-check/main.ts';
 import type { ModelConfig } from '../src/model/model.ts';
 
@@ -80,13 +80,14 @@ const CONFIGS: { name: string; config: ModelConfig; batch: number; terms: object
 
 test.describe.configure({ mode: 'serial' });
 
-test.beforeEach(async ({ page }) => {
+async function openCheckPage(page: Page): Promise<void> {
   await page.goto('/engine-check.html');
   await page.waitForFunction(() => window.__pqfedEngine !== undefined);
   expect(await page.evaluate(() => 'gpu' in navigator), 'WebGPU is exposed').toBe(true);
-});
+}
 
 test('loss and every gradient match tfjs on random batches of several configs', async ({ page }) => {
+  await openCheckPage(page);
   for (const [i, c] of CONFIGS.entries()) {
     const r = await page.evaluate(
       ([config, opts]) => (window.__pqfedEngine as EngineCheckHook).checkGradients(config, opts),
@@ -129,6 +130,7 @@ test('loss and every gradient match tfjs on random batches of several configs', 
 const CURVE_TOLERANCE = 1e-2;
 
 test('a short Adam training curve follows tfjs', async ({ page }) => {
+  await openCheckPage(page);
   // The config with every loss term; the default model's curve is in the trainFused test below.
   const c = CONFIGS[0]!;
   const steps = 40;
@@ -157,6 +159,7 @@ test('a short Adam training curve follows tfjs', async ({ page }) => {
 });
 
 test('one engine step takes at most a tenth of the dispatches of a tfjs WebGPU step', async ({ page }) => {
+  await openCheckPage(page);
   const r = await page.evaluate(() =>
     (window.__pqfedEngine as EngineCheckHook).countDispatches({ batch: 16, seed: 3 }),
   );
@@ -177,6 +180,7 @@ test('one engine step takes at most a tenth of the dispatches of a tfjs WebGPU s
 test('trainFused and predictFused keep the contract of train and predict (default model, TON_IoT rows)', async ({
   page,
 }) => {
+  await openCheckPage(page);
   const steps = 8;
   const r = await page.evaluate((o) => (window.__pqfedEngine as EngineCheckHook).compareTrainLoop(o), {
     rows: 96,
@@ -223,4 +227,34 @@ test('the page trains with the fused engine when chosen, and shows which engine 
   await expect(status).toContainText(/(Stopped|Done) after \d+ steps on the fused WebGPU engine/);
   await expect(page.locator('#train-engine')).toHaveText('fused WebGPU engine (webgpu)');
   await expect(page.getByLabel('Training engine')).toBeEnabled();
+});
+
+test('without a WebGPU adapter, choosing the fused engine falls back to tfjs and says why', async ({
+  playwright,
+  baseURL,
+}) => {
+  // Chromium without --enable-unsafe-webgpu here: navigator.gpu is there, requestAdapter() gives null.
+  const browser = await playwright.chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--no-first-run'],
+  });
+  try {
+    const page = await browser.newPage({ baseURL });
+    await page.goto('/');
+    const status = page.locator('#status');
+    await expect(status).toContainText('Ready', { timeout: 120_000 });
+    await page.getByLabel('Training engine').selectOption('fused-webgpu');
+    await page.getByRole('button', { name: 'Train on synthetic sample' }).click();
+    const progress = page.getByRole('progressbar', { name: 'Training progress' });
+    await expect
+      .poll(() => progress.evaluate((p) => (p as HTMLProgressElement).value), { timeout: 60_000 })
+      .toBeGreaterThan(0);
+    await page.getByRole('button', { name: 'Stop training' }).click();
+    await expect(status).toContainText(/(Stopped|Done) after \d+ steps on (wasm|cpu):/);
+    await expect(page.locator('#train-engine')).toHaveText(
+      /^tfjs \((wasm|cpu)\); the fused engine could not run: engine: navigator\.gpu gave no adapter$/,
+    );
+  } finally {
+    await browser.close();
+  }
 });
