@@ -62,8 +62,13 @@ export class WebGpuEngine {
   private readonly inputHost: Float32Array;
   private accBeta1 = Math.fround(ADAM.beta1);
   private accBeta2 = Math.fround(ADAM.beta2);
-  /** Aux contents last uploaded (identity check: re-upload only when the caller passes a new array). */
+  /**
+   * Aux contents last uploaded: a step re-uploads class weights, prox global or FedDyn vector when it gets
+   * another array than the last, and always after setWeights/resetOptimizer (so an array changed in place
+   * between training runs is seen; within a run, pass a new array to change one).
+   */
   private auxState: { cw?: Float32Array; global?: Float32Array; linear?: Float32Array } = {};
+  private forward: Promise<GPUComputePipeline> | undefined;
   /** Dispatches recorded since construction (the step count × 3, plus predictions). */
   dispatches = 0;
 
@@ -71,7 +76,9 @@ export class WebGpuEngine {
     readonly device: GPUDevice,
     readonly config: ModelConfig,
     readonly maxBatch: number,
-    private readonly pipelines: Record<'forward' | 'fwdbwd' | 'loss' | 'update', GPUComputePipeline>,
+    private readonly pipelines: Record<'fwdbwd' | 'loss' | 'update', GPUComputePipeline>,
+    /** The forward-only pipeline, compiled on the first `predict` (training never needs it). */
+    private readonly makeForward: () => Promise<GPUComputePipeline>,
     layout: GPUBindGroupLayout,
     /** The engine asked for the device itself, so `destroy` ends it too. */
     private readonly ownsDevice: boolean,
@@ -175,17 +182,13 @@ export class WebGpuEngine {
         .catch((err: unknown) => {
           throw new EngineError(`engine: pipeline ${entryPoint} failed: ${(err as Error).message}`);
         });
-    const [forward, fwdbwd, loss, update] = await Promise.all([
-      make('forward'),
-      make('fwdbwd'),
-      make('loss'),
-      make('update'),
-    ]);
+    const [fwdbwd, loss, update] = await Promise.all([make('fwdbwd'), make('loss'), make('update')]);
     return new WebGpuEngine(
       device,
       config,
       opts.maxBatch,
-      { forward, fwdbwd, loss, update },
+      { fwdbwd, loss, update },
+      () => make('forward'),
       layout,
       opts.device === undefined,
     );
@@ -205,6 +208,7 @@ export class WebGpuEngine {
     this.device.queue.writeBuffer(this.adam, 0, new Float32Array(2 * this.numParams));
     this.accBeta1 = Math.fround(ADAM.beta1);
     this.accBeta2 = Math.fround(ADAM.beta2);
+    this.auxState = {};
   }
 
   async getWeights(): Promise<Float32Array> {
@@ -241,12 +245,14 @@ export class WebGpuEngine {
    * terms, as `predict` in model/train.ts) for a batch of up to maxBatch rows: 2 dispatches, no backward.
    */
   async predict(batch: EngineBatch): Promise<{ logits: Float32Array; mos: Float32Array; loss: number }> {
+    this.forward ??= this.makeForward();
+    const forward = await this.forward;
     this.upload(batch);
     this.writeUniforms(batch.size, {}, false, 0);
     const enc = this.device.createCommandEncoder();
     const pass = enc.beginComputePass();
     pass.setBindGroup(0, this.bindGroup);
-    pass.setPipeline(this.pipelines.forward);
+    pass.setPipeline(forward);
     pass.dispatchWorkgroups(batch.size);
     pass.setPipeline(this.pipelines.loss);
     pass.dispatchWorkgroups(1);
