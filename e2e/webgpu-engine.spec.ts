@@ -258,3 +258,23 @@ test('without a WebGPU adapter, choosing the fused engine falls back to tfjs and
     await browser.close();
   }
 });
+
+test("the federated client's local training (ModelTrainer.fit, FedDyn + FedProx) runs on the fused engine", async ({
+  page,
+}) => {
+  await openCheckPage(page);
+  const r = await page.evaluate(() =>
+    (window.__pqfedEngine as EngineCheckHook).compareClientFit({ rows: 48, seed: 9 }),
+  );
+  console.log(JSON.stringify(r));
+  expect(r.rounds).toHaveLength(2);
+  for (const round of r.rounds) {
+    expect(round.deltaNorm, 'the round trained').toBeGreaterThan(0);
+    // Norm-wise over every weight but the key bias, whose true gradient is 0 (see compareClientFit).
+    expect(round.deltaRelError, 'local − global matches tfjs').toBeLessThanOrEqual(1e-3);
+    expect(Math.abs(round.lossEngine - round.lossTfjs) / Math.abs(round.lossTfjs)).toBeLessThanOrEqual(
+      CURVE_TOLERANCE,
+    );
+  }
+  expect(r.dynStateRelError, "FedDyn's g_k matches tfjs").toBeLessThanOrEqual(1e-3);
+});

@@ -5,12 +5,13 @@
  */
 import {
   checkGradients,
+  compareClientFit,
   compareTrainLoop,
   countDispatches,
   trainingCurves,
 } from '../../engine/webgpu/check.ts';
 
-const hook = { checkGradients, trainingCurves, countDispatches, compareTrainLoop };
+const hook = { checkGradients, trainingCurves, countDispatches, compareTrainLoop, compareClientFit };
 
 export type EngineCheckHook = typeof hook;
 

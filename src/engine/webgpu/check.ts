@@ -9,6 +9,7 @@
  * being judged by its reference's own float32 rounding: mos_b's gradient is Σ over the batch of per-row
  * terms of ±0.2 that add up to ~1e-3, so two correct float32 sums differ there by ~1e-4 relative.
  */
+import { ModelTrainer } from '../../client/model-trainer.ts';
 import { Rng } from '../../core/random.ts';
 import { useBackend } from '../../model/backend.ts';
 import { modelConfigFor } from '../../model/centralized.ts';
@@ -18,7 +19,7 @@ import { syntheticTrainingData } from '../../model/throughput.ts';
 import { balancedClassWeights, predict, train } from '../../model/train.ts';
 import { type EngineBatch, type StepOptions, WebGpuEngine } from './engine.ts';
 import { dimsOf, paramLayout } from './layout.ts';
-import { predictFused, trainFused } from './train.ts';
+import { fusedTrainingEngine, predictFused, trainFused } from './train.ts';
 
 export interface CheckOptions {
   seed: number;
@@ -367,5 +368,106 @@ export async function compareTrainLoop(o: {
   } finally {
     engine.destroy();
     model.dispose();
+  }
+}
+
+/**
+ * The federated client's local training (`ModelTrainer.fit`) on tfjs and on the fused engine: the same
+ * FedDyn + FedProx rounds from the same global weights, on synthetic TON_IoT rows with the default model.
+ * The second round asks for a larger batch than the engine was built for (it rebuilds, weights kept).
+ *
+ * The key bias (attn_qkv_b[d, 2d)) is left out of the delta comparison: its gradient is exactly 0 in exact
+ * arithmetic (adding q·b_k to every score of a row leaves its softmax unchanged), so both engines compute
+ * float32 noise there (~1e-9) and Adam turns that noise into steps of ~lr·|g|/(|g| + ε), different on each.
+ */
+export async function compareClientFit(o: { rows: number; seed: number }): Promise<{
+  rounds: {
+    /** ‖Δ_engine − Δ_tfjs‖/‖Δ_tfjs‖ over every weight but the key bias. */
+    deltaRelError: number;
+    deltaNorm: number;
+    lossTfjs: number;
+    lossEngine: number;
+    /** The three parameter tensors whose deltas differ most (relative, norm-wise). */
+    worst: { name: string; rel: number; norm: number }[];
+  }[];
+  dynStateRelError: number;
+}> {
+  await useBackend('cpu');
+  const { pre, data } = await syntheticTrainingData('toniot', o.rows, o.seed);
+  const config = modelConfigFor(pre);
+  let global = initWeights(config, o.seed).weights;
+  const kb = paramLayout(config).byName.get('attn_qkv_b')!.offset + config.dModel;
+  /** A copy without the key bias. */
+  const noKeyBias = (x: Float32Array) => {
+    const out = new Float32Array(x.length - config.dModel);
+    out.set(x.subarray(0, kb));
+    out.set(x.subarray(kb + config.dModel), kb);
+    return out;
+  };
+  const experiment = {
+    dataset: 'toniot',
+    strategy: 'feddyn',
+    rounds: 2,
+    model: config as unknown as Record<string, unknown>,
+    preprocessor: {},
+    modelSize: global.length,
+  };
+  const tfjs = new ModelTrainer(data, 'cpu');
+  const fused = new ModelTrainer(data, 'webgpu', undefined, (c) => fusedTrainingEngine(c, 16));
+  const rel = (a: Float32Array, b: Float32Array) => {
+    let dn = 0;
+    let bn = 0;
+    for (let i = 0; i < a.length; i++) {
+      dn += (a[i]! - b[i]!) ** 2;
+      bn += b[i]! ** 2;
+    }
+    return { rel: Math.sqrt(dn / bn), norm: Math.sqrt(bn) };
+  };
+  try {
+    await tfjs.prepare(experiment);
+    await fused.prepare(experiment);
+    const rounds = [];
+    for (const [round, batchSize] of [
+      [1, 16],
+      [2, 24],
+    ] as const) {
+      const fit = {
+        epochs: 1,
+        batchSize,
+        learningRate: 3e-3,
+        proxMu: 0.01,
+        dynAlpha: 0.1,
+        seed: o.seed + round,
+      };
+      const t = await tfjs.fit(global, fit, round);
+      const e = await fused.fit(global, fit, round);
+      const r = rel(noKeyBias(e.delta), noKeyBias(t.delta));
+      const worst = paramLayout(config)
+        .slots.filter((sl) => sl.size > 0)
+        .map((sl) => {
+          const x = rel(
+            e.delta.subarray(sl.offset, sl.offset + sl.size),
+            t.delta.subarray(sl.offset, sl.offset + sl.size),
+          );
+          return { name: sl.name, rel: x.rel, norm: x.norm };
+        })
+        .sort((a, b) => b.rel - a.rel)
+        .slice(0, 3);
+      rounds.push({
+        worst,
+        deltaRelError: r.rel,
+        deltaNorm: r.norm,
+        lossTfjs: t.metrics.loss,
+        lossEngine: e.metrics.loss,
+      });
+      global = global.map((w, i) => w + t.delta[i]!);
+    }
+    return {
+      rounds,
+      dynStateRelError: rel(noKeyBias(fused.dynState()!), noKeyBias(tfjs.dynState()!)).rel,
+    };
+  } finally {
+    tfjs.dispose();
+    fused.dispose();
   }
 }

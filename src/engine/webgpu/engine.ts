@@ -194,10 +194,16 @@ export class WebGpuEngine {
     );
   }
 
-  /** Replaces the weights (flat, paramSpecs order) and resets Adam's moments and step count. */
+  /**
+   * Replaces the weights (flat, paramSpecs order; every value finite, as MultiTaskModel.setWeights checks)
+   * and resets Adam's moments and step count.
+   */
   setWeights(weights: Float32Array): void {
     if (weights.length !== this.numParams) {
       throw new EngineError(`engine: setWeights expected ${this.numParams} values, got ${weights.length}`);
+    }
+    for (let i = 0; i < weights.length; i++) {
+      if (!Number.isFinite(weights[i]!)) throw new EngineError(`engine: setWeights value ${i} is not finite`);
     }
     this.device.queue.writeBuffer(this.weights, 0, weights);
     this.resetOptimizer();

@@ -3,6 +3,8 @@
  * (`train`, `predict`): the same options, the same seeded batch order and cosine schedule, the same result.
  * tfjs stays the reference and the fallback; this is the drop-in for a worker that has a WebGPU device.
  */
+
+import type { TrainingEngine } from '../../client/model-trainer.ts';
 import { Rng } from '../../core/random.ts';
 import type { EncodedData } from '../../data/features.ts';
 import type { ModelConfig } from '../../model/model.ts';
@@ -173,4 +175,28 @@ export async function trainFusedSteps(
     onProgress: (p) => onStep(p.stepsDone, p.loss, p.samplesPerSec),
   });
   return { stopped };
+}
+
+/**
+ * The fused engine as ModelTrainer's `TrainingEngine` (the federated client's local training). It is built
+ * for batches of `maxBatch` rows and rebuilt, weights kept, when a round asks for larger ones. Throws
+ * EngineUnavailableError without WebGPU: the caller falls back to `tfjsTrainingEngine`.
+ */
+export async function fusedTrainingEngine(config: ModelConfig, maxBatch = 64): Promise<TrainingEngine> {
+  let engine = await WebGpuEngine.create(config, { maxBatch });
+  return {
+    numParams: engine.numParams,
+    setWeights: (w) => engine.setWeights(w),
+    getWeights: () => engine.getWeights(),
+    async train(data, opts) {
+      if (opts.batchSize > engine.maxBatch) {
+        const bigger = await WebGpuEngine.create(config, { maxBatch: opts.batchSize });
+        bigger.setWeights(await engine.getWeights());
+        engine.destroy();
+        engine = bigger;
+      }
+      return trainFused(engine, data, opts);
+    },
+    dispose: () => engine.destroy(),
+  };
 }
