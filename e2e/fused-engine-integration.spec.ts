@@ -1,10 +1,12 @@
 /**
  * The fused WebGPU engine inside the app: the client page's "Training engine" choice (and its fallback to
  * tfjs without a WebGPU adapter), and the federated client's local training (ModelTrainer.fit with FedDyn
- * and FedProx) on the engine against tfjs. The engine's own checks are in webgpu-engine.spec.ts.
+ * and FedProx) on the engine against tfjs, and a tab that joins a real aggregator with `&engine=fused-webgpu`. The engine's own checks are in webgpu-engine.spec.ts.
  */
 import { expect, test } from '@playwright/test';
 import type { EngineCheckHook } from '../src/app/engine-check/main.ts';
+import { SMALL_EXPERIMENT, serve, until } from './aggregator.ts';
+import { clientIdOf } from './tab.ts';
 
 test('the page trains with the fused engine when chosen, and shows which engine trained', async ({
   page,
@@ -73,4 +75,43 @@ test("the federated client's local training (ModelTrainer.fit, FedDyn + FedProx)
     expect(Math.abs(round.lossEngine - round.lossTfjs) / Math.abs(round.lossTfjs)).toBeLessThanOrEqual(1e-4);
   }
   expect(r.dynStateRelError, "FedDyn's g_k matches tfjs").toBeLessThanOrEqual(1e-3);
+});
+
+test('a tab joined with &engine=fused-webgpu contributes rounds trained on the fused engine', async ({
+  page,
+}) => {
+  test.setTimeout(180_000);
+  const server = await serve({ ...SMALL_EXPERIMENT, clientsPerRound: { fraction: 1, min: 1, max: 10 } });
+  try {
+    // Every text the Federation section's preparation line shows, in order (they replace each other quickly).
+    await page.addInitScript(() => {
+      const log: string[] = [];
+      (window as unknown as { statusLog: string[] }).statusLog = log;
+      document.addEventListener('DOMContentLoaded', () => {
+        const el = document.getElementById('fed-prepare-text')!;
+        new MutationObserver(() => log.push(el.textContent ?? '')).observe(el, {
+          childList: true,
+          characterData: true,
+          subtree: true,
+        });
+      });
+    });
+    await page.goto(server.join.replace('/?autojoin=1', '/?autojoin=1&backend=wasm&engine=fused-webgpu'));
+    await expect(page.getByLabel('Training engine')).toHaveValue('fused-webgpu');
+    const id = await clientIdOf(page);
+    await until(
+      'two rounds with the fused tab',
+      async () => (await server.status()).history.filter((h) => h.contributed.includes(id)).length >= 2,
+      150_000,
+    );
+    const s = await server.status();
+    expect(s.clientList.find((c) => c.id === id)?.backend, 'the server sees the fused engine').toBe(
+      'webgpu-fused',
+    );
+    const log = await page.evaluate(() => (window as unknown as { statusLog: string[] }).statusLog);
+    expect(log).toContain('Local training runs on the fused WebGPU engine.');
+    expect(log.filter((l) => l.includes('could not run'))).toEqual([]);
+  } finally {
+    await server.stop();
+  }
 });

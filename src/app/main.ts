@@ -1,6 +1,7 @@
 /**
  * The client page (/): this tab as an edge device. It joins the federation from the join link
- * (`/?autojoin=1#fp=…`, `&backend=wasm|webgpu|cpu` to force a backend), keeps its data in IndexedDB (its
+ * (`/?autojoin=1#fp=…`, `&backend=wasm|webgpu|cpu` to force a backend, `&engine=fused-webgpu` to train
+ * on the fused WebGPU kernels), keeps its data in IndexedDB (its
  * shard of the server's sample, or the user's imported CSV), shows what the trainer worker found (backend,
  * WebGPU adapter, WASM SIMD/threads, cross-origin isolation) and can train offline on synthetic rows.
  * Nothing here imports tfjs: the main thread never trains.
@@ -198,6 +199,8 @@ declare global {
 
 window.__pqfed = hook;
 
+const chosenEngine = new URLSearchParams(location.search).get('engine');
+if (isEngineChoice(chosenEngine)) ui.engine.value = chosenEngine;
 const forced = new URLSearchParams(location.search).get('backend');
 const initial: BackendChoice = forced === 'webgpu' || forced === 'wasm' || forced === 'cpu' ? forced : 'auto';
 ui.select.value = initial;

@@ -200,3 +200,10 @@ export async function fusedTrainingEngine(config: ModelConfig, maxBatch = 64): P
     dispose: () => engine.destroy(),
   };
 }
+
+/** Whether this context has a WebGPU adapter (the fused engine's first requirement). */
+export async function webGpuAdapterPresent(): Promise<boolean> {
+  const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
+  if (!gpu) return false;
+  return (await gpu.requestAdapter().catch(() => null)) !== null;
+}
