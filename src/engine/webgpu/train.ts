@@ -147,11 +147,13 @@ export async function openFusedEngine(
   weights: Float32Array,
   maxBatch: number,
 ): Promise<{ engine: WebGpuEngine } | { reason: string }> {
+  let engine: WebGpuEngine | undefined;
   try {
-    const engine = await WebGpuEngine.create(config, { maxBatch });
+    engine = await WebGpuEngine.create(config, { maxBatch });
     engine.setWeights(weights);
     return { engine };
   } catch (err) {
+    engine?.destroy();
     return { reason: (err as Error).message };
   }
 }
