@@ -9,6 +9,8 @@
  * being judged by its reference's own float32 rounding: mos_b's gradient is Σ over the batch of per-row
  * terms of ±0.2 that add up to ~1e-3, so two correct float32 sums differ there by ~1e-4 relative.
  */
+// Static, so that the page's bundle holds tfjs's WebGPU backend (no chunk of its own in the precache).
+import '@tensorflow/tfjs-backend-webgpu';
 import { ModelTrainer } from '../../client/model-trainer.ts';
 import { Rng } from '../../core/random.ts';
 import { useBackend } from '../../model/backend.ts';
