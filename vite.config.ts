@@ -24,6 +24,8 @@ export default defineConfig({
       injectManifest: {
         rollupFormat: 'iife',
         globPatterns: ['**/*.{html,js,css,wasm}', 'data/ton_iot_network.sample.csv.gz'],
+        // The developer page that checks the fused WebGPU engine against tfjs is not for offline use.
+        globIgnores: ['**/node_modules/**/*', 'engine-check.html', 'assets/engineCheck-*'],
         // The trainer worker bundle (tfjs) is about 2 MB, the data sample 1.2 MB.
         maximumFileSizeToCacheInBytes: 16 * 1024 * 1024,
       },
@@ -60,6 +62,8 @@ export default defineConfig({
         dashboard: page('./dashboard.html'),
         bench: page('./bench.html'),
         simulate: page('./simulate.html'),
+        // Developer check of the fused WebGPU engine against tfjs (e2e/webgpu-engine.spec.ts).
+        engineCheck: page('./engine-check.html'),
       },
     },
   },

@@ -24,6 +24,8 @@ import type { EncodedData } from '../src/data/features.ts';
 import { type ImportReport, importCsv } from '../src/data/import.ts';
 import type { DatasetId } from '../src/data/schema.ts';
 import { SYNTHETIC_NOTICE } from '../src/data/synthetic.ts';
+import type { EngineChoice } from '../src/engine/choice.ts';
+import { openFusedEngine, trainFusedSteps } from '../src/engine/webgpu/train.ts';
 import {
   type BackendName,
   type BackendReport,
@@ -74,6 +76,8 @@ export interface DemoOptions {
   learningRate: number;
   seed: number;
   dataset?: DatasetId;
+  /** tfjs (default) or the fused WebGPU kernels, which fall back to tfjs when they cannot run. */
+  engine?: EngineChoice;
 }
 
 export interface DemoProgress {
@@ -93,6 +97,10 @@ export interface DemoResult {
   classes: number;
   params: number;
   notice: string;
+  /** The engine that trained. */
+  engine: EngineChoice;
+  /** Why the fused engine was asked for but tfjs trained. */
+  fallback?: string;
 }
 
 let current: BackendReport | undefined;
@@ -213,22 +221,24 @@ const api = {
     demo = controller;
     const { pre, data } = await syntheticTrainingData(opts.dataset ?? 'toniot', opts.rows, opts.seed);
     const config = modelConfigFor(pre);
-    const model = new MultiTaskModel(config, initWeights(config, opts.seed).weights);
+    const weights = initWeights(config, opts.seed).weights;
+    const model = new MultiTaskModel(config, weights);
+    const fused =
+      opts.engine === 'fused-webgpu' ? await openFusedEngine(config, weights, opts.batchSize) : undefined;
+    const engine = fused && 'engine' in fused ? fused.engine : undefined;
     let last: DemoProgress = { step: 0, steps: opts.steps, loss: Number.NaN, samplesPerSec: 0 };
     try {
       const readEvery = Math.max(1, Math.min(10, Math.floor(opts.steps / 50)));
-      const { stopped } = await trainSteps(
-        model,
-        data,
-        { ...opts, readEvery },
-        (step, loss, samplesPerSec) => {
-          last = { step, steps: opts.steps, loss, samplesPerSec };
-          onProgress(last);
-        },
-        controller.signal,
-      );
+      const onStep = (step: number, loss: number, samplesPerSec: number) => {
+        last = { step, steps: opts.steps, loss, samplesPerSec };
+        onProgress(last);
+      };
+      const run = { ...opts, readEvery };
+      const { stopped } = engine
+        ? await trainFusedSteps(engine, data, run, onStep, controller.signal)
+        : await trainSteps(model, data, run, onStep, controller.signal);
       return {
-        backend: tf.getBackend(),
+        backend: engine ? 'webgpu' : tf.getBackend(),
         steps: last.step,
         loss: last.loss,
         samplesPerSec: last.samplesPerSec,
@@ -237,8 +247,11 @@ const api = {
         classes: pre.classes.length,
         params: model.numParams,
         notice: SYNTHETIC_NOTICE,
+        engine: engine ? 'fused-webgpu' : 'tfjs',
+        ...(fused && 'reason' in fused ? { fallback: fused.reason } : {}),
       };
     } finally {
+      engine?.destroy();
       model.dispose();
       if (demo === controller) demo = undefined;
     }

@@ -7,6 +7,7 @@
  */
 
 import { proxy } from 'comlink';
+import { isEngineChoice } from '../engine/choice.ts';
 import type { PageStatus } from '../worker/browser-client.ts';
 import { byId as el } from './dashboard/dom.ts';
 import { joinFingerprint, ownStatus } from './join-fingerprint.ts';
@@ -120,6 +121,9 @@ export function mountFederation(
         () => {},
       );
 
+  /** The Backend section's "Training engine" (read when joining). */
+  const engineSelect = el<HTMLSelectElement>('engine-select');
+
   async function join(): Promise<void> {
     joined = true;
     ui.join.disabled = true;
@@ -145,6 +149,7 @@ export function mountFederation(
           fingerprint,
           name: tabName(),
           token: ui.code.value,
+          engine: isEngineChoice(engineSelect.value) ? engineSelect.value : 'tfjs',
         },
         proxy(show),
       );

@@ -1,6 +1,7 @@
 /**
  * The client page (/): this tab as an edge device. It joins the federation from the join link
- * (`/?autojoin=1#fp=…`, `&backend=wasm|webgpu|cpu` to force a backend), keeps its data in IndexedDB (its
+ * (`/?autojoin=1#fp=…`, `&backend=wasm|webgpu|cpu` to force a backend, `&engine=fused-webgpu` to train
+ * on the fused WebGPU kernels), keeps its data in IndexedDB (its
  * shard of the server's sample, or the user's imported CSV), shows what the trainer worker found (backend,
  * WebGPU adapter, WASM SIMD/threads, cross-origin isolation) and can train offline on synthetic rows.
  * Nothing here imports tfjs: the main thread never trains.
@@ -9,6 +10,7 @@
 import { proxy } from 'comlink';
 import type { DemoProgress, LossTraceOptions } from '../../workers/trainer.worker.ts';
 import { SYNTHETIC_NOTICE } from '../data/synthetic.ts';
+import { ENGINE_LABEL, isEngineChoice } from '../engine/choice.ts';
 import type { BackendName, BackendReport } from '../model/backend.ts';
 import type { BenchmarkOptions } from '../model/throughput.ts';
 import { mountClassView } from './class-view.ts';
@@ -38,6 +40,8 @@ const ui = {
   step: el('train-step'),
   loss: el('train-loss'),
   speed: el('train-speed'),
+  engine: el<HTMLSelectElement>('engine-select'),
+  engineUsed: el('train-engine'),
 };
 
 /** This tab's id: kept in sessionStorage, so a reload is the same device and a new tab is another. */
@@ -124,14 +128,21 @@ function showProgress(p: DemoProgress): void {
 async function trainDemo(): Promise<void> {
   training = true;
   ui.select.disabled = true;
+  ui.engine.disabled = true;
+  const engine = isEngineChoice(ui.engine.value) ? ui.engine.value : 'tfjs';
   ui.button.textContent = 'Stop training';
   ui.progress.value = 0;
   setStatus(`Training on ${SYNTHETIC_NOTICE}…`, 'busy');
   try {
-    const r = await trainer.api.trainDemo({ ...DEMO }, proxy(showProgress));
+    const r = await trainer.api.trainDemo({ ...DEMO, engine }, proxy(showProgress));
     const how = r.stopped ? 'Stopped' : 'Done';
+    ui.engineUsed.textContent =
+      r.fallback === undefined
+        ? `${ENGINE_LABEL[r.engine]} (${r.backend})`
+        : `${ENGINE_LABEL[r.engine]} (${r.backend}); the fused engine could not run: ${r.fallback}`;
+    const on = r.engine === 'tfjs' ? r.backend : `the ${ENGINE_LABEL[r.engine]}`;
     setStatus(
-      `${how} after ${r.steps} steps on ${r.backend}: loss ${r.loss.toFixed(4)}, ` +
+      `${how} after ${r.steps} steps on ${on}: loss ${r.loss.toFixed(4)}, ` +
         `${r.samplesPerSec.toFixed(0)} samples/s (${r.rows} synthetic rows, ${r.classes} classes, ` +
         `${r.params} parameters).`,
     );
@@ -140,6 +151,7 @@ async function trainDemo(): Promise<void> {
   } finally {
     training = false;
     ui.select.disabled = false;
+    ui.engine.disabled = false;
     ui.button.textContent = 'Train on synthetic sample';
   }
 }
@@ -187,6 +199,8 @@ declare global {
 
 window.__pqfed = hook;
 
+const chosenEngine = new URLSearchParams(location.search).get('engine');
+if (isEngineChoice(chosenEngine)) ui.engine.value = chosenEngine;
 const forced = new URLSearchParams(location.search).get('backend');
 const initial: BackendChoice = forced === 'webgpu' || forced === 'wasm' || forced === 'cpu' ? forced : 'auto';
 ui.select.value = initial;

@@ -11,15 +11,40 @@
 import type { ExperimentInfo, FitSettings, LocalMetrics } from '../core/protocol.ts';
 import type { EncodedData } from '../data/features.ts';
 import { checkConfig, initWeights, type ModelConfig, MultiTaskModel } from '../model/model.ts';
-import { type TrainProgress, train } from '../model/train.ts';
+import { type TrainOptions, type TrainProgress, type TrainResult, train } from '../model/train.ts';
 import type { LocalTrainer } from './client.ts';
+
+/**
+ * The model and its local training as `ModelTrainer` uses them: tfjs (the default and the reference) or
+ * another engine with the same contract (the fused WebGPU engine, src/engine/webgpu/train.ts).
+ */
+export interface TrainingEngine {
+  readonly numParams: number;
+  /** Validates (length, finite values) and replaces the weights; the next `train` starts a fresh Adam. */
+  setWeights(weights: Float32Array): void;
+  getWeights(): Promise<Float32Array>;
+  train(data: EncodedData, opts: TrainOptions): Promise<TrainResult>;
+  dispose(): void;
+}
+
+/** tfjs: a MultiTaskModel trained by `train` on the active backend. */
+export function tfjsTrainingEngine(config: ModelConfig): TrainingEngine {
+  const model = new MultiTaskModel(config, initWeights(config, 0).weights);
+  return {
+    numParams: model.numParams,
+    setWeights: (w) => model.setWeights(w),
+    getWeights: () => model.getWeights(),
+    train: (data, opts) => train(model, data, opts),
+    dispose: () => model.dispose(),
+  };
+}
 
 export class ShardMismatchError extends Error {
   override name = 'ShardMismatchError';
 }
 
 export class ModelTrainer implements LocalTrainer {
-  private model: MultiTaskModel | null = null;
+  private model: TrainingEngine | null = null;
   /** FedDyn's g_k (null until the first FedDyn round). */
   private dynGrad: Float32Array | null = null;
 
@@ -28,6 +53,10 @@ export class ModelTrainer implements LocalTrainer {
     readonly backend: string,
     /** Called during local training (every few steps and at each epoch's end), with the round. */
     private readonly onProgress?: (p: TrainProgress & { round: number }) => void,
+    /** Builds the model for an experiment's config (default: tfjs). */
+    private readonly makeEngine: (
+      config: ModelConfig,
+    ) => TrainingEngine | Promise<TrainingEngine> = tfjsTrainingEngine,
   ) {}
 
   get numSamples(): number {
@@ -50,7 +79,7 @@ export class ModelTrainer implements LocalTrainer {
     }
     this.model?.dispose();
     this.dynGrad = null;
-    this.model = new MultiTaskModel(config, initWeights(config, 0).weights);
+    this.model = await this.makeEngine(config);
     if (this.model.numParams !== experiment.modelSize) {
       throw new ShardMismatchError(
         `the experiment announces ${experiment.modelSize} weights, its model config has ${this.model.numParams}`,
@@ -69,7 +98,7 @@ export class ModelTrainer implements LocalTrainer {
     const alpha = fit.dynAlpha ?? 0;
     if (alpha > 0 && this.dynGrad?.length !== global.length) this.dynGrad = new Float32Array(global.length);
     const mu = fit.proxMu + alpha;
-    const r = await train(model, this.data, {
+    const r = await model.train(this.data, {
       epochs: fit.epochs,
       batchSize: fit.batchSize,
       learningRate: fit.learningRate,

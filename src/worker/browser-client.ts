@@ -16,13 +16,21 @@ import {
   type LocalTrainer,
   type WebSocketLike,
 } from '../client/client.ts';
-import { ModelTrainer, ShardMismatchError } from '../client/model-trainer.ts';
+import {
+  ModelTrainer,
+  ShardMismatchError,
+  type TrainingEngine,
+  tfjsTrainingEngine,
+} from '../client/model-trainer.ts';
 import type { ExperimentInfo, FitSettings, LocalMetrics } from '../core/protocol.ts';
 import { generateIdentity, type Identity } from '../crypto/identity.ts';
 import { pqClientChannels } from '../crypto/pq-channels.ts';
 import { type EncodedData, encode, type Preprocessor } from '../data/features.ts';
 import { hash53, importCsv } from '../data/import.ts';
 import { buildShard } from '../data/shard.ts';
+import type { EngineChoice } from '../engine/choice.ts';
+import { fusedTrainingEngine, webGpuAdapterPresent } from '../engine/webgpu/train.ts';
+import type { ModelConfig } from '../model/model.ts';
 import type { TrainProgress } from '../model/train.ts';
 import { type ClientStore, classHistogram } from './store.ts';
 
@@ -48,6 +56,8 @@ export interface JoinOptions {
   /** Class code, when the server needs one. */
   token?: string;
   name: string;
+  /** Local training on tfjs (default) or the fused WebGPU kernels (tfjs when they cannot run). */
+  engine?: EngineChoice;
 }
 
 /** The tab's ML-DSA-65 identity, created once and kept in IndexedDB. */
@@ -69,9 +79,30 @@ export class BrowserTrainer implements LocalTrainer {
     readonly backend: string,
     storedRows: number,
     private readonly tell: (s: PageStatus) => void,
+    private readonly engine: EngineChoice = 'tfjs',
   ) {
     this.rows = storedRows;
   }
+
+  /** The fused engine, or tfjs when it cannot run here (the page hears why). */
+  private readonly fusedOrTfjs = async (config: ModelConfig): Promise<TrainingEngine> => {
+    try {
+      const engine = await fusedTrainingEngine(config);
+      this.tell({
+        state: 'preparing',
+        message: 'Local training runs on the fused WebGPU engine.',
+        fraction: 1,
+      });
+      return engine;
+    } catch (err) {
+      this.tell({
+        state: 'preparing',
+        message: `The fused WebGPU engine could not run (${(err as Error).message}): training with tfjs.`,
+        fraction: 1,
+      });
+      return tfjsTrainingEngine(config);
+    }
+  };
 
   get numSamples(): number {
     return this.rows;
@@ -85,15 +116,19 @@ export class BrowserTrainer implements LocalTrainer {
       fraction: 1,
     });
     this.inner?.dispose();
-    const inner = new ModelTrainer(data, this.backend, (p: TrainProgress & { round: number }) =>
-      this.tell({
-        state: 'progress',
-        round: p.round,
-        stepsDone: p.stepsDone,
-        steps: p.stepsPerEpoch * p.epochs,
-        loss: p.loss,
-        samplesPerSec: p.samplesPerSec,
-      }),
+    const inner = new ModelTrainer(
+      data,
+      this.backend,
+      (p: TrainProgress & { round: number }) =>
+        this.tell({
+          state: 'progress',
+          round: p.round,
+          stepsDone: p.stepsDone,
+          steps: p.stepsPerEpoch * p.epochs,
+          loss: p.loss,
+          samplesPerSec: p.samplesPerSec,
+        }),
+      this.engine === 'fused-webgpu' ? this.fusedOrTfjs : undefined,
     );
     await inner.prepare(experiment);
     this.inner = inner;
@@ -198,7 +233,16 @@ export async function runClient(
 ): Promise<void> {
   const identity = await loadIdentity(store);
   const membership = await store.membership(opts.fingerprint);
-  const trainer = new BrowserTrainer(store, backend, await storedRows(store), tell);
+  // The server sees `webgpu-fused` when the fused engine was chosen and a WebGPU adapter is there.
+  const engine = opts.engine ?? 'tfjs';
+  const fused = engine === 'fused-webgpu' && (await webGpuAdapterPresent());
+  const trainer = new BrowserTrainer(
+    store,
+    fused ? 'webgpu-fused' : backend,
+    await storedRows(store),
+    tell,
+    engine,
+  );
   let saved = membership?.clientId;
   const client = new FederatedClient({
     url: opts.url,
