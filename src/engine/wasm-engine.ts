@@ -49,6 +49,8 @@ interface Exports {
   logitsPtr(): number;
   mosPtr(): number;
   lastClassLoss(): number;
+  setProfile(on: number): void;
+  profileTime(section: number): number;
   lastMosLoss(): number;
   resetAdam(beta1: number, beta2: number): void;
   predict(batch: number): void;
@@ -74,6 +76,24 @@ interface Exports {
     eps: number,
   ): number;
 }
+
+/** The sections `profile()` times (the step's order); "X back" is X's backward pass. */
+export const PROFILE_SECTIONS = [
+  'tokens',
+  'conv',
+  'attention',
+  'attention out',
+  'feed-forward',
+  'pool, heads',
+  'loss, heads back, pool back',
+  'feed-forward back',
+  'attention back',
+  'qkv back, ln1 back',
+  'conv back',
+  'tokens back',
+  'prox, linear',
+  'adam',
+] as const;
 
 let compiled: Promise<WebAssembly.Module> | undefined;
 
@@ -208,6 +228,7 @@ export class FusedEngine {
         abort: () => {
           throw new EngineError('fused engine: the module aborted');
         },
+        now: () => performance.now(),
       },
     });
     const engine = new FusedEngine(config, maxBatch, instance);
@@ -310,6 +331,21 @@ export class FusedEngine {
       1 - ADAM.beta2,
       ADAM.epsilon,
     );
+  }
+
+  /** Starts (or stops) timing the step's sections; `profile()` reads them. */
+  setProfile(on: boolean): void {
+    this.x.setProfile(on ? 1 : 0);
+  }
+
+  /** Milliseconds per section since setProfile(true) (and the part inside matrix products), and in all
+   * matrix products. */
+  profile(): { sections: Record<string, { ms: number; gemmMs: number }>; gemm: number } {
+    const sections: Record<string, { ms: number; gemmMs: number }> = {};
+    PROFILE_SECTIONS.forEach((name, i) => {
+      sections[name] = { ms: this.x.profileTime(i), gemmMs: this.x.profileTime(i + 15) };
+    });
+    return { sections, gemm: this.x.profileTime(31) };
   }
 
   /** Forward pass of the `b` rows in `inputs`: live views of the logits [b, K] and MOS [b]. */

@@ -105,6 +105,39 @@ let lastMse: f64 = 0;
 
 let top: usize = 0;
 
+// ---- optional profile: time per section, through the host's clock (off unless setProfile(1)) ----------
+@external("env", "now")
+declare function now(): f64;
+let profiling: bool = false;
+let tLast: f64 = 0;
+const tbuf = memory.data(8 * 32);
+let gemmTime: f64 = 0;
+let gemmLast: f64 = 0;
+
+export function setProfile(on: i32): void {
+  profiling = on != 0;
+  memory.fill(tbuf, 0, 8 * 32);
+  gemmTime = 0;
+  gemmLast = 0;
+  tLast = on ? now() : 0;
+}
+/** Milliseconds spent in section `i` since setProfile(1); i = 31: inside gemm. */
+export function profileTime(i: i32): f64 {
+  return i == 31 ? gemmTime : load<f64>(tbuf + ((<usize>i) << 3));
+}
+@inline
+function mark(i: i32): void {
+  if (profiling) {
+    const t = now();
+    const p = tbuf + ((<usize>i) << 3);
+    store<f64>(p, load<f64>(p) + t - tLast);
+    tLast = t;
+    const q = tbuf + ((<usize>(i + 15)) << 3);
+    store<f64>(q, load<f64>(q) + gemmTime - gemmLast);
+    gemmLast = gemmTime;
+  }
+}
+
 function alloc(floats: i32): usize {
   const p = top;
   top = (top + ((<usize>floats) << 2) + 63) & ~(<usize>63);
@@ -309,8 +342,9 @@ export function resetAdam(beta1: f32, beta2: f32): void {
 // ---- kernels ------------------------------------------------------------------------------------------
 
 /**
- * C[M, N] (+)= A[M, K] · B[K, N]. A's element (i, k) is at a + 4·(i·ars + k·acs), so a transposed A is
- * (ars = 1, acs = its row length). B and C are row-major with row strides ldb, ldc. 4×8 register tiles.
+ * C[M, N] = (C if acc) + A[M, K] · B[K, N] (+ bias[N]) (then ReLU). A's element (i, k) is at
+ * a + 4·(i·ars + k·acs), so a transposed A is (ars = 1, acs = its row length). B and C are row-major with
+ * row strides ldb, ldc. bias = 0: none. 4×8 register tiles.
  */
 function gemm(
   a: usize,
@@ -324,6 +358,47 @@ function gemm(
   Kd: i32,
   N: i32,
   acc: bool,
+  bias: usize = 0,
+  relu: bool = false,
+): void {
+  if (profiling) {
+    const t = now();
+    gemmK(a, ars, acs, b, ldb, c, ldc, M, Kd, N, acc, bias, relu);
+    gemmTime += now() - t;
+  } else gemmK(a, ars, acs, b, ldb, c, ldc, M, Kd, N, acc, bias, relu);
+}
+
+/** The epilogue of a 4-wide tile: previous C, bias, ReLU. */
+@inline
+function fin(s: v128, c: usize, acc: bool, bias: usize, o: usize, relu: bool): v128 {
+  if (acc) s = f32x4.add(s, v128.load(c));
+  if (bias) s = f32x4.add(s, v128.load(bias + o));
+  if (relu) s = f32x4.max(s, f32x4.splat(0));
+  return s;
+}
+
+@inline
+function fin1(s: f32, c: usize, acc: bool, bias: usize, o: usize, relu: bool): f32 {
+  if (acc) s += load<f32>(c);
+  if (bias) s += load<f32>(bias + o);
+  if (relu && !(s > 0)) s = 0;
+  return s;
+}
+
+function gemmK(
+  a: usize,
+  ars: i32,
+  acs: i32,
+  b: usize,
+  ldb: i32,
+  c: usize,
+  ldc: i32,
+  M: i32,
+  Kd: i32,
+  N: i32,
+  acc: bool,
+  bias: usize,
+  relu: bool,
 ): void {
   const ar = (<usize>ars) << 2;
   const ac = (<usize>acs) << 2;
@@ -357,16 +432,16 @@ function gemm(
       for (let k = 0; k < Kd; k++) {
         const b0 = v128.load(pb);
         const b1 = v128.load(pb, 16);
-        let x = f32x4.splat(load<f32>(pa0));
+        let x = v128.load32_splat(pa0);
         s00 = f32x4.add(s00, f32x4.mul(x, b0));
         s01 = f32x4.add(s01, f32x4.mul(x, b1));
-        x = f32x4.splat(load<f32>(pa1));
+        x = v128.load32_splat(pa1);
         s10 = f32x4.add(s10, f32x4.mul(x, b0));
         s11 = f32x4.add(s11, f32x4.mul(x, b1));
-        x = f32x4.splat(load<f32>(pa2));
+        x = v128.load32_splat(pa2);
         s20 = f32x4.add(s20, f32x4.mul(x, b0));
         s21 = f32x4.add(s21, f32x4.mul(x, b1));
-        x = f32x4.splat(load<f32>(pa3));
+        x = v128.load32_splat(pa3);
         s30 = f32x4.add(s30, f32x4.mul(x, b0));
         s31 = f32x4.add(s31, f32x4.mul(x, b1));
         pa0 += ac;
@@ -376,24 +451,14 @@ function gemm(
         pb += bs;
       }
       const o = (<usize>j) << 2;
-      if (acc) {
-        s00 = f32x4.add(s00, v128.load(c0 + o));
-        s01 = f32x4.add(s01, v128.load(c0 + o, 16));
-        s10 = f32x4.add(s10, v128.load(c1 + o));
-        s11 = f32x4.add(s11, v128.load(c1 + o, 16));
-        s20 = f32x4.add(s20, v128.load(c2 + o));
-        s21 = f32x4.add(s21, v128.load(c2 + o, 16));
-        s30 = f32x4.add(s30, v128.load(c3 + o));
-        s31 = f32x4.add(s31, v128.load(c3 + o, 16));
-      }
-      v128.store(c0 + o, s00);
-      v128.store(c0 + o, s01, 16);
-      v128.store(c1 + o, s10);
-      v128.store(c1 + o, s11, 16);
-      v128.store(c2 + o, s20);
-      v128.store(c2 + o, s21, 16);
-      v128.store(c3 + o, s30);
-      v128.store(c3 + o, s31, 16);
+      v128.store(c0 + o, fin(s00, c0 + o, acc, bias, o, relu));
+      v128.store(c0 + o + 16, fin(s01, c0 + o + 16, acc, bias, o + 16, relu));
+      v128.store(c1 + o, fin(s10, c1 + o, acc, bias, o, relu));
+      v128.store(c1 + o + 16, fin(s11, c1 + o + 16, acc, bias, o + 16, relu));
+      v128.store(c2 + o, fin(s20, c2 + o, acc, bias, o, relu));
+      v128.store(c2 + o + 16, fin(s21, c2 + o + 16, acc, bias, o + 16, relu));
+      v128.store(c3 + o, fin(s30, c3 + o, acc, bias, o, relu));
+      v128.store(c3 + o + 16, fin(s31, c3 + o + 16, acc, bias, o + 16, relu));
     }
     for (; j + 4 <= N; j += 4) {
       let s0 = f32x4.splat(0);
@@ -407,10 +472,10 @@ function gemm(
       let pb = b + ((<usize>j) << 2);
       for (let k = 0; k < Kd; k++) {
         const b0 = v128.load(pb);
-        s0 = f32x4.add(s0, f32x4.mul(f32x4.splat(load<f32>(pa0)), b0));
-        s1 = f32x4.add(s1, f32x4.mul(f32x4.splat(load<f32>(pa1)), b0));
-        s2 = f32x4.add(s2, f32x4.mul(f32x4.splat(load<f32>(pa2)), b0));
-        s3 = f32x4.add(s3, f32x4.mul(f32x4.splat(load<f32>(pa3)), b0));
+        s0 = f32x4.add(s0, f32x4.mul(v128.load32_splat(pa0), b0));
+        s1 = f32x4.add(s1, f32x4.mul(v128.load32_splat(pa1), b0));
+        s2 = f32x4.add(s2, f32x4.mul(v128.load32_splat(pa2), b0));
+        s3 = f32x4.add(s3, f32x4.mul(v128.load32_splat(pa3), b0));
         pa0 += ac;
         pa1 += ac;
         pa2 += ac;
@@ -418,16 +483,10 @@ function gemm(
         pb += bs;
       }
       const o = (<usize>j) << 2;
-      if (acc) {
-        s0 = f32x4.add(s0, v128.load(c0 + o));
-        s1 = f32x4.add(s1, v128.load(c1 + o));
-        s2 = f32x4.add(s2, v128.load(c2 + o));
-        s3 = f32x4.add(s3, v128.load(c3 + o));
-      }
-      v128.store(c0 + o, s0);
-      v128.store(c1 + o, s1);
-      v128.store(c2 + o, s2);
-      v128.store(c3 + o, s3);
+      v128.store(c0 + o, fin(s0, c0 + o, acc, bias, o, relu));
+      v128.store(c1 + o, fin(s1, c1 + o, acc, bias, o, relu));
+      v128.store(c2 + o, fin(s2, c2 + o, acc, bias, o, relu));
+      v128.store(c3 + o, fin(s3, c3 + o, acc, bias, o, relu));
     }
     for (; j < N; j++) {
       let s0: f32 = 0;
@@ -452,16 +511,10 @@ function gemm(
         pb += bs;
       }
       const o = (<usize>j) << 2;
-      if (acc) {
-        s0 += load<f32>(c0 + o);
-        s1 += load<f32>(c1 + o);
-        s2 += load<f32>(c2 + o);
-        s3 += load<f32>(c3 + o);
-      }
-      store<f32>(c0 + o, s0);
-      store<f32>(c1 + o, s1);
-      store<f32>(c2 + o, s2);
-      store<f32>(c3 + o, s3);
+      store<f32>(c0 + o, fin1(s0, c0 + o, acc, bias, o, relu));
+      store<f32>(c1 + o, fin1(s1, c1 + o, acc, bias, o, relu));
+      store<f32>(c2 + o, fin1(s2, c2 + o, acc, bias, o, relu));
+      store<f32>(c3 + o, fin1(s3, c3 + o, acc, bias, o, relu));
     }
   }
   for (; i < M; i++) {
@@ -474,32 +527,27 @@ function gemm(
       let pa0 = a0;
       let pb = b + ((<usize>j) << 2);
       for (let k = 0; k < Kd; k++) {
-        const x = f32x4.splat(load<f32>(pa0));
+        const x = v128.load32_splat(pa0);
         s0 = f32x4.add(s0, f32x4.mul(x, v128.load(pb)));
         s1 = f32x4.add(s1, f32x4.mul(x, v128.load(pb, 16)));
         pa0 += ac;
         pb += bs;
       }
       const o = (<usize>j) << 2;
-      if (acc) {
-        s0 = f32x4.add(s0, v128.load(c0 + o));
-        s1 = f32x4.add(s1, v128.load(c0 + o, 16));
-      }
-      v128.store(c0 + o, s0);
-      v128.store(c0 + o, s1, 16);
+      v128.store(c0 + o, fin(s0, c0 + o, acc, bias, o, relu));
+      v128.store(c0 + o + 16, fin(s1, c0 + o + 16, acc, bias, o + 16, relu));
     }
     for (; j + 4 <= N; j += 4) {
       let s0 = f32x4.splat(0);
       let pa0 = a0;
       let pb = b + ((<usize>j) << 2);
       for (let k = 0; k < Kd; k++) {
-        s0 = f32x4.add(s0, f32x4.mul(f32x4.splat(load<f32>(pa0)), v128.load(pb)));
+        s0 = f32x4.add(s0, f32x4.mul(v128.load32_splat(pa0), v128.load(pb)));
         pa0 += ac;
         pb += bs;
       }
       const o = (<usize>j) << 2;
-      if (acc) s0 = f32x4.add(s0, v128.load(c0 + o));
-      v128.store(c0 + o, s0);
+      v128.store(c0 + o, fin(s0, c0 + o, acc, bias, o, relu));
     }
     for (; j < N; j++) {
       let s0: f32 = 0;
@@ -511,8 +559,7 @@ function gemm(
         pb += bs;
       }
       const o = (<usize>j) << 2;
-      if (acc) s0 += load<f32>(c0 + o);
-      store<f32>(c0 + o, s0);
+      store<f32>(c0 + o, fin1(s0, c0 + o, acc, bias, o, relu));
     }
   }
 }
@@ -583,25 +630,71 @@ function addBias(x: usize, M: i32, N: i32, bias: usize): void {
   }
 }
 
+@inline
+function hsum(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+/** dst[n] = a[n] + b[n]. */
+function vadd(dst: usize, a: usize, b: usize, n: i32): void {
+  const e = dst + ((<usize>n) << 2);
+  const e4 = dst + ((<usize>(n & ~3)) << 2);
+  let d = dst;
+  let pa = a;
+  let pb = b;
+  for (; d < e4; d += 16, pa += 16, pb += 16) v128.store(d, f32x4.add(v128.load(pa), v128.load(pb)));
+  for (; d < e; d += 4, pa += 4, pb += 4) store<f32>(d, load<f32>(pa) + load<f32>(pb));
+}
+
+/** dst[n] = src[n] where gate[n] > 0, else 0 (ReLU's backward). */
+function reluMask(dst: usize, src: usize, gate: usize, n: i32): void {
+  const e = dst + ((<usize>n) << 2);
+  const e4 = dst + ((<usize>(n & ~3)) << 2);
+  const z = f32x4.splat(0);
+  let d = dst;
+  let ps = src;
+  let pg = gate;
+  for (; d < e4; d += 16, ps += 16, pg += 16) v128.store(d, v128.and(v128.load(ps), f32x4.gt(v128.load(pg), z)));
+  for (; d < e; d += 4, ps += 4, pg += 4) store<f32>(d, load<f32>(pg) > 0 ? load<f32>(ps) : 0);
+}
+
 /** Layer norm of each row of x[M, N] (ε = 1e-5): y = x̂·g + b; keeps x̂ and 1/σ for the backward pass. */
 function layerNorm(x: usize, M: i32, N: i32, g: usize, b: usize, xhat: usize, rstd: usize, y: usize): void {
   const invN: f32 = 1 / <f32>N;
+  const n4 = N & ~3;
   for (let i = 0; i < M; i++) {
     const o = (<usize>(i * N)) << 2;
-    let mean: f32 = 0;
-    for (let j = 0; j < N; j++) mean += load<f32>(x + o + ((<usize>j) << 2));
+    const px = x + o;
+    let sv = f32x4.splat(0);
+    let j = 0;
+    for (; j < n4; j += 4) sv = f32x4.add(sv, v128.load(px + ((<usize>j) << 2)));
+    let mean = hsum(sv);
+    for (; j < N; j++) mean += load<f32>(px + ((<usize>j) << 2));
     mean *= invN;
-    let v: f32 = 0;
-    for (let j = 0; j < N; j++) {
-      const t = load<f32>(x + o + ((<usize>j) << 2)) - mean;
+    const mv = f32x4.splat(mean);
+    let vv = f32x4.splat(0);
+    for (j = 0; j < n4; j += 4) {
+      const t = f32x4.sub(v128.load(px + ((<usize>j) << 2)), mv);
+      vv = f32x4.add(vv, f32x4.mul(t, t));
+    }
+    let v = hsum(vv);
+    for (; j < N; j++) {
+      const t = load<f32>(px + ((<usize>j) << 2)) - mean;
       v += t * t;
     }
     v *= invN;
     const r: f32 = 1 / Mathf.sqrt(v + 1e-5);
     store<f32>(rstd + ((<usize>i) << 2), r);
-    for (let j = 0; j < N; j++) {
+    const rv = f32x4.splat(r);
+    for (j = 0; j < n4; j += 4) {
       const jo = (<usize>j) << 2;
-      const h = (load<f32>(x + o + jo) - mean) * r;
+      const h = f32x4.mul(f32x4.sub(v128.load(px + jo), mv), rv);
+      v128.store(xhat + o + jo, h);
+      v128.store(y + o + jo, f32x4.add(f32x4.mul(h, v128.load(g + jo)), v128.load(b + jo)));
+    }
+    for (; j < N; j++) {
+      const jo = (<usize>j) << 2;
+      const h = (load<f32>(px + jo) - mean) * r;
       store<f32>(xhat + o + jo, h);
       store<f32>(y + o + jo, h * load<f32>(g + jo) + load<f32>(b + jo));
     }
@@ -625,11 +718,25 @@ function layerNormBack(
   acc: bool,
 ): void {
   const invN: f32 = 1 / <f32>N;
+  const n4 = N & ~3;
   for (let i = 0; i < M; i++) {
     const o = (<usize>(i * N)) << 2;
-    let s1: f32 = 0;
-    let s2: f32 = 0;
-    for (let j = 0; j < N; j++) {
+    let v1 = f32x4.splat(0);
+    let v2 = f32x4.splat(0);
+    let j = 0;
+    for (; j < n4; j += 4) {
+      const jo = (<usize>j) << 2;
+      const d = v128.load(dy + o + jo);
+      const h = v128.load(xhat + o + jo);
+      const dh = f32x4.mul(d, v128.load(g + jo));
+      v1 = f32x4.add(v1, dh);
+      v2 = f32x4.add(v2, f32x4.mul(dh, h));
+      v128.store(dg + jo, f32x4.add(v128.load(dg + jo), f32x4.mul(d, h)));
+      v128.store(db + jo, f32x4.add(v128.load(db + jo), d));
+    }
+    let s1 = hsum(v1);
+    let s2 = hsum(v2);
+    for (; j < N; j++) {
       const jo = (<usize>j) << 2;
       const d = load<f32>(dy + o + jo);
       const h = load<f32>(xhat + o + jo);
@@ -642,11 +749,82 @@ function layerNormBack(
     s1 *= invN;
     s2 *= invN;
     const r = load<f32>(rstd + ((<usize>i) << 2));
-    for (let j = 0; j < N; j++) {
+    const rv = f32x4.splat(r);
+    const s1v = f32x4.splat(s1);
+    const s2v = f32x4.splat(s2);
+    for (j = 0; j < n4; j += 4) {
+      const jo = (<usize>j) << 2;
+      const dh = f32x4.mul(v128.load(dy + o + jo), v128.load(g + jo));
+      let v = f32x4.mul(rv, f32x4.sub(f32x4.sub(dh, s1v), f32x4.mul(v128.load(xhat + o + jo), s2v)));
+      if (acc) v = f32x4.add(v128.load(dx + o + jo), v);
+      v128.store(dx + o + jo, v);
+    }
+    for (; j < N; j++) {
       const jo = (<usize>j) << 2;
       const dh = load<f32>(dy + o + jo) * load<f32>(g + jo);
       const v = r * (dh - s1 - load<f32>(xhat + o + jo) * s2);
       store<f32>(dx + o + jo, acc ? load<f32>(dx + o + jo) + v : v);
+    }
+  }
+}
+
+/** e^x for four lanes (Cephes' expf: range reduction by ln 2, degree-5 polynomial; ~1 ulp). */
+@inline
+function expv(x: v128): v128 {
+  x = f32x4.min(f32x4.max(x, f32x4.splat(-87.3)), f32x4.splat(88.3));
+  const fx = f32x4.floor(f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504088896341)), f32x4.splat(0.5)));
+  x = f32x4.sub(x, f32x4.mul(fx, f32x4.splat(0.693359375)));
+  x = f32x4.sub(x, f32x4.mul(fx, f32x4.splat(-2.12194440e-4)));
+  const z = f32x4.mul(x, x);
+  let y = f32x4.splat(1.9875691500e-4);
+  y = f32x4.add(f32x4.mul(y, x), f32x4.splat(1.3981999507e-3));
+  y = f32x4.add(f32x4.mul(y, x), f32x4.splat(8.3334519073e-3));
+  y = f32x4.add(f32x4.mul(y, x), f32x4.splat(4.1665795894e-2));
+  y = f32x4.add(f32x4.mul(y, x), f32x4.splat(1.6666665459e-1));
+  y = f32x4.add(f32x4.mul(y, x), f32x4.splat(5.0000001201e-1));
+  y = f32x4.add(f32x4.add(f32x4.mul(y, z), x), f32x4.splat(1));
+  const n = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(fx), i32x4.splat(127)), 23);
+  return f32x4.mul(y, n);
+}
+
+/** Softmax of each row of s[M, N] scaled by `scale`, in place. */
+function softmaxRows(s: usize, M: i32, N: i32, scale: f32): void {
+  const n4 = N & ~3;
+  const sv = f32x4.splat(scale);
+  for (let i = 0; i < M; i++) {
+    const row = s + ((<usize>(i * N)) << 2);
+    let mv = f32x4.splat(-Infinity);
+    let j = 0;
+    for (; j < n4; j += 4) mv = f32x4.max(mv, v128.load(row + ((<usize>j) << 2)));
+    let mx = Mathf.max(
+      Mathf.max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)),
+      Mathf.max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)),
+    );
+    for (; j < N; j++) mx = Mathf.max(mx, load<f32>(row + ((<usize>j) << 2)));
+    const m = f32x4.splat(mx * scale);
+    let sum = f32x4.splat(0);
+    for (j = 0; j < n4; j += 4) {
+      const p = row + ((<usize>j) << 2);
+      const e = expv(f32x4.sub(f32x4.mul(v128.load(p), sv), m));
+      v128.store(p, e);
+      sum = f32x4.add(sum, e);
+    }
+    let tot = hsum(sum);
+    for (; j < N; j++) {
+      const p = row + ((<usize>j) << 2);
+      const e = Mathf.exp(load<f32>(p) * scale - mx * scale);
+      store<f32>(p, e);
+      tot += e;
+    }
+    const inv = f32x4.splat(1 / tot);
+    for (j = 0; j < n4; j += 4) {
+      const p = row + ((<usize>j) << 2);
+      v128.store(p, f32x4.mul(v128.load(p), inv));
+    }
+    const inv1: f32 = 1 / tot;
+    for (; j < N; j++) {
+      const p = row + ((<usize>j) << 2);
+      store<f32>(p, load<f32>(p) * inv1);
     }
   }
 }
@@ -687,6 +865,7 @@ function forward(B: i32): void {
       }
     }
   }
+  mark(0);
   // residual Conv1D(k=3, same padding) + ReLU, as im2col
   const nd = (<usize>(N * D)) << 2;
   const d4 = (<usize>D) << 2;
@@ -708,23 +887,14 @@ function forward(B: i32): void {
         else memory.fill(row + 2 * d4, 0, d4);
       }
     }
-    gemm(cols, 3 * D, 1, w, D, r, D, N, 3 * D, D, false);
-    for (let i = 0; i < N; i++) {
-      const o = (<usize>i) * d4;
-      for (let j = 0; j < D; j++) {
-        const jo = (<usize>j) << 2;
-        let v = load<f32>(r + o + jo) + load<f32>(bias + jo);
-        if (!(v > 0)) v = 0;
-        store<f32>(r + o + jo, v);
-        store<f32>(hout + o + jo, load<f32>(hin + o + jo) + v);
-      }
-    }
+    gemm(cols, 3 * D, 1, w, D, r, D, N, 3 * D, D, false, bias, true);
+    vadd(hout, hin, r, N * D);
   }
+  mark(1);
   const hc = pHs + <usize>C * nd;
   // attention
   layerNorm(hc, N, D, pW + oLn1g, pW + oLn1b, pXhat1, pRstd1, pA1);
-  gemm(pA1, D, 1, pW + oQkvW, 3 * D, pQkv, 3 * D, N, D, 3 * D, false);
-  addBias(pQkv, N, 3 * D, pW + oQkvB);
+  gemm(pA1, D, 1, pW + oQkvW, 3 * D, pQkv, 3 * D, N, D, 3 * D, false, pW + oQkvB);
   const scale: f32 = 1 / Mathf.sqrt(<f32>DH);
   for (let b = 0; b < B; b++) {
     for (let hh = 0; hh < H; hh++) {
@@ -734,51 +904,28 @@ function forward(B: i32): void {
       const s = pAtt + ((<usize>((b * H + hh) * L * L)) << 2);
       transpose(k, 3 * D, pKT, L, DH);
       gemm(q, 3 * D, 1, pKT, L, s, L, L, DH, L, false);
-      for (let i = 0; i < L; i++) {
-        const row = s + ((<usize>(i * L)) << 2);
-        let mx: f32 = -Infinity;
-        for (let j = 0; j < L; j++) {
-          const t = f(row, j) * scale;
-          if (t > mx) mx = t;
-        }
-        let sum: f32 = 0;
-        for (let j = 0; j < L; j++) {
-          const e = Mathf.exp(f(row, j) * scale - mx);
-          setf(row, j, e);
-          sum += e;
-        }
-        const inv: f32 = 1 / sum;
-        for (let j = 0; j < L; j++) setf(row, j, f(row, j) * inv);
-      }
+      softmaxRows(s, L, L, scale);
       gemm(s, L, 1, v, 3 * D, pCtx + ((<usize>(b * L * D + hh * DH)) << 2), D, L, L, DH, false);
     }
   }
+  mark(2);
   // h2 = hc + ctx·Wo + bo
   memory.copy(pH2, hc, nd);
-  addBias(pH2, N, D, pW + oOutB);
-  gemm(pCtx, D, 1, pW + oOutW, D, pH2, D, N, D, D, true);
+  gemm(pCtx, D, 1, pW + oOutW, D, pH2, D, N, D, D, true, pW + oOutB);
+  mark(3);
   // feed-forward
   layerNorm(pH2, N, D, pW + oLn2g, pW + oLn2b, pXhat2, pRstd2, pA2);
-  const f1Bias = pW + oFf1B;
-  for (let i = 0; i < N; i++) memory.copy(pF1 + ((<usize>(i * F)) << 2), f1Bias, (<usize>F) << 2);
-  gemm(pA2, D, 1, pW + oFf1W, F, pF1, F, N, D, F, true);
-  const nf = N * F;
-  for (let i = 0; i < nf; i++) {
-    const v = f(pF1, i);
-    if (!(v > 0)) setf(pF1, i, 0);
-  }
+  gemm(pA2, D, 1, pW + oFf1W, F, pF1, F, N, D, F, false, pW + oFf1B, true);
   memory.copy(pH3, pH2, nd);
-  addBias(pH3, N, D, pW + oFf2B);
-  gemm(pF1, F, 1, pW + oFf2W, D, pH3, D, N, F, D, true);
+  gemm(pF1, F, 1, pW + oFf2W, D, pH3, D, N, F, D, true, pW + oFf2B);
+  mark(4);
   // mean pool + layer norm
   const invL: f32 = 1 / <f32>L;
+  memory.fill(pPool, 0, (<usize>B) * d4);
   for (let b = 0; b < B; b++) {
     const out = pPool + (<usize>b) * d4;
-    for (let j = 0; j < D; j++) {
-      let s: f32 = 0;
-      for (let l = 0; l < L; l++) s += f(pH3, (b * L + l) * D + j);
-      setf(out, j, s * invL);
-    }
+    for (let l = 0; l < L; l++) vadd(out, out, pH3 + (<usize>(b * L + l)) * d4, D);
+    for (let j = 0; j < D; j++) setf(out, j, f(out, j) * invL);
   }
   layerNorm(pPool, B, D, pW + oLnfg, pW + oLnfb, pXhatF, pRstdF, pZ);
   // heads
@@ -811,6 +958,7 @@ export function lossAndGrads(B: i32, useCW: i32, mu: f32, useLin: i32): f64 {
   const d4 = (<usize>D) << 2;
   const nd = (<usize>(N * D)) << 2;
   memory.fill(pG, 0, (<usize>P) << 2);
+  mark(5);
   // softmax cross-entropy (optionally class-weighted) and MOS mean squared error
   let wsum: f32 = 0;
   let ceSum: f32 = 0;
@@ -877,16 +1025,17 @@ export function lossAndGrads(B: i32, useCW: i32, mu: f32, useLin: i32): f64 {
       for (let j = 0; j < D; j++) setf(row, j, f(pDPool, b * D + j) * invL);
     }
   }
+  mark(6);
   // feed-forward
   gemmTN(pF1, pDH, pG + oFf2W, N, F, D);
   colSum(pDH, N, D, pG + oFf2B);
   gemmNT(pDH, pW + oFf2W, pDF1, N, D, F, false);
-  const nf = N * F;
-  for (let i = 0; i < nf; i++) if (!(f(pF1, i) > 0)) setf(pDF1, i, 0);
+  reluMask(pDF1, pDF1, pF1, N * F);
   gemmTN(pA2, pDF1, pG + oFf1W, N, D, F);
   colSum(pDF1, N, F, pG + oFf1B);
   gemmNT(pDF1, pW + oFf1W, pDA, N, F, D, false);
   layerNormBack(pDA, pXhat2, pRstd2, pW + oLn2g, pG + oLn2g, pG + oLn2b, pDH, N, D, true);
+  mark(7);
   // attention
   gemmTN(pCtx, pDH, pG + oOutW, N, D, D);
   colSum(pDH, N, D, pG + oOutB);
@@ -917,6 +1066,7 @@ export function lossAndGrads(B: i32, useCW: i32, mu: f32, useLin: i32): f64 {
       gemm(pDP, 1, L, q, 3 * D, dk, 3 * D, L, L, DH, false); // dK = dSᵀ·Q
     }
   }
+  mark(8);
   gemmTN(pA1, pDBig, pG + oQkvW, N, D, 3 * D);
   colSum(pDBig, N, 3 * D, pG + oQkvB);
   // The key bias shifts every score of a query's row by the same q·b: softmax ignores it, so its gradient is
@@ -924,6 +1074,7 @@ export function lossAndGrads(B: i32, useCW: i32, mu: f32, useLin: i32): f64 {
   memory.fill(pG + oQkvB + d4, 0, d4);
   gemmNT(pDBig, pW + oQkvW, pDA, N, 3 * D, D, false);
   layerNormBack(pDA, pXhat1, pRstd1, pW + oLn1g, pG + oLn1g, pG + oLn1b, pDH, N, D, true);
+  mark(9);
   // conv layers, last first
   for (let c = C - 1; c >= 0; c--) {
     const cols = pCols + <usize>c * 3 * nd;
@@ -931,8 +1082,7 @@ export function lossAndGrads(B: i32, useCW: i32, mu: f32, useLin: i32): f64 {
     const w = pW + oConv + <usize>c * convStride;
     const gw = pG + oConv + <usize>c * convStride;
     const gb = gw + ((<usize>(3 * D * D)) << 2);
-    const nn = N * D;
-    for (let i = 0; i < nn; i++) setf(pDA, i, f(r, i) > 0 ? f(pDH, i) : 0);
+    reluMask(pDA, pDH, r, N * D);
     gemmTN(cols, pDA, gw, N, 3 * D, D);
     colSum(pDA, N, D, gb);
     gemmNT(pDA, w, pDBig, N, D, 3 * D, false);
@@ -941,19 +1091,13 @@ export function lossAndGrads(B: i32, useCW: i32, mu: f32, useLin: i32): f64 {
       for (let l = 0; l < L; l++) {
         const dst = pDH + (<usize>(b * L + l)) * d4;
         const mid = pDBig + 3 * (<usize>(b * L + l)) * d4 + d4;
-        const hasNext = l + 1 < L;
-        const hasPrev = l > 0;
-        const nxt = mid + 3 * d4 - d4; // row l+1, first third
-        const prv = mid - 3 * d4 + d4; // row l−1, last third
-        for (let j = 0; j < D; j++) {
-          let v = f(dst, j) + f(mid, j);
-          if (hasNext) v += f(nxt, j);
-          if (hasPrev) v += f(prv, j);
-          setf(dst, j, v);
-        }
+        vadd(dst, dst, mid, D);
+        if (l + 1 < L) vadd(dst, dst, mid + 2 * d4, D); // row l+1, first third
+        if (l > 0) vadd(dst, dst, mid - 2 * d4, D); // row l−1, last third
       }
     }
   }
+  mark(10);
   // tokens
   for (let b = 0; b < B; b++) {
     for (let i = 0; i < Ln; i++) {
@@ -978,6 +1122,7 @@ export function lossAndGrads(B: i32, useCW: i32, mu: f32, useLin: i32): f64 {
       }
     }
   }
+  mark(11);
   // FedProx (μ/2)·‖w − w_global‖² and FedDyn −⟨g, w⟩
   if (mu > 0) {
     let sq: f64 = 0;
@@ -997,6 +1142,7 @@ export function lossAndGrads(B: i32, useCW: i32, mu: f32, useLin: i32): f64 {
     }
     loss -= dot;
   }
+  mark(12);
   lastLoss = loss;
   return loss;
 }
@@ -1019,6 +1165,7 @@ export function adam(lr: f32, beta1: f32, beta2: f32, ob1: f32, ob2: f32, eps: f
   }
   acc1 *= beta1;
   acc2 *= beta2;
+  mark(13);
 }
 
 /** One training step: lossAndGrads then adam. Returns the loss before the update. */
