@@ -10,6 +10,7 @@
  */
 import type { ExperimentInfo, FitSettings, LocalMetrics } from '../core/protocol.ts';
 import type { EncodedData } from '../data/features.ts';
+import { type TrainingEngine, trainFused } from '../engine/train-fused.ts';
 import { checkConfig, initWeights, type ModelConfig, MultiTaskModel } from '../model/model.ts';
 import { type TrainProgress, train } from '../model/train.ts';
 import type { LocalTrainer } from './client.ts';
@@ -28,6 +29,8 @@ export class ModelTrainer implements LocalTrainer {
     readonly backend: string,
     /** Called during local training (every few steps and at each epoch's end), with the round. */
     private readonly onProgress?: (p: TrainProgress & { round: number }) => void,
+    /** Who runs the steps: tfjs on `backend` (the reference), or the fused WASM engine (docs/fused-engine.md). */
+    readonly engine: TrainingEngine = 'tfjs',
   ) {}
 
   get numSamples(): number {
@@ -69,7 +72,7 @@ export class ModelTrainer implements LocalTrainer {
     const alpha = fit.dynAlpha ?? 0;
     if (alpha > 0 && this.dynGrad?.length !== global.length) this.dynGrad = new Float32Array(global.length);
     const mu = fit.proxMu + alpha;
-    const r = await train(model, this.data, {
+    const r = await (this.engine === 'fused' ? trainFused : train)(model, this.data, {
       epochs: fit.epochs,
       batchSize: fit.batchSize,
       learningRate: fit.learningRate,

@@ -3,10 +3,11 @@
  * steps and weights, with class weights, a cosine schedule, FedProx and FedDyn; abort stops it.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ModelTrainer } from '../client/model-trainer.ts';
 import type { EncodedData } from '../data/features.ts';
 import { useBackend } from '../model/backend.ts';
 import { modelConfigFor } from '../model/centralized.ts';
-import { initWeights, type ModelConfig, MultiTaskModel } from '../model/model.ts';
+import { initWeights, type ModelConfig, MultiTaskModel, paramSpecs } from '../model/model.ts';
 import { syntheticTrainingData } from '../model/throughput.ts';
 import { balancedClassWeights, type TrainOptions, train } from '../model/train.ts';
 import { trainFused } from './train-fused.ts';
@@ -89,4 +90,50 @@ describe('trainFused', () => {
     expect(relErr(await model.getWeights(), weights)).toBeGreaterThan(0);
     model.dispose();
   });
+});
+
+describe('ModelTrainer with engine "fused"', () => {
+  it('returns the delta tfjs returns, FedDyn state included', async () => {
+    const global = initWeights(config, 5).weights;
+    const experiment = {
+      dataset: 'toniot',
+      strategy: 'feddyn',
+      rounds: 2,
+      model: config as unknown as Record<string, unknown>,
+      preprocessor: {},
+      modelSize: global.length,
+    };
+    const fit = { epochs: 1, batchSize: 64, learningRate: 1e-3, proxMu: 0.01, seed: 4, dynAlpha: 0.1 };
+    const out: { delta: Float32Array; g: Float32Array }[] = [];
+    for (const engine of ['tfjs', 'fused'] as const) {
+      const t = new ModelTrainer(data, 'wasm', undefined, engine);
+      expect(t.engine).toBe(engine);
+      await t.prepare(experiment);
+      const r1 = await t.fit(global, fit, 1);
+      const r2 = await t.fit(
+        global.map((w, i) => w + r1.delta[i]!),
+        fit,
+        2,
+      );
+      out.push({ delta: r2.delta, g: t.dynState()! });
+      t.dispose();
+    }
+    // The key bias has an exactly-zero gradient (softmax ignores a per-row shift): the engine keeps it; tfjs
+    // moves it by Adam's ±lr-scaled steps on rounding noise. Compare everything else.
+    let off = 0;
+    for (const p of paramSpecs(config)) {
+      if (p.name === 'attn_qkv_b') break;
+      off += p.shape.reduce((a, b) => a * b, 1);
+    }
+    const d = config.dModel;
+    const keyBias = (v: Float32Array) => v.subarray(off + d, off + 2 * d);
+    expect(keyBias(out[1]!.delta).every((x) => x === 0)).toBe(true);
+    for (const o of out) {
+      keyBias(o.delta).fill(0);
+      keyBias(o.g).fill(0);
+    }
+    expect(relErr(out[0]!.delta, new Float32Array(out[0]!.delta.length))).toBeGreaterThan(0);
+    expect(relErr(out[1]!.delta, out[0]!.delta)).toBeLessThan(1e-3);
+    expect(relErr(out[1]!.g, out[0]!.g)).toBeLessThan(1e-3);
+  }, 60_000);
 });

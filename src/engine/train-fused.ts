@@ -10,6 +10,9 @@ import type { MultiTaskModel } from '../model/model.ts';
 import { nextMacrotask, TrainingError, type TrainOptions, type TrainResult } from '../model/train.ts';
 import { FusedEngine } from './wasm-engine.ts';
 
+/** Who runs training steps: tfjs (on its backend; the reference) or the fused WASM engine. */
+export type TrainingEngine = 'tfjs' | 'fused';
+
 export async function trainFused(
   model: MultiTaskModel,
   data: EncodedData,
