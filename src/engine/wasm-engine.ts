@@ -98,8 +98,9 @@ export const PROFILE_SECTIONS = [
 let compiled: Promise<WebAssembly.Module> | undefined;
 
 /**
- * The compiled engine module. In Node it is read from src/engine/wasm/build/engine.wasm; in a browser pass
- * the bytes or a fetch Response (e.g. of a vite `?url` import) once, before the first `FusedEngine.create`.
+ * The compiled engine module, compiled once per thread. By default it is src/engine/wasm/build/engine.wasm:
+ * read from disk in Node, fetched in a browser (vite emits it as an asset for the `new URL(…,
+ * import.meta.url)` below). `source` overrides it (bytes or a fetch Response).
  */
 export function compileEngine(
   source?: BufferSource | Response | Promise<Response>,
@@ -113,13 +114,15 @@ export function compileEngine(
     return compiled;
   }
   compiled ??= (async () => {
-    if (typeof process === 'undefined' || !process.versions?.node) {
-      throw new EngineError(
-        'fused engine: no module given (in a browser, call compileEngine(fetch(url)) first)',
-      );
-    }
-    const { readFile } = await import('node:fs/promises');
     const url = new URL('./wasm/build/engine.wasm', import.meta.url);
+    if (typeof process === 'undefined' || !process.versions?.node) {
+      const res = await fetch(url);
+      if (!res.ok) throw new EngineError(`fused engine: fetching ${url} gave HTTP ${res.status}`);
+      return WebAssembly.compile(await res.arrayBuffer());
+    }
+    // A computed specifier: bundlers leave it alone (the browser never takes this branch).
+    const fsModule = 'node:fs/promises';
+    const { readFile } = (await import(/* @vite-ignore */ fsModule)) as typeof import('node:fs/promises');
     let bytes: Uint8Array<ArrayBuffer>;
     try {
       bytes = await readFile(url);
@@ -130,6 +133,10 @@ export function compileEngine(
     }
     return WebAssembly.compile(bytes);
   })();
+  // a failed compile is not cached: the next call tries again
+  compiled.catch(() => {
+    compiled = undefined;
+  });
   return compiled;
 }
 
