@@ -168,6 +168,7 @@ describe('fused engine: loss and gradients match tfjs', () => {
   });
   const cases: [string, () => ModelConfig, number][] = [
     ['DEFAULT_MODEL, TON_IoT features, batch 64', () => toniot, 64],
+    ['DEFAULT_MODEL, batch 75 (three chunks of rows, the last partial)', () => toniot, 75],
     ['dModel 16, heads 4, convLayers 0', () => small({ convLayers: 0 }), 13],
     ['dModel 16, heads 4, convLayers 1', () => small({ convLayers: 1 }), 16],
     ['dModel 16, heads 4, convLayers 3', () => small({ convLayers: 3 }), 9],
@@ -197,7 +198,8 @@ describe('fused engine: loss and gradients match tfjs', () => {
     const P = initWeights(c, 1).weights.length;
     const classWeights = Float32Array.from({ length: c.numClasses }, (_, i) => 0.25 + (i % 4) * 0.5);
     const global = initWeights(c, 99).weights;
-    const r = await compare(c, 32, 5, {
+    const r = await compare(c, 50, 5, {
+      // 50 rows: two chunks, one class-weight normaliser
       classWeights,
       prox: { mu: 0.05, global },
       linear: randomVector(P, 4, 0.01),
@@ -285,7 +287,7 @@ describe('fused engine: training', () => {
 
   it('predict gives the logits and MOS of the tfjs forward pass', async () => {
     const c = toniot;
-    const b = 20;
+    const b = 70;
     const { weights } = initWeights(c, 8);
     const data = randomData(c, b, 9);
     const idx = Int32Array.from({ length: b }, (_, i) => i);
@@ -296,7 +298,7 @@ describe('fused engine: training', () => {
     const mos = out.mos.dataSync();
     tf.dispose([out.logits, out.mos, x.batch.numeric, x.batch.categorical, x.targets.label, x.targets.mos]);
     model.dispose();
-    const engine = await FusedEngine.create(c, weights, 64);
+    const engine = await FusedEngine.create(c, weights, 80);
     engine.loadRows(data, idx, 0, b);
     const p = engine.predict(b);
     expect(relErr(p.logits, logits)).toBeLessThan(TOL);

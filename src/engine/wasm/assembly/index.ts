@@ -97,6 +97,32 @@ let pKT: usize = 0; // [DH, L]
 let pDP: usize = 0; // [L, L]
 let pLayerScratch: usize = 0; // [max(D, F, 3D)]
 
+// The rows of the current chunk in the batch-sized buffers (inputs, logits, MOS, their gradients): the
+// forward and backward passes run per chunk of at most CHUNK rows, so activations stay small and cached.
+const CHUNK: i32 = 32;
+let CB: i32 = 0; // activation buffers hold min(maxBatch, CHUNK) rows
+let cXNum: usize = 0;
+let cXCat: usize = 0;
+let cY: usize = 0;
+let cT: usize = 0;
+let cLogits: usize = 0;
+let cMos: usize = 0;
+let cSig: usize = 0;
+let cDLog: usize = 0;
+let cDU: usize = 0;
+
+function setChunk(b0: i32): void {
+  cXNum = pXNum + ((<usize>(b0 * Ln)) << 2);
+  cXCat = pXCat + ((<usize>(b0 * Lc)) << 2);
+  cY = pY + ((<usize>b0) << 2);
+  cT = pT + ((<usize>b0) << 2);
+  cLogits = pLogits + ((<usize>(b0 * K)) << 2);
+  cMos = pMos + ((<usize>b0) << 2);
+  cSig = pSig + ((<usize>b0) << 2);
+  cDLog = pDLog + ((<usize>(b0 * K)) << 2);
+  cDU = pDU + ((<usize>b0) << 2);
+}
+
 let acc1: f32 = 0.9; // β1^t (tfjs keeps it as a float32 variable)
 let acc2: f32 = 0.999;
 let lastLoss: f64 = 0;
@@ -221,7 +247,8 @@ export function init(
   P = <i32>(o >> 2);
 
   top = (__heap_base + 63) & ~(<usize>63);
-  const N = MAXB * L;
+  CB = MAXB < CHUNK ? MAXB : CHUNK;
+  const N = CB * L;
   pW = alloc(P);
   pG = alloc(P);
   pM = alloc(P);
@@ -240,7 +267,7 @@ export function init(
   pRstd1 = alloc(N);
   pA1 = alloc(N * D);
   pQkv = alloc(N * 3 * D);
-  pAtt = alloc(MAXB * H * L * L);
+  pAtt = alloc(CB * H * L * L);
   pCtx = alloc(N * D);
   pH2 = alloc(N * D);
   pXhat2 = alloc(N * D);
@@ -248,17 +275,17 @@ export function init(
   pA2 = alloc(N * D);
   pF1 = alloc(N * F);
   pH3 = alloc(N * D);
-  pPool = alloc(MAXB * D);
-  pXhatF = alloc(MAXB * D);
-  pRstdF = alloc(MAXB);
-  pZ = alloc(MAXB * D);
+  pPool = alloc(CB * D);
+  pXhatF = alloc(CB * D);
+  pRstdF = alloc(CB);
+  pZ = alloc(CB * D);
   pLogits = alloc(MAXB * K);
   pMos = alloc(MAXB);
   pSig = alloc(MAXB);
   pDLog = alloc(MAXB * K);
   pDU = alloc(MAXB);
-  pDZ = alloc(MAXB * D);
-  pDPool = alloc(MAXB * D);
+  pDZ = alloc(CB * D);
+  pDPool = alloc(CB * D);
   pDH = alloc(N * D);
   pDA = alloc(N * D);
   pDBig = alloc(N * 3 * D);
@@ -847,14 +874,14 @@ function forward(B: i32): void {
   // tokens
   for (let b = 0; b < B; b++) {
     for (let i = 0; i < Ln; i++) {
-      const x = f(pXNum, b * Ln + i);
+      const x = f(cXNum, b * Ln + i);
       const row = h0 + ((<usize>((b * L + i) * D)) << 2);
       const s = pW + oNumS + ((<usize>(i * D)) << 2);
       const bb = pW + oNumB + ((<usize>(i * D)) << 2);
       for (let j = 0; j < D; j++) setf(row, j, x * f(s, j) + f(bb, j));
     }
     for (let i = 0; i < Lc; i++) {
-      const idx = load<i32>(pXCat + ((<usize>(b * Lc + i)) << 2));
+      const idx = load<i32>(cXCat + ((<usize>(b * Lc + i)) << 2));
       const row = h0 + ((<usize>((b * L + Ln + i) * D)) << 2);
       const pos = pW + oPos + ((<usize>(i * D)) << 2);
       if (idx >= 0 && idx < V) {
@@ -929,21 +956,24 @@ function forward(B: i32): void {
   }
   layerNorm(pPool, B, D, pW + oLnfg, pW + oLnfb, pXhatF, pRstdF, pZ);
   // heads
-  for (let b = 0; b < B; b++) memory.copy(pLogits + ((<usize>(b * K)) << 2), pW + oClsB, (<usize>K) << 2);
-  gemm(pZ, D, 1, pW + oClsW, K, pLogits, K, B, D, K, true);
+  for (let b = 0; b < B; b++) memory.copy(cLogits + ((<usize>(b * K)) << 2), pW + oClsB, (<usize>K) << 2);
+  gemm(pZ, D, 1, pW + oClsW, K, cLogits, K, B, D, K, true);
   const mb = f(pW + oMosB, 0);
   for (let b = 0; b < B; b++) {
     let u = mb;
     for (let j = 0; j < D; j++) u += f(pZ, b * D + j) * f(pW + oMosW, j);
     const sg: f32 = 1 / (1 + Mathf.exp(-u));
-    setf(pSig, b, sg);
-    setf(pMos, b, 1 + 4 * sg);
+    setf(cSig, b, sg);
+    setf(cMos, b, 1 + 4 * sg);
   }
 }
 
 /** Forward pass only: logits at logitsPtr(), MOS at mosPtr(). */
 export function predict(B: i32): void {
-  forward(B);
+  for (let b0 = 0; b0 < B; b0 += CHUNK) {
+    setChunk(b0);
+    forward(B - b0 < CHUNK ? B - b0 : CHUNK);
+  }
 }
 
 // ---- loss and backward --------------------------------------------------------------------------------
@@ -952,68 +982,117 @@ export function predict(B: i32): void {
  * Loss of the batch and every gradient (at gradsPtr()). useCW: class weights from classWeightsPtr();
  * mu > 0: FedProx towards globalPtr(); useLin: FedDyn's −⟨linear, w⟩. Returns the loss.
  */
-export function lossAndGrads(B: i32, useCW: i32, mu: f32, useLin: i32): f64 {
-  forward(B);
-  const N = B * L;
-  const d4 = (<usize>D) << 2;
-  const nd = (<usize>(N * D)) << 2;
+export function lossAndGrads(Bt: i32, useCW: i32, mu: f32, useLin: i32): f64 {
   memory.fill(pG, 0, (<usize>P) << 2);
-  mark(5);
-  // softmax cross-entropy (optionally class-weighted) and MOS mean squared error
+  // the loss's normalisers are the whole batch's: Σ class weights (or the row count) and the row count
   let wsum: f32 = 0;
+  for (let b = 0; b < Bt; b++) wsum += useCW ? f(pCW, load<i32>(pY + ((<usize>b) << 2))) : 1;
+  const invW: f32 = 1 / wsum;
+  const invB: f32 = 1 / <f32>Bt;
+  let ceSum: f32 = 0;
+  let mse: f32 = 0;
+  for (let b0 = 0; b0 < Bt; b0 += CHUNK) {
+    setChunk(b0);
+    const B = Bt - b0 < CHUNK ? Bt - b0 : CHUNK;
+    forward(B);
+    mark(5);
+    const l = chunkLoss(B, useCW, invW, invB);
+    ceSum += l.x;
+    mse += l.y;
+    backward(B);
+  }
+  // The key bias shifts every score of a query's row by the same q·b: softmax ignores it, so its gradient is
+  // exactly 0 (what a sum would leave is rounding, which Adam would turn into ±lr steps): keep it at 0.
+  memory.fill(pG + oQkvB + ((<usize>D) << 2), 0, (<usize>D) << 2);
+  mse *= invB;
+  const cls: f32 = ceSum * invW;
+  lastCls = cls;
+  lastMse = mse;
+  let loss: f64 = <f64>cls + <f64>(mosWeight * mse);
+  mark(11);
+  // FedProx (μ/2)·‖w − w_global‖² and FedDyn −⟨g, w⟩
+  if (mu > 0) {
+    let sq: f64 = 0;
+    for (let i = 0; i < P; i++) {
+      const dlt = f(pW, i) - f(pGlob, i);
+      sq += <f64>(dlt * dlt);
+      setf(pG, i, f(pG, i) + mu * dlt);
+    }
+    loss += <f64>mu * 0.5 * sq;
+  }
+  if (useLin) {
+    let dot: f64 = 0;
+    for (let i = 0; i < P; i++) {
+      const g = f(pLin, i);
+      dot += <f64>(g * f(pW, i));
+      setf(pG, i, f(pG, i) - g);
+    }
+    loss -= dot;
+  }
+  mark(12);
+  lastLoss = loss;
+  return loss;
+}
+
+@unmanaged
+class Pair {
+  x: f32 = 0;
+  y: f32 = 0;
+}
+const pair = changetype<Pair>(memory.data(8));
+
+/**
+ * Softmax cross-entropy (optionally class-weighted) and MOS squared error of the chunk's rows: their sums
+ * (x: Σ w·ce, y: Σ (MOS − t)²) and the gradients of the whole batch's loss w.r.t. logits and the MOS logit.
+ */
+function chunkLoss(B: i32, useCW: i32, invW: f32, invB: f32): Pair {
   let ceSum: f32 = 0;
   for (let b = 0; b < B; b++) {
-    const row = pLogits + ((<usize>(b * K)) << 2);
-    const y = load<i32>(pY + ((<usize>b) << 2));
+    const row = cLogits + ((<usize>(b * K)) << 2);
+    const drow = cDLog + ((<usize>(b * K)) << 2);
+    const y = load<i32>(cY + ((<usize>b) << 2));
     let mx: f32 = -Infinity;
     for (let k = 0; k < K; k++) if (f(row, k) > mx) mx = f(row, k);
     let sum: f32 = 0;
     for (let k = 0; k < K; k++) sum += Mathf.exp(f(row, k) - mx);
     const lse = mx + Mathf.log(sum);
     const w: f32 = useCW ? f(pCW, y) : 1;
-    wsum += w;
     ceSum += w * (lse - f(row, y));
-  }
-  const invW: f32 = 1 / wsum;
-  for (let b = 0; b < B; b++) {
-    const row = pLogits + ((<usize>(b * K)) << 2);
-    const drow = pDLog + ((<usize>(b * K)) << 2);
-    const y = load<i32>(pY + ((<usize>b) << 2));
-    let mx: f32 = -Infinity;
-    for (let k = 0; k < K; k++) if (f(row, k) > mx) mx = f(row, k);
-    let sum: f32 = 0;
-    for (let k = 0; k < K; k++) sum += Mathf.exp(f(row, k) - mx);
-    const w: f32 = (useCW ? f(pCW, y) : 1) * invW;
+    const wn = w * invW;
     const inv: f32 = 1 / sum;
     for (let k = 0; k < K; k++) {
       const p = Mathf.exp(f(row, k) - mx) * inv;
-      setf(drow, k, (k == y ? p - 1 : p) * w);
+      setf(drow, k, (k == y ? p - 1 : p) * wn);
     }
   }
   let mse: f32 = 0;
-  const invB: f32 = 1 / <f32>B;
   for (let b = 0; b < B; b++) {
-    const e = f(pMos, b) - f(pT, b);
+    const e = f(cMos, b) - f(cT, b);
     mse += e * e;
-    const sg = f(pSig, b);
-    setf(pDU, b, mosWeight * 2 * e * invB * 4 * sg * (1 - sg));
+    const sg = f(cSig, b);
+    setf(cDU, b, mosWeight * 2 * e * invB * 4 * sg * (1 - sg));
   }
-  mse *= invB;
-  const cls: f32 = ceSum * invW;
-  lastCls = cls;
-  lastMse = mse;
-  let loss: f64 = <f64>cls + <f64>(mosWeight * mse);
+  pair.x = ceSum;
+  pair.y = mse;
+  return pair;
+}
+
+/** Backward pass of the chunk's rows (after forward and chunkLoss); adds into the gradients. */
+function backward(B: i32): void {
+  const N = B * L;
+  const d4 = (<usize>D) << 2;
+  const nd = (<usize>(N * D)) << 2;
   // heads
-  gemmTN(pZ, pDLog, pG + oClsW, B, D, K);
-  colSum(pDLog, B, K, pG + oClsB);
+  gemmTN(pZ, cDLog, pG + oClsW, B, D, K);
+  colSum(cDLog, B, K, pG + oClsB);
   for (let b = 0; b < B; b++) {
-    const du = f(pDU, b);
+    const du = f(cDU, b);
     for (let j = 0; j < D; j++) setf(pG + oMosW, j, f(pG + oMosW, j) + f(pZ, b * D + j) * du);
     setf(pG + oMosB, 0, f(pG + oMosB, 0) + du);
     for (let j = 0; j < D; j++) {
       let s: f32 = du * f(pW + oMosW, j);
       const wr = pW + oClsW + ((<usize>(j * K)) << 2);
-      for (let k = 0; k < K; k++) s += f(pDLog, b * K + k) * f(wr, k);
+      for (let k = 0; k < K; k++) s += f(cDLog, b * K + k) * f(wr, k);
       setf(pDZ, b * D + j, s);
     }
   }
@@ -1069,9 +1148,6 @@ export function lossAndGrads(B: i32, useCW: i32, mu: f32, useLin: i32): f64 {
   mark(8);
   gemmTN(pA1, pDBig, pG + oQkvW, N, D, 3 * D);
   colSum(pDBig, N, 3 * D, pG + oQkvB);
-  // The key bias shifts every score of a query's row by the same q·b: softmax ignores it, so its gradient is
-  // exactly 0 (what a sum would leave is rounding, which Adam would turn into ±lr steps): keep it at 0.
-  memory.fill(pG + oQkvB + d4, 0, d4);
   gemmNT(pDBig, pW + oQkvW, pDA, N, 3 * D, D, false);
   layerNormBack(pDA, pXhat1, pRstd1, pW + oLn1g, pG + oLn1g, pG + oLn1b, pDH, N, D, true);
   mark(9);
@@ -1101,7 +1177,7 @@ export function lossAndGrads(B: i32, useCW: i32, mu: f32, useLin: i32): f64 {
   // tokens
   for (let b = 0; b < B; b++) {
     for (let i = 0; i < Ln; i++) {
-      const x = f(pXNum, b * Ln + i);
+      const x = f(cXNum, b * Ln + i);
       const row = pDH + (<usize>(b * L + i)) * d4;
       const gs = pG + oNumS + (<usize>i) * d4;
       const gbb = pG + oNumB + (<usize>i) * d4;
@@ -1112,7 +1188,7 @@ export function lossAndGrads(B: i32, useCW: i32, mu: f32, useLin: i32): f64 {
       }
     }
     for (let i = 0; i < Lc; i++) {
-      const idx = load<i32>(pXCat + ((<usize>(b * Lc + i)) << 2));
+      const idx = load<i32>(cXCat + ((<usize>(b * Lc + i)) << 2));
       const row = pDH + (<usize>(b * L + Ln + i)) * d4;
       const gp = pG + oPos + (<usize>i) * d4;
       for (let j = 0; j < D; j++) setf(gp, j, f(gp, j) + f(row, j));
@@ -1123,28 +1199,6 @@ export function lossAndGrads(B: i32, useCW: i32, mu: f32, useLin: i32): f64 {
     }
   }
   mark(11);
-  // FedProx (μ/2)·‖w − w_global‖² and FedDyn −⟨g, w⟩
-  if (mu > 0) {
-    let sq: f64 = 0;
-    for (let i = 0; i < P; i++) {
-      const dlt = f(pW, i) - f(pGlob, i);
-      sq += <f64>(dlt * dlt);
-      setf(pG, i, f(pG, i) + mu * dlt);
-    }
-    loss += <f64>mu * 0.5 * sq;
-  }
-  if (useLin) {
-    let dot: f64 = 0;
-    for (let i = 0; i < P; i++) {
-      const g = f(pLin, i);
-      dot += <f64>(g * f(pW, i));
-      setf(pG, i, f(pG, i) - g);
-    }
-    loss -= dot;
-  }
-  mark(12);
-  lastLoss = loss;
-  return loss;
 }
 
 /**
