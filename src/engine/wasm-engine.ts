@@ -298,10 +298,13 @@ export class FusedEngine {
     const lc = this.config.catVocab.length;
     const k = this.config.numClasses;
     const { numeric, categorical, label, mos } = this.inputs;
+    const srcNum = data.numeric;
+    const srcCat = data.categorical;
+    // plain loops, no subarray views: a step allocates nothing
     for (let i = 0; i < b; i++) {
       const r = idx[start + i]!;
-      numeric.set(data.numeric.subarray(r * ln, (r + 1) * ln), i * ln);
-      categorical.set(data.categorical.subarray(r * lc, (r + 1) * lc), i * lc);
+      for (let j = 0; j < ln; j++) numeric[i * ln + j] = srcNum[r * ln + j]!;
+      for (let j = 0; j < lc; j++) categorical[i * lc + j] = srcCat[r * lc + j]!;
       const y = data.label[r]!;
       if (!(y >= 0 && y < k))
         throw new EngineError(`fused engine: row ${r} has label ${y}, expected 0..${k - 1}`);
