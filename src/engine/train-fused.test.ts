@@ -5,10 +5,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ModelTrainer } from '../client/model-trainer.ts';
 import type { EncodedData } from '../data/features.ts';
+import { importCsv } from '../data/import.ts';
+import { syntheticCsv, syntheticStream } from '../data/synthetic.ts';
 import { useBackend } from '../model/backend.ts';
-import { modelConfigFor } from '../model/centralized.ts';
+import { modelConfigFor, trainCentralized } from '../model/centralized.ts';
 import { initWeights, type ModelConfig, MultiTaskModel, paramSpecs } from '../model/model.ts';
-import { syntheticTrainingData } from '../model/throughput.ts';
+import { SYNTHETIC_SCHEMA, syntheticTrainingData } from '../model/throughput.ts';
 import { balancedClassWeights, type TrainOptions, train } from '../model/train.ts';
 import { trainFused } from './train-fused.ts';
 
@@ -136,4 +138,36 @@ describe('ModelTrainer with engine "fused"', () => {
     expect(relErr(out[1]!.delta, out[0]!.delta)).toBeLessThan(1e-3);
     expect(relErr(out[1]!.g, out[0]!.g)).toBeLessThan(1e-3);
   }, 60_000);
+});
+
+describe('trainCentralized (pqfed train) with engine "fused"', () => {
+  it('trains on the engine, as tfjs does', async () => {
+    const { table } = await importCsv(syntheticStream(syntheticCsv(SYNTHETIC_SCHEMA.toniot, 600, 2)), {
+      dataset: 'toniot',
+      synthetic: true,
+    });
+    const opts = {
+      epochs: 1,
+      batchSize: 64,
+      learningRate: 3e-3,
+      seed: 1,
+      level: 'fine' as const,
+      testFraction: 0.2,
+      classWeights: 'sqrt' as const,
+    };
+    const tfjs = await trainCentralized(table, undefined, opts);
+    const fused = await trainCentralized(table, undefined, { ...opts, engine: 'fused' });
+    expect(fused.report.rows).toEqual(tfjs.report.rows);
+    expect(Math.abs(fused.report.accuracy - tfjs.report.accuracy)).toBeLessThan(0.02);
+    expect(Math.abs(fused.report.mos.mae - tfjs.report.mos.mae)).toBeLessThan(0.02);
+    // the engine ran the steps: it keeps the attention key bias (gradient exactly 0) at its initial 0,
+    // where tfjs's Adam moves it on rounding noise
+    const d = fused.model.config.dModel;
+    const keyBias = async (m: MultiTaskModel) =>
+      Array.from(((await m.params.attn_qkv_b!.data()) as Float32Array).subarray(d, 2 * d));
+    expect((await keyBias(fused.model)).every((x) => x === 0)).toBe(true);
+    expect((await keyBias(tfjs.model)).some((x) => x !== 0)).toBe(true);
+    fused.model.dispose();
+    tfjs.model.dispose();
+  }, 120_000);
 });
