@@ -1,9 +1,9 @@
 /**
- * Training throughput of the default model in Node (tfjs wasm and cpu) and, when `python3 -c 'import torch'`
+ * Training throughput of the default model in Node (tfjs wasm and cpu, the fused WASM engine) and, when `python3 -c 'import torch'`
  * works, of the same architecture in PyTorch (bench/reference_torch.py, given the same model config) in the
  * same run, with the ratio. The measurements are src/bench/training.ts's, shared with `pqfed bench` (which
  * also measures the cryptography, the aggregator and the wire bytes: prefer it).
- * Prints one JSON object. Run: `npx tsx bench/training.ts [--batches 64,256] [--seconds 10]`.
+ * Prints one JSON object. Run: `npx tsx bench/training.ts [--batches 64,256] [--seconds 10] [--backends wasm,cpu]`.
  * The browser figures come from e2e/bench.spec.ts (PQFED_BENCH=1 npx playwright test --grep @bench).
  */
 import { cpus } from 'node:os';
@@ -11,23 +11,29 @@ import { parseArgs } from 'node:util';
 import {
   findTorchPython,
   measureBackend,
+  measureEngine,
   type TorchReference,
   type TrainingFigure,
   torchReference,
   trainingModel,
 } from '../src/bench/training.ts';
 
-const { values } = parseArgs({ options: { batches: { type: 'string' }, seconds: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { batches: { type: 'string' }, seconds: { type: 'string' }, backends: { type: 'string' } },
+});
+const backends = (values.backends ?? 'wasm,cpu').split(',') as ('wasm' | 'cpu')[];
 const batches = (values.batches ?? '64,256').split(',').map(Number);
 const seconds = Number(values.seconds ?? 10);
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
 const model = await trainingModel();
 const training: TrainingFigure[] = [];
-for (const backend of ['wasm', 'cpu'] as const) {
+for (const backend of backends) {
   const figures = await measureBackend(backend, batches, { seconds, warmup: 3, minSteps: 5, progress: say });
   training.push(...figures.map((f) => ({ ...f, samplesPerSec: Math.round(f.samplesPerSec) })));
 }
+const fused = await measureEngine(batches, { seconds, warmup: 3, minSteps: 5, progress: say });
+training.push(...fused.map((f) => ({ ...f, samplesPerSec: Math.round(f.samplesPerSec) })));
 
 let reference: TorchReference | null = null;
 const found = await findTorchPython();
@@ -46,6 +52,8 @@ else {
   }
 }
 
+const wasmAt = (batch: number) =>
+  training.find((t) => t.backend === 'wasm' && t.batch === batch)?.samplesPerSec;
 const ratios = reference
   ? training.map((t) => {
       const ref = reference!.results.find((r) => r.batch === t.batch);
@@ -53,6 +61,7 @@ const ratios = reference
         ...t,
         reference: ref ? Math.round(ref.samplesPerSec) : null,
         ratio: ref ? +(t.samplesPerSec / ref.samplesPerSec).toFixed(3) : null,
+        ratioToWasm: wasmAt(t.batch) ? +(t.samplesPerSec / wasmAt(t.batch)!).toFixed(3) : null,
       };
     })
   : training;

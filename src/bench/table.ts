@@ -19,6 +19,7 @@ export interface BenchReport {
   /** Extra: wall seconds of the whole run. */
   seconds: number;
   training: {
+    /** A tfjs backend, or `fused` (the fused WASM engine, extra). */
     backend: string;
     batch: number;
     samplesPerSec: number;
@@ -92,6 +93,7 @@ const bytes = (x: number) => `${num(x)} B`;
 const ms = (x: number | undefined) => (x === undefined ? '–' : `${num(x)} ms`);
 
 function backendName(t: BenchReport['training'][number]): string {
+  if (t.backend === 'fused') return 'fused engine (WASM SIMD, 1 thread)';
   if (t.backend !== 'wasm') return `tfjs ${t.backend}`;
   const extra = [
     t.simd === undefined ? '' : t.simd ? 'SIMD' : 'no SIMD',

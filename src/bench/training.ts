@@ -10,6 +10,7 @@
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { FusedEngine } from '../engine/wasm-engine.ts';
 import { type BackendName, type BackendReport, useBackend } from '../model/backend.ts';
 import { modelConfigFor } from '../model/centralized.ts';
 import { initWeights, type ModelConfig } from '../model/model.ts';
@@ -27,7 +28,8 @@ export async function trainingModel(): Promise<{ config: ModelConfig; params: nu
 }
 
 export interface TrainingFigure {
-  backend: BackendName;
+  /** A tfjs backend, or `fused`: the fused WASM engine (src/engine/wasm-engine.ts, SIMD, one thread). */
+  backend: BackendName | 'fused';
   batch: number;
   samplesPerSec: number;
   /** Timed optimizer steps (after the warm-up). */
@@ -81,6 +83,49 @@ export async function measureBackend(
     });
     opts.progress?.(
       `training: ${backend} batch ${batch}: ${r.samplesPerSec.toFixed(0)} samples/s (${steps} steps)`,
+    );
+  }
+  return out;
+}
+
+/**
+ * Samples/s of the fused WASM engine (src/engine/wasm-engine.ts) on the model and rows
+ * measureTrainingThroughput uses, timed the same way: warm-up steps, then whole steps (the batch copied into
+ * the engine's memory, forward, backward, Adam) at a constant learning rate, one thread.
+ */
+export async function measureEngine(
+  batches: readonly number[],
+  opts: MeasureOptions,
+): Promise<TrainingFigure[]> {
+  const { pre, data } = await syntheticTrainingData('toniot', ROWS, SEED);
+  const config = modelConfigFor(pre);
+  const order = Int32Array.from({ length: data.n }, (_, i) => i);
+  const out: TrainingFigure[] = [];
+  for (const batch of batches) {
+    if (data.n < batch) throw new RangeError(`benchmark: ${data.n} rows < batch ${batch}`);
+    const engine = await FusedEngine.create(config, initWeights(config, SEED).weights, batch);
+    const perEpoch = Math.floor(data.n / batch);
+    const step = (s: number) => {
+      const start = (s % perEpoch) * batch;
+      engine.loadRows(data, order, start, start + batch);
+      return engine.step(batch, 1e-3);
+    };
+    const timed = (steps: number, from: number) => {
+      const t0 = performance.now();
+      for (let s = 0; s < steps; s++) step(from + s);
+      return (steps * batch) / ((performance.now() - t0) / 1000);
+    };
+    const warmup = opts.warmup ?? 2;
+    for (let s = 0; s < warmup; s++) step(s);
+    let steps = opts.steps;
+    if (steps === undefined) {
+      const probe = timed(3, warmup);
+      steps = Math.max(opts.minSteps ?? 3, Math.round((probe * opts.seconds) / batch));
+    }
+    const samplesPerSec = timed(steps, warmup + 3);
+    out.push({ backend: 'fused', batch, samplesPerSec, steps, simd: true, threads: 1 });
+    opts.progress?.(
+      `training: fused engine batch ${batch}: ${samplesPerSec.toFixed(0)} samples/s (${steps} steps)`,
     );
   }
   return out;

@@ -36,9 +36,9 @@ describe('pqfed bench', () => {
       expect(b.machine.memoryGiB).toBeGreaterThan(0);
       expect(Number.isNaN(Date.parse(b.machine.date))).toBe(false);
 
-      // Training: every backend listed trained something; both Node backends are there.
+      // Training: every backend listed trained something; both Node backends and the fused engine are there.
       expect(b.trainingSkipped).toBeUndefined();
-      expect(new Set(b.training.map((t) => t.backend))).toEqual(new Set(['wasm', 'cpu']));
+      expect(new Set(b.training.map((t) => t.backend))).toEqual(new Set(['wasm', 'cpu', 'fused']));
       for (const t of b.training) {
         expect(Number.isInteger(t.batch) && t.batch > 0).toBe(true);
         expect(positive(t.samplesPerSec), JSON.stringify(t)).toBe(true);
@@ -110,6 +110,8 @@ const REPORT: BenchReport = {
     { backend: 'wasm', batch: 256, samplesPerSec: 831, simd: true, threads: 1, params: 19979 },
     { backend: 'cpu', batch: 64, samplesPerSec: 23.1, params: 19979 },
     { backend: 'cpu', batch: 256, samplesPerSec: 26, params: 19979 },
+    { backend: 'fused', batch: 64, samplesPerSec: 2800, simd: true, threads: 1, params: 19979 },
+    { backend: 'fused', batch: 256, samplesPerSec: 2600, simd: true, threads: 1, params: 19979 },
   ],
   reference: {
     framework: 'pytorch 1.13.0a0 eager cpu',
@@ -148,9 +150,11 @@ describe('scripts/bench-table.ts', () => {
         '| pytorch 1.13.0a0 eager cpu, 2 threads (reference) | 64 | 925 |  | 1 |',
         '| tfjs wasm (SIMD, 1 thread) | 64 | 632 | 1 | 0.68 |',
         '| tfjs cpu | 64 | 23.1 | 0.037 | 0.025 |',
+        '| fused engine (WASM SIMD, 1 thread) | 64 | 2,800 | 4.43 | 3.03 |',
         '| pytorch 1.13.0a0 eager cpu, 2 threads (reference) | 256 | 1,037 |  | 1 |',
         '| tfjs wasm (SIMD, 1 thread) | 256 | 831 | 1 | 0.80 |',
         '| tfjs cpu | 256 | 26.0 | 0.031 | 0.025 |',
+        '| fused engine (WASM SIMD, 1 thread) | 256 | 2,600 | 3.13 | 2.51 |',
         '',
         '| per update (20,523 parameters, X-Wing + ML-DSA-65) | cost |',
         '| --- | --- |',

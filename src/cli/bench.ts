@@ -1,7 +1,8 @@
 /**
  * `pqfed bench [--json] [--quick] [--clients N]` (flags: commands.ts): the benchmark suite, in one run.
  *
- * - training: samples/s of the default model on tfjs wasm and cpu (src/bench/training.ts);
+ * - training: samples/s of the default model on tfjs wasm and cpu, and on the fused WASM engine
+ *   (src/engine/wasm-engine.ts), one thread each (src/bench/training.ts);
  * - reference: the same architecture in PyTorch, in the same run, when an interpreter can `import torch`
  *   (bench/reference_torch.py as a child process with a timeout); `ratio` = tfjs wasm ÷ PyTorch samples/s
  *   at the same batch; otherwise null and `referenceSkipped` says why;
@@ -20,6 +21,7 @@ import { type BenchReport, benchText } from '../bench/table.ts';
 import {
   findTorchPython,
   measureBackend,
+  measureEngine,
   type TrainingFigure,
   torchReference,
   trainingModel,
@@ -103,7 +105,7 @@ async function runBench(plan: Plan, quick: boolean, t0: number): Promise<BenchRe
   };
   say(`${quick ? 'quick run' : 'full run (a few minutes)'} on ${machine.cpus}× ${machine.cpuModel}`);
 
-  // ---- training: tfjs wasm and cpu, then PyTorch -------------------------------------------------------
+  // ---- training: tfjs wasm and cpu, the fused engine, then PyTorch -------------------------------------------------------
   const model = await trainingModel();
   const training: TrainingFigure[] = [];
   for (const backend of ['wasm', 'cpu'] as const) {
@@ -122,6 +124,20 @@ async function runBench(plan: Plan, quick: boolean, t0: number): Promise<BenchRe
       skipped[backend] = oneLine(e);
       say(`training on ${backend} skipped: ${skipped[backend]}`);
     }
+  }
+
+  try {
+    const figures = await measureEngine(plan.batches, {
+      seconds: plan.seconds,
+      ...(plan.wasmSteps !== undefined && { steps: plan.wasmSteps }),
+      warmup: 2,
+      minSteps: 3,
+      progress: say,
+    });
+    training.push(...figures.map((f) => ({ ...f, samplesPerSec: r1(f.samplesPerSec) })));
+  } catch (e) {
+    skipped.fused = oneLine(e);
+    say(`training on the fused engine skipped: ${skipped.fused}`);
   }
 
   let reference: BenchReport['reference'] = null;
@@ -258,7 +274,7 @@ async function runBench(plan: Plan, quick: boolean, t0: number): Promise<BenchRe
   }
   if (skipped.aggregator) say(`aggregator skipped: ${skipped.aggregator}`);
 
-  const trainingSkipped = ['wasm', 'cpu']
+  const trainingSkipped = ['wasm', 'cpu', 'fused']
     .filter((b) => skipped[b])
     .map((b) => `${b}: ${skipped[b]}`)
     .join('; ');

@@ -235,6 +235,7 @@ export interface TrainOptions {
   batch?: number;
   lr?: number;
   backend?: 'wasm' | 'cpu';
+  engine?: 'tfjs' | 'fused';
   seed?: number;
   labels?: LabelLevel;
   testFraction?: number;
@@ -259,6 +260,11 @@ export function trainDefinition(): Command {
       '--backend <B>',
       'tfjs backend: wasm|cpu (default wasm)',
       choiceArg('backend', ['wasm', 'cpu'] as const),
+    )
+    .option(
+      '--engine <E>',
+      'who runs the steps: tfjs (on --backend) or fused (the fused WASM engine, docs/fused-engine.md); default tfjs',
+      choiceArg('engine', ['tfjs', 'fused'] as const),
     )
     .option('--seed <S>', 'seed (default 1)', intArg('seed', 0, 2 ** 31 - 1))
     .option(

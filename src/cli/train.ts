@@ -21,6 +21,7 @@ export async function trainCommand(o: TrainOptions): Promise<CentralizedReport &
   const testFraction = o.testFraction ?? 0.2;
   const classWeights = o.classWeights ?? 'none';
   const backend = o.backend ?? 'wasm';
+  const engine = o.engine ?? 'tfjs';
 
   const backendReport = await useBackend(backend);
   const { table, report: imported } = await loadTable(dataFile, dataset);
@@ -35,6 +36,7 @@ export async function trainCommand(o: TrainOptions): Promise<CentralizedReport &
     level,
     testFraction,
     classWeights,
+    engine,
     onProgress: (p) =>
       say(
         () =>
@@ -51,19 +53,21 @@ export async function trainCommand(o: TrainOptions): Promise<CentralizedReport &
     labels: level,
     classes: preprocessor.classes,
     backend: backendReport,
+    engine,
     seed,
     ...report,
   };
 }
 
-export function formatTrain(r: CentralizedReport & { classes?: string[] }): string {
+export function formatTrain(r: CentralizedReport & { classes?: string[]; engine?: string }): string {
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   const lines = [
     `accuracy ${pct(r.accuracy)}   macro-F1 ${r.macroF1.toFixed(3)}   ` +
       `(majority baseline "${r.majorityBaseline.class}": accuracy ${pct(r.majorityBaseline.accuracy)}, ` +
       `macro-F1 ${r.majorityBaseline.macroF1.toFixed(3)})`,
     `MOS proxy: MAE ${r.mos.mae.toFixed(3)}, RMSE ${r.mos.rmse.toFixed(3)} (predicting the training mean: MAE ${r.mos.baselineMae.toFixed(3)})`,
-    `rows: train ${r.rows.train}, test ${r.rows.test}; ${r.params} parameters; ${r.samplesPerSec.toFixed(0)} samples/s`,
+    `rows: train ${r.rows.train}, test ${r.rows.test}; ${r.params} parameters; ${r.samplesPerSec.toFixed(0)} samples/s` +
+      (r.engine === 'fused' ? ' (fused WASM engine)' : ''),
     'class                         precision  recall     f1  support',
   ];
   for (const [name, m] of Object.entries(r.perClass)) {

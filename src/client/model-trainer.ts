@@ -10,6 +10,7 @@
  */
 import type { ExperimentInfo, FitSettings, LocalMetrics } from '../core/protocol.ts';
 import type { EncodedData } from '../data/features.ts';
+import { trainFused } from '../engine/train-fused.ts';
 import { checkConfig, initWeights, type ModelConfig, MultiTaskModel } from '../model/model.ts';
 import { type TrainOptions, type TrainProgress, type TrainResult, train } from '../model/train.ts';
 import type { LocalTrainer } from './client.ts';
@@ -25,6 +26,21 @@ export interface TrainingEngine {
   getWeights(): Promise<Float32Array>;
   train(data: EncodedData, opts: TrainOptions): Promise<TrainResult>;
   dispose(): void;
+}
+
+/**
+ * The fused WASM engine (docs/fused-engine.md): the same MultiTaskModel holds the weights; each step is one
+ * call into the engine instead of a tfjs graph (src/engine/train-fused.ts).
+ */
+export function fusedWasmTrainingEngine(config: ModelConfig): TrainingEngine {
+  const model = new MultiTaskModel(config, initWeights(config, 0).weights);
+  return {
+    numParams: model.numParams,
+    setWeights: (w) => model.setWeights(w),
+    getWeights: () => model.getWeights(),
+    train: (data, opts) => trainFused(model, data, opts),
+    dispose: () => model.dispose(),
+  };
 }
 
 /** tfjs: a MultiTaskModel trained by `train` on the active backend. */

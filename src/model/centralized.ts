@@ -8,6 +8,7 @@ import { encode, fitPreprocessor } from '../data/features.ts';
 import type { FlowTable } from '../data/import.ts';
 import type { LabelLevel } from '../data/schema.ts';
 import { groupedSplit } from '../data/split.ts';
+import { type StepEngine, trainFused } from '../engine/train-fused.ts';
 import { type EvaluationReport, evaluate } from './evaluate.ts';
 import { DEFAULT_MODEL, initWeights, type ModelConfig, MultiTaskModel } from './model.ts';
 import { balancedClassWeights, type TrainProgress, train } from './train.ts';
@@ -22,6 +23,8 @@ export interface CentralizedOptions {
   /** Loss weights per class: none, or ∝ 1/√frequency. */
   classWeights: 'none' | 'sqrt';
   model?: Partial<Pick<ModelConfig, 'dModel' | 'heads' | 'ffDim' | 'convLayers' | 'mosWeight'>>;
+  /** Who runs the steps: tfjs on the active backend (default) or the fused WASM engine. */
+  engine?: StepEngine;
   onProgress?: (p: TrainProgress) => void;
 }
 
@@ -75,7 +78,7 @@ export async function trainCentralized(
   const testData: EncodedData = encode(testTable ?? table, testRows, pre);
   const config = modelConfigFor(pre, opts.model);
   const model = new MultiTaskModel(config, initWeights(config, opts.seed).weights);
-  const result = await train(model, trainData, {
+  const result = await (opts.engine === 'fused' ? trainFused : train)(model, trainData, {
     epochs: opts.epochs,
     batchSize: opts.batchSize,
     learningRate: opts.learningRate,

@@ -1,0 +1,99 @@
+/**
+ * train() on the fused WASM engine: the same loop as src/model/train.ts (shuffle per epoch from the seed,
+ * cosine learning rate, class weights, FedProx, FedDyn, progress every `readEvery` steps, abort, yielding to
+ * the event loop), each step one call into the engine instead of a tfjs graph. The model's weights go in at
+ * the start and come back (model.setWeights) at the end, so callers keep their MultiTaskModel.
+ */
+import { Rng } from '../core/random.ts';
+import type { EncodedData } from '../data/features.ts';
+import type { MultiTaskModel } from '../model/model.ts';
+import { nextMacrotask, TrainingError, type TrainOptions, type TrainResult } from '../model/train.ts';
+import { FusedEngine } from './wasm-engine.ts';
+
+/** Who runs training steps: tfjs (on its backend; the reference) or the fused WASM engine. */
+export type StepEngine = 'tfjs' | 'fused';
+
+export async function trainFused(
+  model: MultiTaskModel,
+  data: EncodedData,
+  opts: TrainOptions,
+): Promise<TrainResult> {
+  if (data.n === 0) throw new TrainingError('train: no training rows');
+  if (!(opts.batchSize >= 1 && Number.isInteger(opts.batchSize))) {
+    throw new TrainingError(`train: batchSize must be a positive integer, got ${opts.batchSize}`);
+  }
+  if (opts.linear && opts.linear.length !== model.numParams) {
+    throw new TrainingError(
+      `train: linear (FedDyn g_k) must have ${model.numParams} values (the model size), got ${opts.linear.length}`,
+    );
+  }
+  const engine = await FusedEngine.create(
+    model.config,
+    await model.getWeights(),
+    Math.min(opts.batchSize, data.n),
+  );
+  engine.setLossOptions({
+    ...(opts.classWeights && { classWeights: opts.classWeights }),
+    ...(opts.prox && { prox: opts.prox }),
+    ...(opts.linear && { linear: opts.linear }),
+  });
+  const readEvery = opts.readEvery ?? 20;
+  const yieldEvery = opts.yieldEvery ?? 1;
+  const order = Int32Array.from({ length: data.n }, (_, i) => i);
+  const stepsPerEpoch = Math.ceil(data.n / opts.batchSize);
+  const totalSteps = stepsPerEpoch * opts.epochs;
+  const floor = opts.finalLearningRateFraction ?? 1;
+  const rate = (step: number) =>
+    floor === 1
+      ? opts.learningRate
+      : opts.learningRate *
+        (floor + (1 - floor) * 0.5 * (1 + Math.cos((Math.PI * step) / Math.max(1, totalSteps))));
+  const losses: number[] = [];
+  let steps = 0;
+  let samples = 0;
+  let finalLoss = Number.NaN;
+  let stopped = false;
+  const maxSteps = Math.min(opts.maxSteps ?? Number.POSITIVE_INFINITY, totalSteps);
+  const t0 = performance.now();
+  try {
+    for (let epoch = 0; epoch < opts.epochs && steps < maxSteps && !stopped; epoch++) {
+      new Rng(opts.seed * 1000003 + epoch).shuffle(order);
+      for (let s = 0; s < stepsPerEpoch && steps < maxSteps; s++) {
+        if (opts.signal?.aborted) {
+          stopped = true;
+          break;
+        }
+        const start = s * opts.batchSize;
+        const end = Math.min(data.n, start + opts.batchSize);
+        const rows = engine.loadRows(data, order, start, end);
+        const loss = engine.step(rows, rate(steps));
+        steps++;
+        samples += rows;
+        const last = s === stepsPerEpoch - 1 || steps === maxSteps;
+        if (steps % readEvery === 0 || last) {
+          finalLoss = loss;
+          if (!Number.isFinite(finalLoss)) {
+            throw new TrainingError(`training diverged: loss is ${finalLoss} at step ${steps}`);
+          }
+          losses.push(finalLoss);
+          opts.onProgress?.({
+            epoch,
+            epochs: opts.epochs,
+            step: s + 1,
+            stepsPerEpoch,
+            stepsDone: steps,
+            loss: finalLoss,
+            samplesPerSec: samples / ((performance.now() - t0) / 1000),
+          });
+        }
+        if (steps % yieldEvery === 0) await nextMacrotask();
+      }
+    }
+  } finally {
+    // the weights reached so far, also after an abort or a divergence error (as tfjs's variables keep them)
+    const w = engine.getWeights();
+    if (w.every(Number.isFinite)) model.setWeights(w);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  return { steps, samples, seconds, samplesPerSec: samples / seconds, losses, finalLoss, stopped };
+}
