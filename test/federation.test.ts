@@ -17,6 +17,7 @@ import { tsWorker } from '../src/cli/workers.ts';
 import { type ClientStatus, FederatedClient, type LocalTrainer } from '../src/client/client.ts';
 import { ModelTrainer } from '../src/client/model-trainer.ts';
 import { encodeFrame } from '../src/core/protocol.ts';
+import { type ClientUpdate, createStrategy, type Strategy } from '../src/core/strategies/index.ts';
 import {
   nodeSocket,
   rawConnection,
@@ -27,9 +28,16 @@ import {
   waitFor,
 } from './federation.ts';
 
-/** A trainer that remembers the global weights of every round it trained. */
-function recording(inner: LocalTrainer): LocalTrainer & { seen: { round: number; global: Float32Array }[] } {
-  const seen: { round: number; global: Float32Array }[] = [];
+/** What a recording trainer saw in one round: the global weights it trained from and the delta it sent back. */
+interface Seen {
+  round: number;
+  global: Float32Array;
+  delta?: Float32Array;
+}
+
+/** A trainer that remembers the global weights of every round it trained, and the delta it returned. */
+function recording(inner: LocalTrainer): LocalTrainer & { seen: Seen[] } {
+  const seen: Seen[] = [];
   return {
     seen,
     get backend() {
@@ -40,8 +48,11 @@ function recording(inner: LocalTrainer): LocalTrainer & { seen: { round: number;
     },
     prepare: (e) => inner.prepare(e),
     async fit(global, fit, round) {
-      seen.push({ round, global: global.slice() });
-      return inner.fit(global, fit, round);
+      const entry: Seen = { round, global: global.slice() };
+      seen.push(entry);
+      const result = await inner.fit(global, fit, round);
+      entry.delta = result.delta.slice();
+      return result;
     },
   };
 }
@@ -193,10 +204,32 @@ async function status(port: number) {
   };
 }
 
+/** Every order of `items` (the aggregator adds a round's updates in arrival order). */
+function permutations<T>(items: readonly T[]): T[][] {
+  if (items.length <= 1) return [items.slice()];
+  return items.flatMap((x, i) =>
+    permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [x, ...rest]),
+  );
+}
+
+/** The model after one round of `strategy` from `global`, adding `updates` in their order. */
+function aggregate(strategy: Strategy, round: number, global: Float32Array, updates: ClientUpdate[]) {
+  const agg = strategy.begin(round, global);
+  for (const u of updates) agg.add(u);
+  return agg.finish();
+}
+
+const sameBits = (a: Float32Array, b: Float32Array) =>
+  Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
 describe('aggregator killed with SIGKILL', () => {
-  it('resumes at the last completed round with a bit-identical model, and the clients reconnect by themselves', async () => {
+  it('resumes at the last completed round with a bit-identical model and server state, and the clients reconnect by themselves', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pqfed-kill-'));
+    // A strategy with server state (FedYogi: the moments and the step), which must come back from the
+    // checkpoint exactly. Every stateful strategy's state goes the same way (checkpoint-strategies.test.ts).
+    const strategy = 'fedyogi';
     const overrides = {
+      strategy,
       rounds: 8,
       quorum: 3,
       clientsPerRound: { fraction: 1, min: 3, max: 3 },
@@ -284,5 +317,35 @@ describe('aggregator killed with SIGKILL', () => {
     }
     expect(st.round).toBeGreaterThanOrEqual(3);
     expect(st.history[2]!.participants).toBe(3);
+
+    // Round 3 after the restart: the resumed server state, fed the three updates it got, must give exactly
+    // the model it then sent out for round 4 (in one of the orders the updates can arrive in). A server that
+    // lost its state (a fresh strategy) gives another model whenever the strategy keeps state.
+    await waitFor(() => trainers.every((t) => t.seen.some((s) => s.round === 4)), 120_000, 'round 4 to open');
+    const sentForRound4 = trainers[0]!.seen.find((s) => s.round === 4)!.global;
+    // Each update weighs what the server gave it (its declared samples, capped by its assigned shard's rows).
+    const weightOf = new Map(st.history[2]!.clientMetrics.map((m) => [m.clientId, m.numSamples]));
+    const updates: ClientUpdate[] = trainers.map((t, i) => {
+      const clientId = clients[i]!.clientId!;
+      return {
+        clientId,
+        delta: t.seen.filter((s) => s.round === 3)[1]!.delta!,
+        numSamples: weightOf.get(clientId)!,
+      };
+    });
+    expect(updates.every((u) => u.numSamples > 0)).toBe(true);
+    const resumed = () => {
+      const s = createStrategy(strategy);
+      s.importState(saved.strategyState);
+      return s;
+    };
+    const expected = permutations(updates).map((order) => aggregate(resumed(), 3, saved.weights, order));
+    expect(expected.some((w) => sameBits(w, sentForRound4))).toBe(true);
+    const stateful = Object.keys(saved.strategyState).length > 0;
+    expect(stateful, `${strategy} keeps server state`).toBe(true);
+    const forgetful = permutations(updates).map((order) =>
+      aggregate(createStrategy(strategy), 3, saved.weights, order),
+    );
+    expect(forgetful.some((w) => sameBits(w, sentForRound4))).toBe(false);
   }, 300_000);
 });
