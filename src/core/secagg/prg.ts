@@ -24,13 +24,18 @@ const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
 /** The ChaCha20 keystream of `seed` for `purpose`, `length` elements of Z_{2^32}. */
 export function expandMask(seed: Uint8Array, length: number, purpose: MaskPurpose): Uint32Array {
+  return keystreamWords(seed, MASK_NONCE[purpose], length);
+}
+
+/** `length` little-endian words of the ChaCha20 keystream (key `seed`, `nonce`, block counter from 0). */
+export function keystreamWords(seed: Uint8Array, nonce: Uint8Array, length: number): Uint32Array {
   if (!(seed instanceof Uint8Array) || seed.length !== 32) {
     throw new SecAggError('bad-length', `mask seed: expected 32 bytes, got ${seed?.length}`);
   }
   if (!Number.isInteger(length) || length < 0 || length > MAX_MASK_ELEMENTS) {
     throw new SecAggError('bad-length', `mask: expected 0 to ${MAX_MASK_ELEMENTS} elements, got ${length}`);
   }
-  const bytes = chacha20(seed, MASK_NONCE[purpose], new Uint8Array(length * 4));
+  const bytes = chacha20(seed, nonce, new Uint8Array(length * 4));
   if (LITTLE_ENDIAN) return new Uint32Array(bytes.buffer, bytes.byteOffset, length);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
   return Uint32Array.from({ length }, (_, i) => view.getUint32(4 * i, true));
