@@ -39,7 +39,8 @@ describe('Shamir over a small prime, by hand', () => {
       let c = 0;
       for (let a = 0n; a < 17n; a++) {
         for (let b = 0n; b < 17n; b++) {
-          if (evaluatePolynomial([s, a, b], 1n, 17n) === 4n && evaluatePolynomial([s, a, b], 2n, 17n) === 9n) c++;
+          if (evaluatePolynomial([s, a, b], 1n, 17n) === 4n && evaluatePolynomial([s, a, b], 2n, 17n) === 9n)
+            c++;
         }
       }
       counts.set(s, c);

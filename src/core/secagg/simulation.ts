@@ -120,7 +120,10 @@ export function simulateRound(members: SimulatedMember[], options: SimulationOpt
   const clients = new Map<string, SecAggClient>();
   const byId = new Map(members.map((m) => [m.clientId, m]));
   for (const m of members) {
-    clients.set(m.clientId, new SecAggClient({ clientId: m.clientId, identity: m.identity, context: { session, round } }));
+    clients.set(
+      m.clientId,
+      new SecAggClient({ clientId: m.clientId, identity: m.identity, context: { session, round } }),
+    );
     clientCost.set(m.clientId, { ms: 0, bytesUp: 0, bytesDown: 0 });
   }
   const toServer = (from: string, out: Uint8Array[]): void => {
@@ -148,7 +151,9 @@ export function simulateRound(members: SimulatedMember[], options: SimulationOpt
     for (const m of members) deliver(m.clientId, config, 'advertise');
     const phases: (DropPoint | 'unmask')[] = ['share', 'input', 'consistency', 'unmask'];
     for (const phase of phases) {
-      const outgoing = timed(serverCost, () => server.advance().map((o) => ({ to: o.to, bytes: encodeMessage(o.message) })));
+      const outgoing = timed(serverCost, () =>
+        server.advance().map((o) => ({ to: o.to, bytes: encodeMessage(o.message) })),
+      );
       for (const o of outgoing) deliver(o.to, o.bytes, phase);
     }
     timed(serverCost, () => server.advance());
@@ -159,7 +164,10 @@ export function simulateRound(members: SimulatedMember[], options: SimulationOpt
 }
 
 /** The plain weighted sum Σ n_i · clip(w_i) and Σ n_i over `members`, in float64. */
-export function plainWeightedSum(members: SimulatedMember[], clip: number): { sum: Float64Array; weight: number } {
+export function plainWeightedSum(
+  members: SimulatedMember[],
+  clip: number,
+): { sum: Float64Array; weight: number } {
   const d = members[0]!.update.length;
   const sum = new Float64Array(d);
   let weight = 0;
