@@ -176,6 +176,10 @@ export class SecAggClient {
         `client: expected an update of ${this.config.vectorLength} elements, got ${update.length}`,
       );
     }
+    const cap = this.config?.ring.maxWeight ?? 2 ** 31;
+    if (!Number.isSafeInteger(numSamples) || numSamples < 1 || numSamples > cap) {
+      throw new SecAggError('bad-input', `client: expected a sample count in [1, ${cap}], got ${numSamples}`);
+    }
     this.input = { update, numSamples };
     return this.state === 'relayed' ? [this.maskedInput()] : [];
   }
