@@ -123,8 +123,8 @@ export function secAggDegree(n: number, params: GraphParams = DEFAULT_GRAPH_PARA
   if (!Number.isSafeInteger(n) || n < 2 || n > MAX_MEMBERS) {
     throw new SecAggError('bad-config', `graph: expected 2 to ${MAX_MEMBERS} members, got ${n}`);
   }
-  const corrupt = Math.floor(params.gamma * n);
-  const dropped = Math.floor(params.delta * n);
+  const corrupt = Math.ceil(params.gamma * n);
+  const dropped = Math.ceil(params.delta * n);
   const privacy = -params.sigma - Math.log2(n);
   const correctness = -params.eta - Math.log2(n);
   for (let k = 2; k < n - 1; k += 2) {
