@@ -29,7 +29,7 @@ describe('the SecAgg+ neighbour graph', () => {
     expect(ks[4]!.k).toBeLessThan(200);
   });
 
-  it('falls back to the complete graph for a few members, threshold ⌊(n + ⌊γn⌋)/2⌋ + 1', () => {
+  it('falls back to the complete graph for a few members, threshold ⌊(n + ⌈γn⌉)/2⌋ + 1', () => {
     const d = secAggDegree(10, { sigma: 40, eta: 30, gamma: 0.05, delta: 0.4 });
     expect(d).toEqual({ n: 10, k: 9, t: 6, complete: true });
   });

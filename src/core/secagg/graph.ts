@@ -1,6 +1,6 @@
 /**
  * The sparse communication graph of SecAgg+ (Bell, Bonawitz, Gascón, Lepoint, Raykova, "Secure
- * Single-Server Aggregation with (Poly)Logarithmic Overhead", CCS 2020, §3–4): a random Harary graph
+ * Single-Server Aggregation with (Poly)Logarithmic Overhead", CCS 2020): a random Harary graph
  * H(n, k). The n members (indices 1..n) are put in a random order π drawn from the server's 32-byte round
  * seed (Fisher–Yates driven by ChaCha20 of the seed, rejection-sampled, so every order is equally likely);
  * each member is joined to the k/2 members before and the k/2 after it on that cycle. Each member's
@@ -11,12 +11,12 @@
  * probability ≤ 2^−η), at most a fraction γ of members corrupt (colluding with the server) and at most a
  * fraction δ dropping out, both fixed independently of the graph. In a random Harary graph a member's k
  * neighbours are a uniform k-subset of the other n − 1, so the number of corrupt neighbours X_c is
- * hypergeometric HG(n − 1, ⌊γn⌋, k) and the number of corrupt-or-dropped ones X_cd is HG(n − 1, ⌊γn⌋ +
- * ⌊δn⌋, k). With a union bound over the n members, the smallest even k is taken such that
+ * hypergeometric HG(n − 1, ⌈γn⌉, k) and the number of corrupt-or-dropped ones X_cd is HG(n − 1, ⌈γn⌉ +
+ * ⌈δn⌉, k). With a union bound over the n members, the smallest even k is taken such that
  *   c = min{c : n · P[X_c ≥ c] ≤ 2^−σ},  t = ⌈(k + 1 + c) / 2⌉   (privacy: 2t > g + corrupt holders, so
  *       neither the corrupt holders alone nor any split of the honest holders' answers reach t twice), and
  *   n · P[X_cd > k − t] ≤ 2^−η                                       (correctness: t honest survivors answer).
- * If no k < n − 1 qualifies, the graph is complete (k = n − 1, g = n) with t = ⌊(n + ⌊γn⌋) / 2⌋ + 1,
+ * If no k < n − 1 qualifies, the graph is complete (k = n − 1, g = n) with t = ⌊(n + ⌈γn⌉) / 2⌋ + 1,
  * Bonawitz et al.'s (CCS 2017) setting. k grows as O(log n + σ): with σ = 40, η = 30, γ = δ = 0.05 it is
  * 28, 92, 114, 136 for n = 10^2, 10^3, 10^4, 10^6.
  * @module

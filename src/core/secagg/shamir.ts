@@ -1,8 +1,8 @@
 /**
  * Shamir secret sharing (Shamir 1979, "How to share a secret") of 32-byte secrets, as SecAgg+ needs it
- * for the self-mask seed b_i and the mask-key seed m_i (Bell et al., CCS 2020, §3).
+ * for the self-mask seed b_i and the mask-key seed m_i (Bell et al., CCS 2020).
  *
- * Field: the prime p = 2^130 − 5 (Poly1305's prime, RFC 8439 §2.5.1). A 32-byte secret is split into two
+ * Field: the prime p = 2^130 − 5 (Poly1305's prime, RFC 8439 §2.5). A 32-byte secret is split into two
  * 16-byte big-endian chunks, each an integer < 2^128 < p, and each chunk is shared with its own random
  * polynomial of degree t − 1 (coefficients uniform in [0, p), rejection-sampled from the platform CSPRNG).
  * A share for holder x (1 ≤ x < 2^32) is the two evaluations, each 17 bytes big-endian: 34 bytes. Any t
@@ -16,7 +16,7 @@
 import { randomBytes } from '../../crypto/random.ts';
 import { SecAggError } from './errors.ts';
 
-/** 2^130 − 5, prime (RFC 8439 §2.5.1). */
+/** 2^130 − 5, prime (RFC 8439 §2.5). */
 export const SHAMIR_PRIME = (1n << 130n) - 5n;
 /** Bytes of one field element on the wire (130 bits → 17 bytes). */
 export const FIELD_BYTES = 17;
