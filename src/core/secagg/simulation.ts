@@ -8,7 +8,7 @@
 import { generateIdentity, type Identity } from '../../crypto/identity.ts';
 import { SecAggClient } from './client.ts';
 import type { GraphParams } from './graph.ts';
-import { encodeMessage } from './messages.ts';
+import { encodeMessage, type ServerMessage } from './messages.ts';
 import type { RingParams } from './ring.ts';
 import { type SecAggResult, SecAggServer } from './server.ts';
 
@@ -134,9 +134,11 @@ export function simulateRound(members: SimulatedMember[], options: SimulationOpt
       timed(serverCost, () => server.receiveBytes(from, bytes));
     }
   };
-  const deliver = (to: string, bytes: Uint8Array, phase: DropPoint | 'unmask'): void => {
+  /** Encodes (on the server's clock) and delivers a message, unless its recipient has gone. */
+  const deliver = (to: string, message: ServerMessage, phase: DropPoint | 'unmask'): void => {
     const member = byId.get(to)!;
     if (silentAt(member, phase)) return;
+    const bytes = timed(serverCost, () => encodeMessage(message));
     serverCost.bytesDown += bytes.length;
     const cost = clientCost.get(to)!;
     cost.bytesDown += bytes.length;
@@ -147,14 +149,12 @@ export function simulateRound(members: SimulatedMember[], options: SimulationOpt
     toServer(to, out);
   };
   try {
-    const config = timed(serverCost, () => encodeMessage(server.config()));
+    const config = server.config();
     for (const m of members) deliver(m.clientId, config, 'advertise');
     const phases: (DropPoint | 'unmask')[] = ['share', 'input', 'consistency', 'unmask'];
     for (const phase of phases) {
-      const outgoing = timed(serverCost, () =>
-        server.advance().map((o) => ({ to: o.to, bytes: encodeMessage(o.message) })),
-      );
-      for (const o of outgoing) deliver(o.to, o.bytes, phase);
+      const outgoing = timed(serverCost, () => server.advance());
+      for (const o of outgoing) deliver(o.to, o.message, phase);
     }
     timed(serverCost, () => server.advance());
     return { result: server.result, server, clients, clientCost, serverCost };
