@@ -348,10 +348,14 @@ describe('hostile inputs are refused with named errors', { timeout: ROUND_MS }, 
     const sigs = {
       type: 'consistency-sigs' as const,
       ...CTX,
-      signatures: others.map((o) => ({
-        index: (o.message as { index: number }).index,
-        signature: (o.message as { signature: Uint8Array }).signature,
-      })),
+      // A careful server leaves out member 2's signature, which the victim's list says is gone: only the
+      // signatures themselves (made over the true list) can give the equivocation away.
+      signatures: others
+        .map((o) => ({
+          index: (o.message as { index: number }).index,
+          signature: (o.message as { signature: Uint8Array }).signature,
+        }))
+        .filter((s) => s.index !== 2),
     };
     expectRefusal(() => victimClient.handle(sigs), 'inconsistent-survivors');
     expect(victimClient.phase).toBe('aborted');
