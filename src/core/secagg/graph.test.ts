@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isSecAggError } from './errors.ts';
 import {
   DEFAULT_GRAPH_PARAMS,
+  hypergeometricQuantile,
   log2HypergeometricTail,
   memberOrder,
   NeighbourGraph,
@@ -14,6 +15,18 @@ describe('the SecAgg+ neighbour graph', () => {
     expect(2 ** log2HypergeometricTail(10, 3, 2, 2)).toBeCloseTo(3 / 45, 7);
     expect(log2HypergeometricTail(10, 3, 2, 3)).toBe(Number.NEGATIVE_INFINITY);
     expect(log2HypergeometricTail(10, 3, 2, 0)).toBeCloseTo(0, 7);
+    // Quantiles: P[X ≥ 1] = 24/45 > 0.1, P[X ≥ 2] = 3/45 ≤ 0.1 → 2; nothing is ≤ 2^−50 before 3 → 3.
+    expect(hypergeometricQuantile(10, 3, 2, Math.log2(0.1))).toBe(2);
+    expect(hypergeometricQuantile(10, 3, 2, -50)).toBe(3);
+    expect(hypergeometricQuantile(10, 0, 2, -50)).toBe(1);
+  });
+
+  it('answers quickly even for parameters no sparse graph meets (bounded search)', () => {
+    const start = performance.now();
+    const d = secAggDegree(10_000, { sigma: 128, eta: 128, gamma: 0.33, delta: 0.5 });
+    expect(d.complete).toBe(true);
+    // Not a timing assertion on the machine's speed: a guard against the O(n·k²) search, which took hours.
+    expect(performance.now() - start).toBeLessThan(60_000);
   });
 
   it('grows the degree about logarithmically: ×1000 members (10^3 → 10^6) adds < 50% to k', () => {

@@ -114,8 +114,38 @@ export function log2HypergeometricTail(
   return Math.min(0, (max + Math.log(s)) / Math.LN2);
 }
 
-/** Most members a round may have (the degree search is O(n) steps of O(k) terms). */
+/**
+ * The smallest c with log2 P[X ≥ c] ≤ `log2Bound` for X ~ Hypergeometric(population, successes, draws), in
+ * one pass over the support (tails summed from the top).
+ */
+export function hypergeometricQuantile(
+  population: number,
+  successes: number,
+  draws: number,
+  log2Bound: number,
+): number {
+  const hi = Math.min(successes, draws);
+  const lo = Math.max(0, draws - (population - successes));
+  const den = lnChoose(population, draws);
+  const bound = log2Bound * Math.LN2;
+  let acc = Number.NEGATIVE_INFINITY;
+  for (let x = hi; x >= lo; x--) {
+    const term = lnChoose(successes, x) + lnChoose(population - successes, draws - x) - den;
+    const hiTerm = Math.max(acc, term);
+    const next = hiTerm + Math.log(Math.exp(acc - hiTerm) + Math.exp(term - hiTerm));
+    if (next > bound) return x + 1;
+    acc = next;
+  }
+  return lo;
+}
+
+/** Most members a round may have. */
 export const MAX_MEMBERS = 1 << 20;
+/**
+ * Largest degree the sparse search tries (it costs O(k) per candidate k): parameters that need more get the
+ * complete graph. The defaults need 136 at 10^6 members.
+ */
+export const MAX_SPARSE_DEGREE = 1024;
 
 /** The degree k and threshold t for `n` members under `params` (see the module comment). */
 export function secAggDegree(n: number, params: GraphParams = DEFAULT_GRAPH_PARAMS): Degree {
@@ -127,9 +157,8 @@ export function secAggDegree(n: number, params: GraphParams = DEFAULT_GRAPH_PARA
   const dropped = Math.ceil(params.delta * n);
   const privacy = -params.sigma - Math.log2(n);
   const correctness = -params.eta - Math.log2(n);
-  for (let k = 2; k < n - 1; k += 2) {
-    let c = 0;
-    while (log2HypergeometricTail(n - 1, corrupt, k, c) > privacy) c++;
+  for (let k = 2; k < n - 1 && k <= MAX_SPARSE_DEGREE; k += 2) {
+    const c = hypergeometricQuantile(n - 1, corrupt, k, privacy);
     const t = Math.ceil((k + 1 + c) / 2);
     if (t > k) continue;
     if (log2HypergeometricTail(n - 1, corrupt + dropped, k, k - t + 1) <= correctness) {
