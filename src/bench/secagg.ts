@@ -40,12 +40,12 @@ export interface SecAggCost {
   k: number;
   t: number;
   dropouts: number;
-  /** One client's compute over the whole round (ms): the median member (full) or the focal member. */
+  /** One client's compute over the whole round (CPU ms): the median member (full) or the focal member. */
   clientMs: number;
   /** One client's bytes sent and received over the round. */
   clientBytesUp: number;
   clientBytesDown: number;
-  /** The server's compute (ms) and bytes received/sent; null in focal mode. */
+  /** The server's compute (CPU ms) and bytes received/sent; null in focal mode. */
   serverMs: number | null;
   serverBytesIn: number | null;
   serverBytesOut: number | null;
@@ -54,6 +54,12 @@ export interface SecAggCost {
 }
 
 const SEED = new Uint8Array(32).fill(0x33);
+
+/** CPU time of this process (user + system), ms: steadier than wall time on a shared machine. */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -80,7 +86,7 @@ export function measureSecAgg(options: SecAggCostOptions): SecAggCost {
     });
     focal = members[0]!.clientId;
   }
-  const report = simulateRound(members, { ring, graph, seed: SEED, minMembers: 2 });
+  const report = simulateRound(members, { ring, graph, seed: SEED, minMembers: 2, clock: cpuMs });
   let client: Cost;
   if (focal) client = report.clientCost.get(focal)!;
   else {
