@@ -130,6 +130,19 @@ export const EXPLAIN = {
   jobTimeoutMs: 60_000,
 } as const;
 
+/** Limits of secure aggregation (src/core/secagg/): checked before a SecAgg+ message is decoded further. */
+export const SECAGG = {
+  /** Most members of one SecAgg+ round (the neighbour graph's n). */
+  maxMembers: 10_000,
+  /** Longest update vector (elements; the ring vector carries one more: the sample count). */
+  maxVectorLength: LIMITS.maxModelParams,
+  /** Longest client id in an advertisement (UTF-8 bytes; PROTOCOL.maxIdChars characters fit). */
+  maxClientIdBytes: 4 * PROTOCOL.maxIdChars,
+  /** Largest SecAgg+ message (bytes): a masked 4M-element vector is 16 MB; a complete graph's key list
+   * for a few hundred members a few MB. */
+  maxMessageBytes: 64 * 1024 * 1024,
+} as const;
+
 /** Largest frame (bytes) for a model of `modelSize` float32 parameters: the weights plus fixed overhead. */
 export function maxFrameBytes(modelSize: number): number {
   return modelSize * 4 + PROTOCOL.frameOverheadBytes;

@@ -27,6 +27,12 @@ export const SIGNATURE_CONTEXT = {
   model: 'pqfed/v1/model',
   roundKey: 'pqfed/v1/round-key',
   message: 'pqfed/v1/message',
+  /** Secure aggregation (src/core/secagg/): one context per signed SecAgg+ message. */
+  secaggAdvertise: 'pqfed/v1/secagg/advertise',
+  secaggShares: 'pqfed/v1/secagg/shares',
+  secaggInput: 'pqfed/v1/secagg/input',
+  secaggSurvivors: 'pqfed/v1/secagg/survivors',
+  secaggUnmask: 'pqfed/v1/secagg/unmask',
 } as const;
 export type SignatureContext = (typeof SIGNATURE_CONTEXT)[keyof typeof SIGNATURE_CONTEXT];
 
