@@ -129,6 +129,7 @@ export interface SimulateOptions extends PrivacyFlags {
   deadline?: number;
   maxTestRows?: number;
   suite?: KemSuite;
+  engine?: 'tfjs' | 'fused';
   dataDir?: string;
   json?: boolean;
 }
@@ -195,6 +196,12 @@ export function simulateDefinition(): Command {
       schemaNumber('max-test-rows', F.maxTestRows),
     )
     .option('--suite <S>', `key-exchange suite: ${SUITES} (default xwing)`, choiceArg('suite', KEM_SUITES))
+    .option(
+      '--engine <E>',
+      "clients' training steps: fused (the fused WASM engine) or tfjs (wasm backend); " +
+        'default fused, tfjs when the engine is not built',
+      choiceArg('engine', ['tfjs', 'fused'] as const),
+    )
     .option(
       '--data-dir <DIR>',
       'keep the run (checkpoint, server key) here (default: a temporary folder)',
@@ -263,7 +270,8 @@ export function trainDefinition(): Command {
     )
     .option(
       '--engine <E>',
-      'who runs the steps: tfjs (on --backend) or fused (the fused WASM engine, docs/fused-engine.md); default tfjs',
+      'who runs the steps: fused (the fused WASM engine, docs/fused-engine.md) or tfjs (on --backend); ' +
+        'default fused, tfjs when the engine is not built',
       choiceArg('engine', ['tfjs', 'fused'] as const),
     )
     .option('--seed <S>', 'seed (default 1)', intArg('seed', 0, 2 ** 31 - 1))
