@@ -4,7 +4,7 @@
  * engine module is missing or does not load here (a checkout where `npm run build:engine` was not run),
  * with the reason. An explicit `fused` that cannot load is an error, not a fallback.
  */
-import { compileEngineAt, ENGINE_WASM_URL, EngineError } from './wasm-engine.ts';
+import { compileEngine, compileEngineAt, ENGINE_WASM_URL, EngineError } from './wasm-engine.ts';
 
 /** Who runs training steps: tfjs (on its backend; the reference) or the fused WASM engine. */
 export type StepEngine = 'tfjs' | 'fused';
@@ -55,4 +55,17 @@ export function fallbackLine(command: string, reason: string): string {
 /** What a client on `engine` reports to the server as its backend (tfjs: the tfjs backend's name). */
 export function backendLabel(engine: StepEngine, tfjsBackend: string): string {
   return engine === 'fused' ? 'wasm-fused' : tfjsBackend;
+}
+
+/**
+ * Why the fused WASM engine cannot run in this thread (its module, compiled once per thread, is missing
+ * or does not compile: in a browser, the asset not served), or null when it can.
+ */
+export async function fusedWasmUnavailable(): Promise<string | null> {
+  try {
+    await compileEngine();
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
 }
