@@ -14,6 +14,7 @@ import {
   type CryptoRunOptions,
   chooseWasmFeatures,
   measureCrypto,
+  measureFusedTraining,
   measureTraining,
   type TrainingProgress,
   type TrainingRunOptions,
@@ -218,6 +219,16 @@ const api = {
   async benchTraining(opts: TrainingRunOptions, onProgress: (p: TrainingProgress) => void) {
     await ensureBackend();
     return measureTraining(opts, onProgress);
+  },
+
+  /** Benchmark view: the same on the fused WASM engine (no tfjs backend needed). */
+  benchFusedTraining(opts: TrainingRunOptions, onProgress: (p: TrainingProgress) => void) {
+    return measureFusedTraining(opts, onProgress);
+  },
+
+  /** Why the fused WASM engine cannot run in this worker (its module compiled here), or null. */
+  fusedWasmUnavailable(): Promise<string | null> {
+    return fusedWasmUnavailable();
   },
 
   /** Benchmark view: ML-KEM-768 / X-Wing encapsulations, ML-DSA-65 signatures and AES-256-GCM speed. */
