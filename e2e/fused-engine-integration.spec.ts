@@ -35,6 +35,19 @@ test('on the WASM backend the page defaults to the fused WASM engine, shows engi
   await expect(page.locator('#engine-name')).toHaveText('tfjs × wasm');
 });
 
+test('when the engine module is not served, auto trains with tfjs and the page says why', async ({
+  page,
+}) => {
+  await page
+    .context()
+    .route(/\/assets\/engine-[\w-]+\.wasm$/, (route) => route.fulfill({ status: 404, body: 'gone' }));
+  await page.goto('/?backend=wasm');
+  await expect(page.locator('#status')).toContainText('Ready', { timeout: 120_000 });
+  await expect(page.locator('#engine-name')).toHaveText(
+    /^tfjs × wasm \(the fused engine could not run: fused engine: fetching \S+\/assets\/engine-[\w-]+\.wasm gave HTTP 404\)$/,
+  );
+});
+
 test('the page trains with the fused engine when chosen, and shows which engine trained', async ({
   page,
 }) => {
