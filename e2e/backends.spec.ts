@@ -81,6 +81,10 @@ test('the button trains in the worker with visible progress while the page stays
   await expect(page.locator('#backend-name')).toHaveText('wasm');
   await expect(status).toContainText('Ready: training runs on wasm');
   await expect(page.getByText(SYNTHETIC_NOTICE)).toBeVisible();
+  // tfjs, whose 300 steps take long enough to watch (the default on WASM, the fused engine, is ~3× faster:
+  // fused-engine-integration.spec.ts)
+  await page.getByLabel('Training engine').selectOption('tfjs');
+  await expect(page.locator('#engine-name')).toHaveText('tfjs × wasm');
 
   await page.getByRole('button', { name: 'Train on synthetic sample' }).click();
   const progress = page.getByRole('progressbar', { name: 'Training progress' });

@@ -46,3 +46,31 @@ test('/bench shows each configuration as it finishes, and the threaded WASM row 
   );
   await expect(page.locator('#bench-rows tr[data-status="measured"]')).toHaveCount(3);
 });
+
+test('/bench measures the fused WASM engine next to tfjs WASM in one run (engine × device rows)', async ({
+  page,
+}) => {
+  test.setTimeout(180_000);
+  await page.goto('/bench?steps=40&warmup=2&seconds=2&backends=wasm-simd,fused-wasm&crypto=0');
+  await page.locator('#bench-run').click();
+  await expect(page.locator('body')).toHaveAttribute('data-bench-state', 'done', { timeout: 150_000 });
+  const result = JSON.parse((await page.locator('#bench-json').textContent()) ?? '') as BenchResult;
+  expect(result.training.map((t) => `${t.id}:${t.status}`)).toEqual([
+    'wasm-simd:measured',
+    'fused-wasm:measured',
+  ]);
+  const [tfjs, fused] = result.training;
+  if (tfjs?.status !== 'measured' || fused?.status !== 'measured') throw new Error('not measured');
+  expect(fused).toMatchObject({ backend: 'wasm', threads: 1, simd: true, batchSize: 64 });
+  expect(fused.samplesPerSec).toBeGreaterThan(0);
+  console.log(
+    JSON.stringify({
+      tfjsWasmSimd1: tfjs.samplesPerSec,
+      fusedWasm: fused.samplesPerSec,
+      ratio: fused.samplesPerSec / tfjs.samplesPerSec,
+    }),
+  );
+  await expect(page.locator('#bench-rows tr[data-config="fused-wasm"] th')).toHaveText(
+    'fused WASM engine, SIMD, one thread',
+  );
+});

@@ -88,7 +88,7 @@ test('over HTTPS by a LAN name, a tab trains on WebGPU and a tab at the short ad
   );
   expect(round.contributed).toEqual(expect.arrayContaining(ids));
   const backends = Object.fromEntries((await https.status()).clientList.map((c) => [c.id, c.backend]));
-  expect(ids.map((id) => backends[id])).toEqual(['webgpu', 'wasm']);
+  expect(ids.map((id) => backends[id])).toEqual(['webgpu', 'wasm-fused']);
   await gpu.close();
   await short.close();
 });

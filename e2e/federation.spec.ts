@@ -52,10 +52,11 @@ test('three tabs opened from the join link complete three rounds together', asyn
     await expect(p.locator('.shard[data-kind="default"]')).toHaveCount(1);
   }
   const s = await server.status();
+  // auto on the WASM backend: the fused WASM engine trains, and the server hears so
   expect(s.clientList.filter((c) => ids.includes(c.id)).map((c) => c.backend)).toEqual([
-    'wasm',
-    'wasm',
-    'wasm',
+    'wasm-fused',
+    'wasm-fused',
+    'wasm-fused',
   ]);
   // Each tab has a friendly name of its own (not "tab-Linux x86_64"), the one the server shows.
   const named = s.clientList.filter((c) => ids.includes(c.id));
@@ -179,7 +180,7 @@ test('tabs on WebGPU (SwiftShader) and WASM contribute to the same round', async
     240_000,
   );
   const backends = Object.fromEntries((await server.status()).clientList.map((c) => [c.id, c.backend]));
-  expect([backends[gpuId], backends[wasmId]]).toEqual(['webgpu', 'wasm']);
+  expect([backends[gpuId], backends[wasmId]]).toEqual(['webgpu', 'wasm-fused']);
   await gpu.close();
 });
 

@@ -1,12 +1,52 @@
 /**
- * The fused WebGPU engine inside the app: the client page's "Training engine" choice (and its fallback to
- * tfjs without a WebGPU adapter), and the federated client's local training (ModelTrainer.fit with FedDyn
+ * The fused engines inside the app: the client page's default (auto: the fused WASM engine on the WASM
+ * backend), its "Training engine" choice (and the WebGPU engine's fallback to tfjs without an adapter), and the federated client's local training (ModelTrainer.fit with FedDyn
  * and FedProx) on the engine against tfjs, and a tab that joins a real aggregator with `&engine=fused-webgpu`. The engine's own checks are in webgpu-engine.spec.ts.
  */
 import { expect, test } from '@playwright/test';
 import type { EngineCheckHook } from '../src/app/engine-check/main.ts';
 import { SMALL_EXPERIMENT, serve, until } from './aggregator.ts';
 import { clientIdOf } from './tab.ts';
+
+test('on the WASM backend the page defaults to the fused WASM engine, shows engine × device and trains on it', async ({
+  page,
+}) => {
+  const engineAsset: string[] = [];
+  page.on('response', (r) => {
+    if (/\/engine-[\w-]+\.wasm$/.test(new URL(r.url()).pathname)) engineAsset.push(`${r.status()}`);
+  });
+  await page.goto('/?backend=wasm');
+  const status = page.locator('#status');
+  await expect(status).toContainText('Ready', { timeout: 120_000 });
+  await expect(page.getByLabel('Training engine')).toHaveValue('auto');
+  await expect(page.locator('#engine-name')).toHaveText('fused WASM engine × WASM SIMD');
+  await expect(status).toContainText('Ready: training runs on wasm (fused WASM engine × WASM SIMD)');
+  await page.getByRole('button', { name: 'Train on synthetic sample' }).click();
+  // 300 steps on the fused engine take a few seconds: let them finish
+  await expect(status).toContainText(/Done after 300 steps on the fused WASM engine: loss \d+\.\d{4}/, {
+    timeout: 60_000,
+  });
+  await expect(page.getByRole('progressbar', { name: 'Training progress' })).toHaveJSProperty('value', 300);
+  await expect(page.locator('#train-engine')).toHaveText('fused WASM engine × WASM SIMD');
+  // the engine module is a built asset, served by the app
+  expect(engineAsset).toContain('200');
+  // choosing tfjs shows it at once
+  await page.getByLabel('Training engine').selectOption('tfjs');
+  await expect(page.locator('#engine-name')).toHaveText('tfjs × wasm');
+});
+
+test('when the engine module is not served, auto trains with tfjs and the page says why', async ({
+  page,
+}) => {
+  await page
+    .context()
+    .route(/\/assets\/engine-[\w-]+\.wasm$/, (route) => route.fulfill({ status: 404, body: 'gone' }));
+  await page.goto('/?backend=wasm');
+  await expect(page.locator('#status')).toContainText('Ready', { timeout: 120_000 });
+  await expect(page.locator('#engine-name')).toHaveText(
+    /^tfjs × wasm \(the fused engine could not run: fused engine: fetching \S+\/assets\/engine-[\w-]+\.wasm gave HTTP 404\)$/,
+  );
+});
 
 test('the page trains with the fused engine when chosen, and shows which engine trained', async ({
   page,
@@ -24,7 +64,7 @@ test('the page trains with the fused engine when chosen, and shows which engine 
   await expect(page.getByLabel('Training engine')).toBeDisabled();
   await page.getByRole('button', { name: 'Stop training' }).click();
   await expect(status).toContainText(/(Stopped|Done) after \d+ steps on the fused WebGPU engine/);
-  await expect(page.locator('#train-engine')).toHaveText('fused WebGPU engine (webgpu)');
+  await expect(page.locator('#train-engine')).toHaveText('fused WebGPU engine × WebGPU');
   await expect(page.getByLabel('Training engine')).toBeEnabled();
 });
 
@@ -51,7 +91,7 @@ test('without a WebGPU adapter, choosing the fused engine falls back to tfjs and
     await page.getByRole('button', { name: 'Stop training' }).click();
     await expect(status).toContainText(/(Stopped|Done) after \d+ steps on (wasm|cpu):/);
     await expect(page.locator('#train-engine')).toHaveText(
-      /^tfjs \((wasm|cpu)\); the fused engine could not run: engine: navigator\.gpu gave no adapter$/,
+      /^tfjs × (wasm|cpu) \(the fused engine could not run: engine: navigator\.gpu gave no adapter\)$/,
     );
   } finally {
     await browser.close();

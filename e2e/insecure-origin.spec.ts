@@ -91,8 +91,8 @@ test('two tabs on a plain-HTTP LAN address, without WebCrypto, join and contribu
     expect(round.contributed).toEqual(expect.arrayContaining(ids));
     const status = await s.status();
     expect(status.clientList.filter((c) => ids.includes(c.id)).map((c) => c.backend)).toEqual([
-      'wasm',
-      'wasm',
+      'wasm-fused',
+      'wasm-fused',
     ]);
     expect(errors.filter((e) => /WebCrypto|subtle|CryptoError/i.test(e))).toEqual([]);
   } finally {

@@ -14,6 +14,7 @@ import {
   type CryptoRunOptions,
   chooseWasmFeatures,
   measureCrypto,
+  measureFusedTraining,
   measureTraining,
   type TrainingProgress,
   type TrainingRunOptions,
@@ -24,7 +25,9 @@ import type { EncodedData } from '../src/data/features.ts';
 import { type ImportReport, importCsv } from '../src/data/import.ts';
 import type { DatasetId } from '../src/data/schema.ts';
 import { SYNTHETIC_NOTICE } from '../src/data/synthetic.ts';
-import type { EngineChoice } from '../src/engine/choice.ts';
+import { type Engine, type EngineChoice, engineDevice, resolveEngine } from '../src/engine/choice.ts';
+import { fusedWasmUnavailable } from '../src/engine/step-engine.ts';
+import { trainFused as trainFusedWasm } from '../src/engine/train-fused.ts';
 import { openFusedEngine, trainFusedSteps } from '../src/engine/webgpu/train.ts';
 import {
   type BackendName,
@@ -76,8 +79,16 @@ export interface DemoOptions {
   learningRate: number;
   seed: number;
   dataset?: DatasetId;
-  /** tfjs (default) or the fused WebGPU kernels, which fall back to tfjs when they cannot run. */
+  /** auto (default: the fused WASM engine on the WASM or CPU backend, else tfjs), tfjs, or a fused engine
+   * (tfjs when it cannot run). */
   engine?: EngineChoice;
+}
+
+/** The engine a choice trains on here, on which device, and why tfjs when a fused engine cannot run. */
+export interface EngineInUse {
+  engine: Engine;
+  device: string;
+  fallback?: string;
 }
 
 export interface DemoProgress {
@@ -97,8 +108,9 @@ export interface DemoResult {
   classes: number;
   params: number;
   notice: string;
-  /** The engine that trained. */
-  engine: EngineChoice;
+  /** The engine that trained, and its device ("engine × device"). */
+  engine: Engine;
+  device: string;
   /** Why the fused engine was asked for but tfjs trained. */
   fallback?: string;
 }
@@ -140,8 +152,9 @@ async function trainSteps(
   o: { steps: number; batchSize: number; learningRate: number; seed: number; readEvery: number },
   onStep: (step: number, loss: number, samplesPerSec: number) => void,
   signal?: AbortSignal,
+  run: typeof train = train,
 ): Promise<{ stopped: boolean }> {
-  const { stopped } = await train(model, data, {
+  const { stopped } = await run(model, data, {
     epochs: Math.ceil(o.steps / Math.ceil(data.n / o.batchSize)),
     maxSteps: o.steps,
     batchSize: o.batchSize,
@@ -208,6 +221,16 @@ const api = {
     return measureTraining(opts, onProgress);
   },
 
+  /** Benchmark view: the same on the fused WASM engine (no tfjs backend needed). */
+  benchFusedTraining(opts: TrainingRunOptions, onProgress: (p: TrainingProgress) => void) {
+    return measureFusedTraining(opts, onProgress);
+  },
+
+  /** Why the fused WASM engine cannot run in this worker (its module compiled here), or null. */
+  fusedWasmUnavailable(): Promise<string | null> {
+    return fusedWasmUnavailable();
+  },
+
   /** Benchmark view: ML-KEM-768 / X-Wing encapsulations, ML-DSA-65 signatures and AES-256-GCM speed. */
   benchCrypto(opts: CryptoRunOptions, onProgress: (p: CryptoProgress) => void) {
     return measureCrypto(opts, onProgress);
@@ -223,9 +246,14 @@ const api = {
     const config = modelConfigFor(pre);
     const weights = initWeights(config, opts.seed).weights;
     const model = new MultiTaskModel(config, weights);
+    const want = resolveEngine(opts.engine ?? 'auto', tf.getBackend());
     const fused =
-      opts.engine === 'fused-webgpu' ? await openFusedEngine(config, weights, opts.batchSize) : undefined;
+      want === 'fused-webgpu' ? await openFusedEngine(config, weights, opts.batchSize) : undefined;
     const engine = fused && 'engine' in fused ? fused.engine : undefined;
+    const wasmWhyNot = want === 'fused-wasm' ? await fusedWasmUnavailable() : null;
+    const fusedWasm = want === 'fused-wasm' && wasmWhyNot === null;
+    const fallback = fused && 'reason' in fused ? fused.reason : (wasmWhyNot ?? undefined);
+    const used: Engine = engine ? 'fused-webgpu' : fusedWasm ? 'fused-wasm' : 'tfjs';
     let last: DemoProgress = { step: 0, steps: opts.steps, loss: Number.NaN, samplesPerSec: 0 };
     try {
       const readEvery = Math.max(1, Math.min(10, Math.floor(opts.steps / 50)));
@@ -236,9 +264,10 @@ const api = {
       const run = { ...opts, readEvery };
       const { stopped } = engine
         ? await trainFusedSteps(engine, data, run, onStep, controller.signal)
-        : await trainSteps(model, data, run, onStep, controller.signal);
+        : await trainSteps(model, data, run, onStep, controller.signal, fusedWasm ? trainFusedWasm : train);
       return {
         backend: engine ? 'webgpu' : tf.getBackend(),
+        device: engineDevice(used, engine ? 'webgpu' : tf.getBackend()),
         steps: last.step,
         loss: last.loss,
         samplesPerSec: last.samplesPerSec,
@@ -247,14 +276,30 @@ const api = {
         classes: pre.classes.length,
         params: model.numParams,
         notice: SYNTHETIC_NOTICE,
-        engine: engine ? 'fused-webgpu' : 'tfjs',
-        ...(fused && 'reason' in fused ? { fallback: fused.reason } : {}),
+        engine: used,
+        ...(fallback !== undefined && { fallback }),
       };
     } finally {
       engine?.destroy();
       model.dispose();
       if (demo === controller) demo = undefined;
     }
+  },
+
+  /**
+   * The engine `choice` trains on here (on the active backend), its device, and why tfjs when the chosen
+   * fused WASM engine cannot load. The fused WebGPU engine is only checked for an adapter here; its kernels
+   * may still fall back when training starts.
+   */
+  async engineInUse(choice: EngineChoice): Promise<EngineInUse> {
+    await ensureBackend();
+    const backend = tf.getBackend();
+    const want = resolveEngine(choice, backend);
+    if (want === 'fused-wasm') {
+      const why = await fusedWasmUnavailable();
+      if (why) return { engine: 'tfjs', device: backend, fallback: why };
+    }
+    return { engine: want, device: engineDevice(want, backend) };
   },
 
   /** Stops the running demo at its next step. */

@@ -149,7 +149,7 @@ export function mountFederation(
           fingerprint,
           name: tabName(),
           token: ui.code.value,
-          engine: isEngineChoice(engineSelect.value) ? engineSelect.value : 'tfjs',
+          engine: isEngineChoice(engineSelect.value) ? engineSelect.value : 'auto',
         },
         proxy(show),
       );

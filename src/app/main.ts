@@ -1,7 +1,8 @@
 /**
  * The client page (/): this tab as an edge device. It joins the federation from the join link
- * (`/?autojoin=1#fp=…`, `&backend=wasm|webgpu|cpu` to force a backend, `&engine=fused-webgpu` to train
- * on the fused WebGPU kernels), keeps its data in IndexedDB (its
+ * (`/?autojoin=1#fp=…`, `&backend=wasm|webgpu|cpu` to force a backend, `&engine=tfjs|fused-wasm|
+ * fused-webgpu` to pick the training engine; default auto: the fused WASM engine on the WASM or CPU
+ * backend), shows the engine × device it trains on, keeps its data in IndexedDB (its
  * shard of the server's sample, or the user's imported CSV), shows what the trainer worker found (backend,
  * WebGPU adapter, WASM SIMD/threads, cross-origin isolation) and can train offline on synthetic rows.
  * Nothing here imports tfjs: the main thread never trains.
@@ -10,7 +11,7 @@
 import { proxy } from 'comlink';
 import type { DemoProgress, LossTraceOptions } from '../../workers/trainer.worker.ts';
 import { SYNTHETIC_NOTICE } from '../data/synthetic.ts';
-import { ENGINE_LABEL, isEngineChoice } from '../engine/choice.ts';
+import { ENGINE_LABEL, type Engine, isEngineChoice } from '../engine/choice.ts';
 import type { BackendName, BackendReport } from '../model/backend.ts';
 import type { BenchmarkOptions } from '../model/throughput.ts';
 import { mountClassView } from './class-view.ts';
@@ -42,7 +43,24 @@ const ui = {
   speed: el('train-speed'),
   engine: el<HTMLSelectElement>('engine-select'),
   engineUsed: el('train-engine'),
+  engineName: el('engine-name'),
 };
+
+/** "fused WASM engine × WASM SIMD", and why tfjs when the chosen fused engine cannot run. */
+function engineText(r: { engine: Engine; device: string; fallback?: string }): string {
+  const text = `${ENGINE_LABEL[r.engine]} × ${r.device}`;
+  return r.fallback === undefined ? text : `${text} (the fused engine could not run: ${r.fallback})`;
+}
+
+/** Shows the engine the "Training engine" choice trains on with the backend in use. */
+async function showEngine(): Promise<void> {
+  const choice = isEngineChoice(ui.engine.value) ? ui.engine.value : 'auto';
+  try {
+    ui.engineName.textContent = engineText(await trainer.api.engineInUse(choice));
+  } catch (err) {
+    ui.engineName.textContent = `unknown (${errorText(err)})`;
+  }
+}
 
 /** This tab's id: kept in sessionStorage, so a reload is the same device and a new tab is another. */
 function tabId(): string {
@@ -107,7 +125,8 @@ async function chooseBackend(choice: BackendChoice): Promise<void> {
   try {
     const { report, skipped } = await trainer.api.useBackend(choice);
     showReport(report, skipped);
-    setStatus(`Ready: training runs on ${report.name} in a Web Worker.`);
+    await showEngine();
+    setStatus(`Ready: training runs on ${report.name} (${ui.engineName.textContent}) in a Web Worker.`);
   } catch (err) {
     setStatus(`Backend ${choice} is not available here (${errorText(err)}).`, 'error');
   } finally {
@@ -129,17 +148,14 @@ async function trainDemo(): Promise<void> {
   training = true;
   ui.select.disabled = true;
   ui.engine.disabled = true;
-  const engine = isEngineChoice(ui.engine.value) ? ui.engine.value : 'tfjs';
+  const engine = isEngineChoice(ui.engine.value) ? ui.engine.value : 'auto';
   ui.button.textContent = 'Stop training';
   ui.progress.value = 0;
   setStatus(`Training on ${SYNTHETIC_NOTICE}…`, 'busy');
   try {
     const r = await trainer.api.trainDemo({ ...DEMO, engine }, proxy(showProgress));
     const how = r.stopped ? 'Stopped' : 'Done';
-    ui.engineUsed.textContent =
-      r.fallback === undefined
-        ? `${ENGINE_LABEL[r.engine]} (${r.backend})`
-        : `${ENGINE_LABEL[r.engine]} (${r.backend}); the fused engine could not run: ${r.fallback}`;
+    ui.engineUsed.textContent = engineText(r);
     const on = r.engine === 'tfjs' ? r.backend : `the ${ENGINE_LABEL[r.engine]}`;
     setStatus(
       `${how} after ${r.steps} steps on ${on}: loss ${r.loss.toFixed(4)}, ` +
@@ -158,6 +174,9 @@ async function trainDemo(): Promise<void> {
 
 ui.select.addEventListener('change', () => {
   backendReady = chooseBackend(ui.select.value as BackendChoice);
+});
+ui.engine.addEventListener('change', () => {
+  void backendReady.then(showEngine);
 });
 ui.button.addEventListener('click', () => {
   if (training) void trainer.api.stopDemo();

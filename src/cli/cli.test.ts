@@ -142,6 +142,10 @@ describe('pqfed CLI', () => {
     expect(report.majorityBaseline).toHaveProperty('macroF1');
     expect(report.rows.train + report.rows.test).toBeGreaterThan(0);
     expect(report.backend.name).toBe('wasm');
+    // the default engine: the fused WASM engine (built by pretest:unit), nothing fallen back
+    expect(report.engine).toBe('fused');
+    expect(report).not.toHaveProperty('engineFallback');
+    expect(r.stderr).not.toMatch(/training with tfjs/);
     const first = Object.values(report.perClass)[0] as Record<string, number>;
     expect(Object.keys(first).sort()).toEqual(['f1', 'precision', 'recall', 'support']);
   }, 300_000);

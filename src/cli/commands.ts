@@ -10,6 +10,7 @@ import { STRATEGY_NAMES, type StrategyName } from '../core/strategies/index.ts';
 import { KEM_SUITES, type KemSuite } from '../crypto/suites.ts';
 import type { LabelLevel } from '../data/schema.ts';
 import { DATASET_IDS, type DatasetId } from '../data/schema.ts';
+import { STEP_ENGINES, type StepEngine } from '../engine/step-engine.ts';
 import { choiceArg, intArg, numArg, schemaNumber, schemaText, textArg } from './options.ts';
 import { type PrivacyFlags, withPrivacyFlags } from './privacy-flags.ts';
 
@@ -129,6 +130,7 @@ export interface SimulateOptions extends PrivacyFlags {
   deadline?: number;
   maxTestRows?: number;
   suite?: KemSuite;
+  engine?: StepEngine;
   dataDir?: string;
   json?: boolean;
 }
@@ -196,6 +198,12 @@ export function simulateDefinition(): Command {
     )
     .option('--suite <S>', `key-exchange suite: ${SUITES} (default xwing)`, choiceArg('suite', KEM_SUITES))
     .option(
+      '--engine <E>',
+      "clients' training steps: fused (the fused WASM engine) or tfjs (wasm backend); " +
+        'default fused, tfjs when the engine is not built',
+      choiceArg('engine', STEP_ENGINES),
+    )
+    .option(
       '--data-dir <DIR>',
       'keep the run (checkpoint, server key) here (default: a temporary folder)',
       textArg('data-dir'),
@@ -235,7 +243,7 @@ export interface TrainOptions {
   batch?: number;
   lr?: number;
   backend?: 'wasm' | 'cpu';
-  engine?: 'tfjs' | 'fused';
+  engine?: StepEngine;
   seed?: number;
   labels?: LabelLevel;
   testFraction?: number;
@@ -263,8 +271,9 @@ export function trainDefinition(): Command {
     )
     .option(
       '--engine <E>',
-      'who runs the steps: tfjs (on --backend) or fused (the fused WASM engine, docs/fused-engine.md); default tfjs',
-      choiceArg('engine', ['tfjs', 'fused'] as const),
+      'who runs the steps: fused (the fused WASM engine, docs/fused-engine.md) or tfjs (on --backend); ' +
+        'default fused, tfjs when the engine is not built',
+      choiceArg('engine', STEP_ENGINES),
     )
     .option('--seed <S>', 'seed (default 1)', intArg('seed', 0, 2 ** 31 - 1))
     .option(

@@ -1,12 +1,14 @@
 /**
- * One simulated edge device of `pqfed simulate`: a worker thread with its own tfjs (wasm backend) that runs
- * the same FederatedClient as a browser tab against the aggregator over a loopback WebSocket.
+ * One simulated edge device of `pqfed simulate`: a worker thread that trains on the fused WASM engine (or its
+ * own tfjs on the wasm backend) and runs the same FederatedClient as a browser tab against the aggregator
+ * over a loopback WebSocket.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import WebSocket from 'ws';
 import { type ClientStatus, FederatedClient, type WebSocketLike } from '../client/client.ts';
-import { ModelTrainer } from '../client/model-trainer.ts';
+import { fusedWasmTrainingEngine, ModelTrainer, tfjsTrainingEngine } from '../client/model-trainer.ts';
 import type { EncodedData } from '../data/features.ts';
+import { backendLabel, type StepEngine } from '../engine/step-engine.ts';
 import { useBackend } from '../model/backend.ts';
 import { type ChannelSpec, clientChannelsFor } from './channels.ts';
 
@@ -17,6 +19,9 @@ export interface SimulateWorkerData {
   clientId?: string;
   shard: EncodedData;
   channel: ChannelSpec;
+  /** Chosen by simulate's main thread (chooseStepEngine), which checked that the fused engine loads;
+   * default tfjs. */
+  engine?: StepEngine;
   backoff?: { initialMs: number; maxMs: number; factor: number };
 }
 
@@ -29,7 +34,13 @@ const data = workerData as SimulateWorkerData;
 const post = (m: WorkerReport) => parentPort?.postMessage(m);
 
 await useBackend('wasm');
-const trainer = new ModelTrainer(data.shard, 'wasm');
+const engine = data.engine ?? 'tfjs';
+const trainer = new ModelTrainer(
+  data.shard,
+  backendLabel(engine, 'wasm'),
+  undefined,
+  engine === 'fused' ? fusedWasmTrainingEngine : tfjsTrainingEngine,
+);
 const client = new FederatedClient({
   url: data.url,
   name: data.name,

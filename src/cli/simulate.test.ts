@@ -106,7 +106,12 @@ describe('pqfed simulate --config', () => {
         });
         expect(r.clients).toBe(3);
         expect(r.rounds.map((x) => x.participants)).toEqual([1, 1]);
+        // the default engine: the fused WASM engine (built by pretest:unit), with nothing fallen back
+        expect(r.engine).toBe('fused');
+        expect(r.engineFallback).toBeUndefined();
       }
+      expect(a.stderr).toMatch(/starting 3 clients \(worker threads, fused WASM engine\)/);
+      expect(a.stderr).not.toMatch(/training with tfjs/);
       expect(ra.versions).toMatchObject({ node: process.version, pqfed: expect.any(String) });
       expect(ra.versions.tfjs).toMatch(/^\d+\.\d+\.\d+$/);
       expect(ra.versions.noblePostQuantum).toMatch(/^\d+\.\d+\.\d+$/);
@@ -187,10 +192,13 @@ describe('pqfed simulate --config', () => {
         '1',
         '--dp-noise',
         '2',
+        '--engine',
+        'tfjs',
         '--json',
       );
       expect(r.code, r.stderr).toBe(0);
       const rep = JSON.parse(r.stdout) as SimulateReport;
+      expect(rep.engine).toBe('tfjs');
       // One of three clients per round: q = 1/3.
       expect(rep.rounds.map((x) => x.participants)).toEqual([1, 1]);
       const [e1, e2] = rep.rounds.map((x) => x.epsilon!);

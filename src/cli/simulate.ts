@@ -1,7 +1,8 @@
 /**
  * `pqfed simulate [--config FILE] --dataset D --data FILE [--test FILE] --clients N --rounds R [--alpha A |
  * --iid] [--strategy NAME] [--json]` (flags: commands.ts): a real aggregator and N clients, each a worker
- * thread running the same FederatedClient as a browser tab on the tfjs wasm backend, over loopback
+ * thread running the same FederatedClient as a browser tab on the fused WASM engine (`--engine tfjs`, or an
+ * unbuilt engine: tfjs on its wasm backend), over loopback
  * WebSockets through the sealed channel. The training split and its shards are the same as `pqfed train`'s
  * for the same seed, so the two can be compared directly.
  *
@@ -27,6 +28,7 @@ import { prepareExperiment } from '../aggregator/experiment.ts';
 import { TRUSTED_LOCAL_ADMISSION, TRUSTED_LOCAL_HANDSHAKE_QUEUE } from '../aggregator/handshake-admission.ts';
 import { DEFAULT_SUITE, type KemSuite } from '../crypto/suites.ts';
 import { DATASET_IDS } from '../data/schema.ts';
+import { chooseStepEngine, fallbackLine, type StepEngine } from '../engine/step-engine.ts';
 import { useBackend } from '../model/backend.ts';
 import { serverChannelsFor } from './channels.ts';
 import type { SimulateOptions } from './commands.ts';
@@ -53,6 +55,9 @@ export interface SimulateReport {
     majorityBaseline: { accuracy: number; macroF1: number };
   };
   rows: { train: number; test: number; perClient: number[] };
+  /** Who ran the clients' training steps (default fused), and why tfjs when the fused engine did not load. */
+  engine: StepEngine;
+  engineFallback?: string;
   wallSeconds: number;
   /** Client-level DP: ε at δ, the noise and clip norm, why the budget stopped the run; {epsilon: null} when off. */
   privacy: CoordinatorStatus['privacy'];
@@ -133,6 +138,8 @@ export async function simulateCommand(o: SimulateOptions): Promise<SimulateRepor
   const dataFile = config.data;
   const testFile = config.test;
 
+  const { engine, fallback } = await chooseStepEngine(o.engine);
+  if (fallback) process.stderr.write(`${fallbackLine('simulate', fallback)}\n`);
   await useBackend('wasm');
   const { table } = await loadTable(dataFile, dataset);
   const test = testFile ? (await loadTable(testFile, dataset)).table : undefined;
@@ -193,6 +200,7 @@ export async function simulateCommand(o: SimulateOptions): Promise<SimulateRepor
           clientId: simulatedClientId(i),
           shard: shards[i]!,
           channel,
+          engine,
         };
         const w = tsWorker(new URL('./simulate-worker.ts', import.meta.url), wd);
         w.on('message', (m: WorkerReport) => {
@@ -203,7 +211,9 @@ export async function simulateCommand(o: SimulateOptions): Promise<SimulateRepor
         workers.push(w);
       }
     });
-    say(`simulate: starting ${clients} clients (worker threads with tfjs wasm)…`);
+    say(
+      `simulate: starting ${clients} clients (worker threads, ${engine === 'fused' ? 'fused WASM engine' : 'tfjs wasm'})…`,
+    );
     await Promise.race([joined, failed]);
     say(`simulate: ${clients} clients joined; ${config.rounds} rounds of ${config.strategy}`);
     agg.coordinator.start();
@@ -232,6 +242,8 @@ export async function simulateCommand(o: SimulateOptions): Promise<SimulateRepor
     rounds: history.map(pick),
     final: { ...pick(last), perClassRecall: last.perClassRecall, majorityBaseline: last.majorityBaseline },
     rows: { train: exp.trainRows, test: exp.test.n, perClient: shards.map((s) => s.n) },
+    engine,
+    ...(fallback && { engineFallback: fallback }),
     wallSeconds: (Date.now() - t0) / 1000,
     privacy,
     config: { ...config, clients, suite },
@@ -254,7 +266,8 @@ export function privacyLine(p: CoordinatorStatus['privacy']): string {
 export function formatSimulate(r: SimulateReport): string {
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   const lines = [
-    `${r.strategy}, ${r.clients} clients (${r.partition.kind === 'iid' ? 'IID' : `Dirichlet α=${r.partition.alpha}`}), channel ${r.channel}`,
+    `${r.strategy}, ${r.clients} clients (${r.partition.kind === 'iid' ? 'IID' : `Dirichlet α=${r.partition.alpha}`}), channel ${r.channel}, ` +
+      `engine ${r.engine === 'fused' ? 'fused WASM' : 'tfjs wasm'}`,
     'round  clients  accuracy  macro-F1  MOS MAE  loss     up/down KiB      s',
   ];
   for (const h of r.rounds) {

@@ -1,5 +1,6 @@
 /** `pqfed train --dataset D --data FILE [--test FILE] [--epochs N] …` (flags: commands.ts). */
 import { DATASET_IDS } from '../data/schema.ts';
+import { chooseStepEngine, fallbackLine } from '../engine/step-engine.ts';
 import { useBackend } from '../model/backend.ts';
 import { type CentralizedReport, trainCentralized } from '../model/centralized.ts';
 import type { TrainOptions } from './commands.ts';
@@ -21,7 +22,8 @@ export async function trainCommand(o: TrainOptions): Promise<CentralizedReport &
   const testFraction = o.testFraction ?? 0.2;
   const classWeights = o.classWeights ?? 'none';
   const backend = o.backend ?? 'wasm';
-  const engine = o.engine ?? 'tfjs';
+  const { engine, fallback } = await chooseStepEngine(o.engine);
+  if (fallback) process.stderr.write(`${fallbackLine('train', fallback)}\n`);
 
   const backendReport = await useBackend(backend);
   const { table, report: imported } = await loadTable(dataFile, dataset);
@@ -54,6 +56,7 @@ export async function trainCommand(o: TrainOptions): Promise<CentralizedReport &
     classes: preprocessor.classes,
     backend: backendReport,
     engine,
+    ...(fallback && { engineFallback: fallback }),
     seed,
     ...report,
   };

@@ -11,17 +11,27 @@
 export const BENCH_FORMAT = 'pqfed-browser-bench';
 export const BENCH_VERSION = 1;
 
-/** The configurations the page measures, in the order it runs them. */
-export const BENCH_CONFIG_IDS = ['webgpu', 'wasm', 'wasm-simd', 'wasm-plain', 'cpu'] as const;
+/** The configurations (engine × device) the page measures, in the order it runs them. */
+export const BENCH_CONFIG_IDS = ['webgpu', 'wasm', 'wasm-simd', 'fused-wasm', 'wasm-plain', 'cpu'] as const;
 export type BenchConfigId = (typeof BENCH_CONFIG_IDS)[number];
 export type BenchBackend = 'webgpu' | 'wasm' | 'cpu';
 
 export const BENCH_CONFIGS: Readonly<
-  Record<BenchConfigId, { backend: BenchBackend; label: string; wasm?: { simd: boolean; threads: boolean } }>
+  Record<
+    BenchConfigId,
+    {
+      backend: BenchBackend;
+      label: string;
+      wasm?: { simd: boolean; threads: boolean };
+      /** Trained by the fused WASM engine (src/engine/wasm-engine.ts), not tfjs: SIMD, one thread. */
+      engine?: 'fused-wasm';
+    }
+  >
 > = {
   webgpu: { backend: 'webgpu', label: 'WebGPU' },
   wasm: { backend: 'wasm', label: 'WASM, threads + SIMD', wasm: { simd: true, threads: true } },
   'wasm-simd': { backend: 'wasm', label: 'WASM, SIMD, one thread', wasm: { simd: true, threads: false } },
+  'fused-wasm': { backend: 'wasm', label: 'fused WASM engine, SIMD, one thread', engine: 'fused-wasm' },
   'wasm-plain': {
     backend: 'wasm',
     label: 'WASM, no threads, no SIMD',

@@ -10,8 +10,7 @@ import type { MultiTaskModel } from '../model/model.ts';
 import { nextMacrotask, TrainingError, type TrainOptions, type TrainResult } from '../model/train.ts';
 import { FusedEngine } from './wasm-engine.ts';
 
-/** Who runs training steps: tfjs (on its backend; the reference) or the fused WASM engine. */
-export type StepEngine = 'tfjs' | 'fused';
+export type { StepEngine } from './step-engine.ts';
 
 export async function trainFused(
   model: MultiTaskModel,

@@ -113,8 +113,23 @@ export function compileEngine(
     })();
     return compiled;
   }
-  compiled ??= (async () => {
-    const url = new URL('./wasm/build/engine.wasm', import.meta.url);
+  compiled ??= compileEngineAt(ENGINE_WASM_URL);
+  // a failed compile is not cached: the next call tries again
+  compiled.catch(() => {
+    compiled = undefined;
+  });
+  return compiled;
+}
+
+/** Where `npm run build:engine` writes the engine module (vite emits it as an asset from this URL). */
+export const ENGINE_WASM_URL = new URL('./wasm/build/engine.wasm', import.meta.url);
+
+/**
+ * Compiles the engine module at `url`: read from disk in Node, fetched in a browser. Not cached (see
+ * compileEngine); an EngineError says what is missing and how to build it.
+ */
+export function compileEngineAt(url: URL): Promise<WebAssembly.Module> {
+  return (async () => {
     if (typeof process === 'undefined' || !process.versions?.node) {
       const res = await fetch(url);
       if (!res.ok) throw new EngineError(`fused engine: fetching ${url} gave HTTP ${res.status}`);
@@ -131,13 +146,14 @@ export function compileEngine(
         `fused engine: ${url.pathname} is missing (${(e as Error).message}); run \`npm run build:engine\``,
       );
     }
-    return WebAssembly.compile(bytes);
+    try {
+      return await WebAssembly.compile(bytes);
+    } catch (e) {
+      throw new EngineError(
+        `fused engine: ${url.pathname} is not a valid engine module (${(e as Error).message}); run \`npm run build:engine\``,
+      );
+    }
   })();
-  // a failed compile is not cached: the next call tries again
-  compiled.catch(() => {
-    compiled = undefined;
-  });
-  return compiled;
 }
 
 export interface EngineBatchViews {

@@ -17,6 +17,7 @@ import {
   type WebSocketLike,
 } from '../client/client.ts';
 import {
+  fusedWasmTrainingEngine,
   ModelTrainer,
   ShardMismatchError,
   type TrainingEngine,
@@ -28,7 +29,8 @@ import { pqClientChannels } from '../crypto/pq-channels.ts';
 import { type EncodedData, encode, type Preprocessor } from '../data/features.ts';
 import { hash53, importCsv } from '../data/import.ts';
 import { buildShard } from '../data/shard.ts';
-import type { EngineChoice } from '../engine/choice.ts';
+import { type Engine, type EngineChoice, reportedBackend, resolveEngine } from '../engine/choice.ts';
+import { fusedWasmUnavailable } from '../engine/step-engine.ts';
 import { fusedTrainingEngine, webGpuAdapterPresent } from '../engine/webgpu/train.ts';
 import type { ModelConfig } from '../model/model.ts';
 import type { TrainProgress } from '../model/train.ts';
@@ -56,7 +58,8 @@ export interface JoinOptions {
   /** Class code, when the server needs one. */
   token?: string;
   name: string;
-  /** Local training on tfjs (default) or the fused WebGPU kernels (tfjs when they cannot run). */
+  /** Local training: auto (default: the fused WASM engine on the WASM or CPU backend, else tfjs), tfjs, or
+   * a fused engine (tfjs when it cannot run). */
   engine?: EngineChoice;
 }
 
@@ -79,7 +82,7 @@ export class BrowserTrainer implements LocalTrainer {
     readonly backend: string,
     storedRows: number,
     private readonly tell: (s: PageStatus) => void,
-    private readonly engine: EngineChoice = 'tfjs',
+    private readonly engine: Engine = 'tfjs',
   ) {
     this.rows = storedRows;
   }
@@ -102,6 +105,12 @@ export class BrowserTrainer implements LocalTrainer {
       });
       return tfjsTrainingEngine(config);
     }
+  };
+
+  /** The fused WASM engine (runClient checked that its module loads here). */
+  private readonly fusedWasm = (config: ModelConfig): TrainingEngine => {
+    this.tell({ state: 'preparing', message: 'Local training runs on the fused WASM engine.', fraction: 1 });
+    return fusedWasmTrainingEngine(config);
   };
 
   get numSamples(): number {
@@ -128,7 +137,11 @@ export class BrowserTrainer implements LocalTrainer {
           loss: p.loss,
           samplesPerSec: p.samplesPerSec,
         }),
-      this.engine === 'fused-webgpu' ? this.fusedOrTfjs : undefined,
+      this.engine === 'fused-webgpu'
+        ? this.fusedOrTfjs
+        : this.engine === 'fused-wasm'
+          ? this.fusedWasm
+          : undefined,
     );
     await inner.prepare(experiment);
     this.inner = inner;
@@ -233,12 +246,24 @@ export async function runClient(
 ): Promise<void> {
   const identity = await loadIdentity(store);
   const membership = await store.membership(opts.fingerprint);
-  // The server sees `webgpu-fused` when the fused engine was chosen and a WebGPU adapter is there.
-  const engine = opts.engine ?? 'tfjs';
-  const fused = engine === 'fused-webgpu' && (await webGpuAdapterPresent());
+  // The server sees `wasm-fused` or `webgpu-fused` when a fused engine trains (for WebGPU: when an adapter
+  // is there; the kernels may still fall back to tfjs at prepare, with the reason).
+  let engine = resolveEngine(opts.engine ?? 'auto', backend);
+  const noAdapter = engine === 'fused-webgpu' && !(await webGpuAdapterPresent());
+  if (engine === 'fused-wasm') {
+    const why = await fusedWasmUnavailable();
+    if (why) {
+      tell({
+        state: 'preparing',
+        message: `The fused WASM engine could not run (${why}): training with tfjs.`,
+        fraction: 1,
+      });
+      engine = 'tfjs';
+    }
+  }
   const trainer = new BrowserTrainer(
     store,
-    fused ? 'webgpu-fused' : backend,
+    noAdapter ? backend : reportedBackend(engine, backend),
     await storedRows(store),
     tell,
     engine,

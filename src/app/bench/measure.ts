@@ -4,6 +4,8 @@
  * - `chooseWasmFeatures` sets tfjs's WASM feature flags before the backend initialises;
  * - `measureTraining` trains the default TON_IoT-sized model on synthetic rows, as
  *   src/model/throughput.ts does, and adds the time to the first step and the peak tensor memory;
+ * - `measureFusedTraining` does the same on the fused WASM engine (src/engine/wasm-engine.ts; its "tensor
+ *   bytes" are the engine module's whole memory);
  * - `measureCrypto` times the post-quantum operations and AES-256-GCM of src/crypto/.
  */
 
@@ -14,11 +16,12 @@ import { importAesKey } from '../../crypto/kdf.ts';
 import { webCrypto } from '../../crypto/platform.ts';
 import { randomBytes } from '../../crypto/random.ts';
 import { kemEncapsulate, kemKeygen } from '../../crypto/suites.ts';
+import { FusedEngine } from '../../engine/wasm-engine.ts';
 import { modelConfigFor } from '../../model/centralized.ts';
 import { initWeights, MultiTaskModel } from '../../model/model.ts';
 import { tf } from '../../model/tf.ts';
 import { syntheticTrainingData } from '../../model/throughput.ts';
-import { makeBatch } from '../../model/train.ts';
+import { makeBatch, nextMacrotask } from '../../model/train.ts';
 
 export interface WasmFeatureChoice {
   ok: boolean;
@@ -182,6 +185,67 @@ export async function measureTraining(
     optimizer.dispose();
     model.dispose();
   }
+}
+
+/** measureTraining on the fused WASM engine: the same model, rows, warm-up and clock, no tfjs. */
+export async function measureFusedTraining(
+  opts: TrainingRunOptions,
+  onProgress: (p: TrainingProgress) => void = () => {},
+): Promise<TrainingMeasurement> {
+  const seed = opts.seed ?? 1;
+  const warmup = Math.max(1, Math.floor(opts.warmup));
+  const maxSteps = Math.max(1, Math.floor(opts.steps));
+  onProgress({ phase: 'data', step: 0, steps: warmup });
+  const { pre, data } = await syntheticTrainingData('toniot', Math.max(opts.rows, opts.batchSize), seed);
+  if (data.n < opts.batchSize) throw new RangeError(`benchmark: ${data.n} rows < batch ${opts.batchSize}`);
+  const config = modelConfigFor(pre);
+  const order = Int32Array.from({ length: data.n }, (_, i) => i);
+  const batches = Math.floor(data.n / opts.batchSize);
+  const t0 = performance.now();
+  const engine = await FusedEngine.create(config, initWeights(config, seed).weights, opts.batchSize);
+  const step = (s: number): number => {
+    const start = (s % batches) * opts.batchSize;
+    engine.loadRows(data, order, start, start + opts.batchSize);
+    return engine.step(opts.batchSize, 1e-3);
+  };
+  let firstStepMs = 0;
+  let warmed = 0;
+  onProgress({ phase: 'warmup', step: 0, steps: warmup });
+  while (warmed < warmup) {
+    step(warmed);
+    const end = performance.now();
+    warmed++;
+    if (warmed === 1) firstStepMs = end - t0;
+    onProgress({ phase: 'warmup', step: warmed, steps: warmup });
+    await nextMacrotask();
+    if (warmed >= 2 && end - t0 - firstStepMs >= opts.seconds * 1000) break;
+  }
+  const budgetMs = opts.seconds * 1000;
+  let spent = 0;
+  let done = 0;
+  while (done < maxSteps) {
+    // only the steps are timed, not the yields to the worker's messages every 10 steps
+    const ts = performance.now();
+    const loss = step(warmed + done);
+    spent += performance.now() - ts;
+    done++;
+    if (!Number.isFinite(loss)) throw new RangeError(`benchmark: the loss is ${loss} at step ${done}`);
+    if (done % 10 === 0 || done === maxSteps) {
+      onProgress({ phase: 'measure', step: done, steps: maxSteps });
+      await nextMacrotask();
+      if (spent >= budgetMs && done >= 2) break;
+    }
+  }
+  return {
+    backend: 'wasm',
+    samplesPerSec: (done * opts.batchSize) / (spent / 1000),
+    timeToFirstStepMs: firstStepMs,
+    peakTensorBytes: engine.weights.buffer.byteLength,
+    steps: done,
+    warmup: warmed,
+    batchSize: opts.batchSize,
+    params: engine.numParams,
+  };
 }
 
 export interface CryptoRunOptions {

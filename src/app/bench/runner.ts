@@ -99,11 +99,15 @@ async function runConfig(
       const choice = await unlessStopped(api.wasmFeatures(spec.wasm), signal);
       if (!choice.ok) return { ...base, status: 'unavailable', reason: choice.reason ?? 'not available' };
     }
-    onDetail('initialising the backend', 0);
+    onDetail(spec.engine ? 'compiling the fused engine' : 'initialising the backend', 0);
     const t0 = performance.now();
-    let report: Awaited<ReturnType<typeof api.useBackend>>['report'];
+    // the fused engine needs no tfjs backend: its init is compiling its module
+    let report: { threads?: number; simd?: boolean; adapter?: string } = { threads: 1, simd: true };
     try {
-      ({ report } = await unlessStopped(api.useBackend(spec.backend), signal));
+      if (spec.engine) {
+        const why = await unlessStopped(api.fusedWasmUnavailable(), signal);
+        if (why !== null) return { ...base, status: 'unavailable', reason: why };
+      } else ({ report } = await unlessStopped(api.useBackend(spec.backend), signal));
     } catch (e) {
       if (e instanceof Stopped) throw e;
       return { ...base, status: 'unavailable', reason: message(e) };
@@ -111,7 +115,7 @@ async function runConfig(
     const backendInitMs = performance.now() - t0;
     const total = o.warmup + o.steps;
     const m = await unlessStopped(
-      api.benchTraining(
+      (spec.engine ? api.benchFusedTraining : api.benchTraining)(
         {
           batchSize: o.batchSize,
           warmup: o.warmup,
