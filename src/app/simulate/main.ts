@@ -238,6 +238,7 @@ function fillForm(o: SimOptions): void {
   ui.backend.value = o.backend;
   ui.suite.value = o.suite;
   ui.dpOn.checked = o.privacy !== null;
+  if (o.privacy) ui.dpOn.closest('details')!.open = true;
   ui.dp.clipNorm.value = String(o.privacy?.clipNorm ?? 1);
   ui.dp.noiseMultiplier.value =
     o.privacy?.noiseMultiplier === undefined ? '' : String(o.privacy.noiseMultiplier);
@@ -302,7 +303,8 @@ function readForm(
 }
 
 function showErrors(errors: { message: string; field?: HTMLElement }[]): void {
-  for (const f of [ui.clients, ui.rounds, ui.trainRows, ui.testRows, ui.epochs, ui.batch, ui.lr, ui.seed]) {
+  const fields = [ui.clients, ui.rounds, ui.trainRows, ui.testRows, ui.epochs, ui.batch, ui.lr, ui.seed];
+  for (const f of [...fields, ui.dpOn, ...Object.values(ui.dp)]) {
     f.removeAttribute('aria-invalid');
   }
   if (errors.length === 0) {
@@ -317,7 +319,12 @@ function showErrors(errors: { message: string; field?: HTMLElement }[]): void {
   );
   for (const e of errors) e.field?.setAttribute('aria-invalid', 'true');
   const first = errors.find((e) => e.field)?.field;
-  if (first && first !== ui.configs) first.focus();
+  if (first && first !== ui.configs) {
+    // A field among "More settings" is shown before it takes the focus.
+    const details = first.closest('details');
+    if (details) details.open = true;
+    first.focus();
+  }
 }
 
 // ---- results -------------------------------------------------------------------------------------------
