@@ -13,8 +13,8 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { HOSTILE, LIMITS, PRIVACY, PROTOCOL } from '../core/limits.ts';
-import { PRIVATE_STRATEGIES } from '../core/privacy/ledger.ts';
+import { HOSTILE, LIMITS, PROTOCOL } from '../core/limits.ts';
+import { PRIVACY_KEY_BOUNDS as PK, privateStrategyProblem } from '../core/privacy/ledger.ts';
 import { STRATEGY_NAMES, type StrategyName, type StrategyParams } from '../core/strategies/index.ts';
 import { KEM_SUITES, type KemSuite } from '../crypto/suites.ts';
 import { DATASET_IDS, type DatasetId, type LabelLevel } from '../data/schema.ts';
@@ -159,16 +159,16 @@ const d = (serve: unknown, simulate?: unknown) =>
 /** The `privacy` key: DP-FedAvg's clip norm and noise, or a target ε (docs/differential-privacy.md). */
 const privacySchema = z
   .strictObject({
-    clipNorm: num(1e-6, 1e6).describe(
+    clipNorm: num(PK.clipNorm.min, PK.clipNorm.max).describe(
       "C: every update is clipped to this L2 norm (the first round's, with adaptive clipping); required",
     ),
-    noiseMultiplier: num(0, 1e4).describe(
+    noiseMultiplier: num(PK.noiseMultiplier.min, PK.noiseMultiplier.max).describe(
       'z: the server adds Gaussian noise of std z·C to the sum of updates; absent: calibrated from targetEpsilon',
     ),
-    targetEpsilon: num(0.01, PRIVACY.maxTargetEpsilon).describe(
+    targetEpsilon: num(PK.targetEpsilon.min, PK.targetEpsilon.max).describe(
       'Stop before ε at delta would exceed this; absent: no stop (ε is still reported)',
     ),
-    delta: num(PRIVACY.minDelta, 0.1).describe('δ of the (ε, δ) guarantee; default 1e-5'),
+    delta: num(PK.delta.min, PK.delta.max).describe('δ of the (ε, δ) guarantee; default 1e-5'),
     clipQuantile: num(0.01, 0.99).describe(
       'Adaptive clipping (Andrew et al. 2021): the quantile of update norms C follows; absent: C fixed',
     ),
@@ -450,12 +450,8 @@ function privacyProblems(c: ExperimentConfig): ConfigProblem[] {
   if (p.noiseMultiplier === undefined && p.targetEpsilon === undefined) {
     out.push({ path: ['privacy'], message: 'needs noiseMultiplier or targetEpsilon (or both)' });
   }
-  if (!(PRIVATE_STRATEGIES as readonly string[]).includes(c.strategy)) {
-    out.push({
-      path: ['strategy'],
-      message: `("${c.strategy}") cannot run with privacy: the server noises the mean of clipped updates, so one of ${PRIVATE_STRATEGIES.join(', ')}`,
-    });
-  }
+  const strategy = privateStrategyProblem(c.strategy);
+  if (strategy) out.push({ path: ['strategy'], message: strategy });
   return out;
 }
 

@@ -22,7 +22,14 @@ import type { ServerChannels, ServerRound } from '../core/channel.ts';
 import { displayName } from '../core/display-name.ts';
 import { maxFrameBytes, PROTOCOL } from '../core/limits.ts';
 import { logField } from '../core/log-field.ts';
-import { PrivacyLedger, type PrivacyState, privacySettings } from '../core/privacy/ledger.ts';
+import {
+  beginRound,
+  finiteOrNull,
+  PrivacyLedger,
+  type PrivacyState,
+  privacySettings,
+  withClipNorm,
+} from '../core/privacy/ledger.ts';
 import {
   type ClientMessage,
   type ExperimentInfo,
@@ -605,9 +612,7 @@ export class Coordinator extends EventEmitter {
       opening: new Set(),
       crypto: null,
       failed: new Map(),
-      aggregator: this.privacy
-        ? this.privacy.begin(this.strategy, round, this.global, selected.length, ids.length)
-        : this.strategy.begin(round, this.global),
+      aggregator: beginRound(this.privacy, this.strategy, round, this.global, selected.length, ids.length),
       startedAt: Date.now(),
       deadlineAt: Date.now() + deadlineMs,
       timer: setTimeout(() => void this.closeRound('deadline'), deadlineMs),
@@ -618,10 +623,10 @@ export class Coordinator extends EventEmitter {
     };
     this.current = r;
     this.phase = 'training';
-    const fitSettings = {
-      ...roundFitSettings(this.config, round, this.strategy.fitConfig(round)),
-      ...(this.privacy && { clipNorm: this.privacy.currentClipNorm }),
-    };
+    const fitSettings = withClipNorm(
+      roundFitSettings(this.config, round, this.strategy.fitConfig(round)),
+      this.privacy,
+    );
     this.log(
       `round ${round}${r.attempt ? ` (retry ${r.attempt})` : ''}: ${selected.length} of ${ids.length} clients, ` +
         `deadline ${this.config.roundDeadlineSeconds} s`,
@@ -1081,8 +1086,6 @@ function privacyStatus(p: PrivacyLedger) {
   const s = p.status();
   return { ...s, epsilon: finiteOrNull(s.epsilon) };
 }
-
-const finiteOrNull = (x: number) => (Number.isFinite(x) ? x : null);
 
 const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : '–');
 

@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { crossProblems, DEFAULT_EXPERIMENT } from '../../aggregator/config.ts';
 import { FederatedClient, type LocalTrainer } from '../../client/client.ts';
+import { RdpAccountant } from '../../core/privacy/accountant.ts';
+import type { PrivacySettings } from '../../core/privacy/ledger.ts';
 import type { FitSettings } from '../../core/protocol.ts';
 import { generateIdentity } from '../../crypto/identity.ts';
 import { pqClientChannels } from '../../crypto/pq-channels.ts';
@@ -93,6 +96,7 @@ const plan = (o: Partial<RunPlan> = {}): RunPlan => ({
   seed: 1,
   proxMu: 0.01,
   tamper: null,
+  privacy: null,
   ...o,
 });
 
@@ -215,6 +219,106 @@ describe('in-tab federation with the server optimisers (state across rounds)', (
         strategy === 'feddyn' ? [0.01, 0.01] : [undefined, undefined],
       );
     }
+  });
+});
+
+describe("in-tab federation with client-level DP (the aggregator's PrivacyLedger)", () => {
+  const dp = (o: Partial<PrivacySettings> = {}): PrivacySettings => ({
+    clipNorm: 1,
+    noiseMultiplier: 1,
+    targetEpsilon: null,
+    delta: 1e-5,
+    adaptiveClipping: null,
+    ...o,
+  });
+  /** ε after `rounds` rounds with every client selected (q = 1) at noise z, as the accountant gives it. */
+  const epsilonAfter = (rounds: number, z: number, delta = 1e-5) => {
+    const a = new RdpAccountant();
+    a.compose(1, z, rounds);
+    return a.epsilon(delta);
+  };
+  const fedavg = { strategy: 'fedavg', partition: { kind: 'iid' } } as const;
+
+  it('sends the clip norm, reports ε after every round, growing, equal to the accountant', async () => {
+    const trainers: FakeTrainer[] = [];
+    const rounds = await runConfiguration(
+      env([], trainers),
+      plan({ rounds: 3, privacy: dp({ noiseMultiplier: 1.2 }) }),
+      fedavg,
+      [shard(10), shard(30), shard(60)],
+      () => {},
+      new AbortController().signal,
+    );
+    const eps = rounds.map((r) => r.epsilon);
+    expect(eps).toHaveLength(3);
+    eps.forEach((e, i) => {
+      expect(e).toBeCloseTo(epsilonAfter(i + 1, 1.2), 9);
+    });
+    expect(eps[0]!).toBeLessThan(eps[1]!);
+    expect(eps[1]!).toBeLessThan(eps[2]!);
+    for (const t of trainers) expect(t.fits.map((f) => f.fit.clipNorm)).toEqual([1, 1, 1]);
+  });
+
+  it('aggregates the clipped updates through the ledger (no noise: the plain mean of clipped deltas)', async () => {
+    const evaluated: Float32Array[] = [];
+    const rounds = await runConfiguration(
+      env(evaluated, []),
+      plan({ rounds: 1, privacy: dp({ noiseMultiplier: 0 }) }),
+      fedavg,
+      [shard(10), shard(30), shard(60)],
+      () => {},
+      new AbortController().signal,
+    );
+    // Every delta (k+1 on 6 coordinates) is clipped to norm 1: 1/√6 each, unweighted mean 1/√6; without
+    // noise there is no finite ε.
+    for (const w of evaluated[0]!) expect(w).toBeCloseTo(1 / Math.sqrt(MODEL_SIZE), 5);
+    expect(rounds[0]!.epsilon).toBeNull();
+  });
+
+  it('stops before the round that would cross the target ε, and says why', async () => {
+    const target = (epsilonAfter(2, 1) + epsilonAfter(3, 1)) / 2;
+    const events: FederationEvent[] = [];
+    const rounds = await runConfiguration(
+      env([], []),
+      plan({ rounds: 5, privacy: dp({ targetEpsilon: target }) }),
+      fedavg,
+      [shard(10), shard(10)],
+      (e) => events.push(e),
+      new AbortController().signal,
+    );
+    expect(rounds.map((r) => r.round)).toEqual([1, 2]);
+    expect(rounds[1]!.epsilon!).toBeLessThanOrEqual(target);
+    const stop = events.find((e) => e.kind === 'budget-stop');
+    expect(stop).toMatchObject({ round: 3 });
+    expect(stop && 'reason' in stop && stop.reason).toMatch(
+      /^privacy budget: round 3 would take ε from [\d.]+ to [\d.]+ at δ = 0.00001, above the target ε/,
+    );
+    expect(events.filter((e) => e.kind === 'round-start')).toHaveLength(2);
+  });
+
+  it.each([
+    'median',
+    'trimmed-mean',
+    'krum',
+    'multi-krum',
+    'feddyn',
+  ] as const)("refuses %s with privacy, with the aggregator config check's message", async (strategy) => {
+    const check = crossProblems({
+      ...DEFAULT_EXPERIMENT,
+      strategy,
+      privacy: { clipNorm: 1, noiseMultiplier: 1 },
+    }).find((p) => p.path[0] === 'strategy');
+    expect(check).toBeDefined();
+    await expect(
+      runConfiguration(
+        env([], []),
+        plan({ privacy: dp() }),
+        { strategy, partition: { kind: 'iid' } },
+        [shard(4), shard(4)],
+        () => {},
+        new AbortController().signal,
+      ),
+    ).rejects.toThrow(`"strategy" ${check!.message}`);
   });
 });
 

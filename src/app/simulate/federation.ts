@@ -21,6 +21,15 @@
 import type { ServerConnection } from '../../core/channel.ts';
 import { maxFrameBytes } from '../../core/limits.ts';
 import {
+  beginRound,
+  finiteOrNull,
+  PrivacyLedger,
+  type PrivacySettings,
+  privateStrategyProblem,
+  withClipNorm,
+} from '../../core/privacy/ledger.ts';
+import { PrivacyError } from '../../core/privacy/rdp.ts';
+import {
   type ClientMessage,
   cryptoRefusalReason,
   decodeClientFrame,
@@ -76,6 +85,8 @@ export interface RunPlan {
   proxMu: number;
   /** Test hook: flip one byte inside this client's envelope in this round, before the aggregator opens it. */
   tamper: { round: number; client: number } | null;
+  /** Client-level DP with server-side noise (the aggregator's PrivacyLedger); null: off. */
+  privacy: PrivacySettings | null;
 }
 
 export type FederationEvent =
@@ -84,6 +95,8 @@ export type FederationEvent =
   | { kind: 'training'; round: number; client: number }
   | { kind: 'update'; round: number; client: number; accepted: boolean; reason?: string }
   | { kind: 'evaluating'; round: number }
+  /** The privacy budget stopped the run before `round` (the ledger's reason). */
+  | { kind: 'budget-stop'; round: number; reason: string }
   | { kind: 'round-end'; result: RoundResult };
 
 /** The refusal reason for an envelope that did not open, as the aggregator reports it. */
@@ -122,7 +135,10 @@ export async function runConfiguration(
 ): Promise<RoundResult[]> {
   const server = pqServerChannels(env.identity, env.suite);
   const session = toHex(randomBytes(16));
+  const refusedStrategy = plan.privacy ? privateStrategyProblem(spec.strategy) : null;
+  if (refusedStrategy) throw new PrivacyError(`"strategy" ${refusedStrategy}`);
   const strategy = createStrategy(spec.strategy, { proxMu: plan.proxMu });
+  const privacy = plan.privacy ? new PrivacyLedger(plan.privacy, () => plan.rounds) : null;
   const modelSize = env.experiment.modelSize;
   const maxFrame = maxFrameBytes(modelSize);
   const clients: Client[] = [];
@@ -149,8 +165,16 @@ export async function runConfiguration(
     let global: Float32Array = env.initialWeights.slice();
     let version = 0;
     const results: RoundResult[] = [];
+    let last = 0;
     for (let round = 1; round <= plan.rounds; round++) {
       stopped();
+      // Every active client trains every round: q = 1. A round that would cross the target ε does not start.
+      const overBudget = privacy?.refusal(active.length, active.length) ?? null;
+      if (overBudget) {
+        onEvent({ kind: 'budget-stop', round, reason: overBudget });
+        break;
+      }
+      last = round;
       onEvent({ kind: 'round-start', round });
       const startedAt = performance.now();
       const bytesBefore = traffic(joined);
@@ -159,11 +183,10 @@ export async function runConfiguration(
       const crypto = await server.openRound({ session, round, version, weights: global });
       cryptoMs += performance.now() - keyedAt;
       strategy.setPopulation?.(active.length); // FedDyn's m
-      const aggregator = strategy.begin(round, global);
-      const fit = roundFitSettings(
-        { ...plan, learningRateDecay: 'cosine' },
-        round,
-        strategy.fitConfig(round),
+      const aggregator = beginRound(privacy, strategy, round, global, active.length, active.length);
+      const fit = withClipNorm(
+        roundFitSettings({ ...plan, learningRateDecay: 'cosine' }, round, strategy.fitConfig(round)),
+        privacy,
       );
       const intake: IntakeRound = { round, version, modelSize, maxFrameBytes: maxFrame };
       const frame = encodeFrame({
@@ -252,6 +275,7 @@ export async function runConfiguration(
         cryptoSeconds: cryptoMs / 1000,
         bytesUp: bytesAfter.up - bytesBefore.up,
         bytesDown: bytesAfter.down - bytesBefore.down,
+        ...(privacy && { epsilon: finiteOrNull(privacy.epsilon) }),
       });
       results.push(result);
       onEvent({ kind: 'round-end', result });
@@ -260,8 +284,8 @@ export async function runConfiguration(
       await sendTo(c, {
         type: 'status',
         phase: 'finished',
-        round: plan.rounds,
-        message: `the in-tab federation is finished after ${plan.rounds} rounds`,
+        round: last,
+        message: `the in-tab federation is finished after ${last} rounds`,
       });
     }
     return results;

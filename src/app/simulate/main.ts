@@ -10,6 +10,7 @@
  */
 import { proxy, type Remote, releaseProxy, transfer, wrap } from 'comlink';
 import type { FederationWorkerApi, LoadReport, PreparedSummary } from '../../../workers/federation.worker.ts';
+import { DEFAULT_DELTA, privacySettings } from '../../core/privacy/ledger.ts';
 import { STRATEGY_NAMES, type StrategyName } from '../../core/strategies/strategy.ts';
 import { generateIdentity, type Identity } from '../../crypto/identity.ts';
 import type { BackendReport } from '../../model/backend.ts';
@@ -23,12 +24,15 @@ import {
   checkAlpha,
   checkInteger,
   checkLearningRate,
+  checkPrivacyNumber,
   configLabel,
   MODEL_SIZES,
   type ModelSize,
   OptionError,
   optionsFromQuery,
+  type PrivacyOptions,
   poolSize,
+  privacyProblems,
   queryFor,
   SAMPLE_URL,
   type SimBackend,
@@ -45,6 +49,7 @@ import {
   emptyConfig,
   finalRows,
   fmt,
+  fmtEpsilon,
   formatRefusals,
   recallTable,
   resultJson,
@@ -76,6 +81,13 @@ const ui = {
   model: el<HTMLSelectElement>('sim-model'),
   backend: el<HTMLSelectElement>('sim-backend'),
   suite: el<HTMLSelectElement>('sim-suite'),
+  dpOn: el<HTMLInputElement>('sim-dp-on'),
+  dp: {
+    clipNorm: el<HTMLInputElement>('sim-dp-clip'),
+    noiseMultiplier: el<HTMLInputElement>('sim-dp-noise'),
+    targetEpsilon: el<HTMLInputElement>('sim-target-epsilon'),
+    delta: el<HTMLInputElement>('sim-delta'),
+  } satisfies Record<keyof PrivacyOptions, HTMLInputElement>,
   run: el<HTMLButtonElement>('sim-run'),
   stop: el<HTMLButtonElement>('sim-stop'),
   status: el('sim-status'),
@@ -225,6 +237,13 @@ function fillForm(o: SimOptions): void {
   ui.model.value = o.model;
   ui.backend.value = o.backend;
   ui.suite.value = o.suite;
+  ui.dpOn.checked = o.privacy !== null;
+  if (o.privacy) ui.dpOn.closest('details')!.open = true;
+  ui.dp.clipNorm.value = String(o.privacy?.clipNorm ?? 1);
+  ui.dp.noiseMultiplier.value =
+    o.privacy?.noiseMultiplier === undefined ? '' : String(o.privacy.noiseMultiplier);
+  ui.dp.targetEpsilon.value = o.privacy?.targetEpsilon === undefined ? '' : String(o.privacy.targetEpsilon);
+  ui.dp.delta.value = String(o.privacy?.delta ?? DEFAULT_DELTA);
   configs = [...o.configs];
   renderConfigs();
   showWorkers();
@@ -268,11 +287,24 @@ function readForm(
   o.model = ui.model.value as ModelSize;
   o.backend = ui.backend.value as SimBackend;
   o.suite = ui.suite.value as SimOptions['suite'];
+  o.privacy = null;
+  if (ui.dpOn.checked) {
+    const privacy: PrivacyOptions = {};
+    for (const key of Object.keys(ui.dp) as (keyof PrivacyOptions)[]) {
+      const field = ui.dp[key];
+      if (field.value.trim() === '') continue;
+      const v = take(field, () => checkPrivacyNumber(key, field.value));
+      if (v !== undefined) privacy[key] = v;
+    }
+    for (const message of privacyProblems(privacy, o.configs)) errors.push({ message, field: ui.dpOn });
+    o.privacy = privacy;
+  }
   return errors.length ? { errors } : { options: o };
 }
 
 function showErrors(errors: { message: string; field?: HTMLElement }[]): void {
-  for (const f of [ui.clients, ui.rounds, ui.trainRows, ui.testRows, ui.epochs, ui.batch, ui.lr, ui.seed]) {
+  const fields = [ui.clients, ui.rounds, ui.trainRows, ui.testRows, ui.epochs, ui.batch, ui.lr, ui.seed];
+  for (const f of [...fields, ui.dpOn, ...Object.values(ui.dp)]) {
     f.removeAttribute('aria-invalid');
   }
   if (errors.length === 0) {
@@ -287,7 +319,12 @@ function showErrors(errors: { message: string; field?: HTMLElement }[]): void {
   );
   for (const e of errors) e.field?.setAttribute('aria-invalid', 'true');
   const first = errors.find((e) => e.field)?.field;
-  if (first && first !== ui.configs) first.focus();
+  if (first && first !== ui.configs) {
+    // A field among "More settings" is shown before it takes the focus.
+    const details = first.closest('details');
+    if (details) details.open = true;
+    first.focus();
+  }
 }
 
 // ---- results -------------------------------------------------------------------------------------------
@@ -350,6 +387,7 @@ function renderResults(): void {
         td(r.rounds),
         td(r.accuracy),
         td(r.macroF1),
+        td(r.epsilon),
         td(r.mosMAE),
         td(r.verified),
         td(r.refused),
@@ -368,6 +406,7 @@ function renderResults(): void {
           td(`${r.participants} of ${r.selected}`),
           td(fmt(r.accuracy)),
           td(fmt(r.macroF1)),
+          td(fmtEpsilon(r.epsilon)),
           td(fmt(r.mosMAE)),
           td(r.refused.length ? r.refused.map((x) => `${x.client}: ${x.reason}`).join(', ') : 'none'),
           td(r.seconds.toFixed(1)),
@@ -399,6 +438,7 @@ function renderResults(): void {
   }
   meta.push(`key exchange ${result.suite}`);
   meta.push(`${result.verifiedUpdates} updates verified, refused: ${formatRefusals(result.refusals)}`);
+  for (const c of result.configs) if (c.budgetStop) meta.push(`${c.label} stopped early: ${c.budgetStop}`);
   ui.meta.textContent = `${meta.join('; ')}.`;
   ui.json.textContent = resultJson(result);
 }
@@ -587,6 +627,7 @@ async function run(o: SimOptions): Promise<void> {
             seed: o.seed,
             proxMu: 0.01,
             tamper: o.tamper ? { round: 2, client: Math.min(1, o.clients - 1) } : null,
+            privacy: o.privacy ? privacySettings(o.privacy) : null,
           },
           spec,
           shards,
@@ -596,6 +637,10 @@ async function run(o: SimOptions): Promise<void> {
               answered = 0;
             }
             if (e.kind === 'update') answered++;
+            if (e.kind === 'budget-stop') {
+              config.budgetStop = e.reason;
+              renderResults();
+            }
             if (e.kind === 'round-end') {
               addRound(result, config, e.result);
               config.seconds = (performance.now() - started) / 1000;

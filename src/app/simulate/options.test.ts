@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { crossProblems, DEFAULT_EXPERIMENT } from '../../aggregator/config.ts';
+import { privacySettings } from '../../core/privacy/ledger.ts';
 import {
+  checkPrivacyNumber,
   configLabel,
   DEFAULT_OPTIONS,
   formatConfigSpec,
@@ -8,6 +11,7 @@ import {
   parseConfigList,
   parseConfigSpec,
   poolSize,
+  privacyProblems,
   queryFor,
   roundLearningRate,
   slotOf,
@@ -85,6 +89,56 @@ describe('URL settings', () => {
     expect(options.rounds).toBe(DEFAULT_OPTIONS.rounds);
     expect(options.backend).toBe('wasm');
     expect(options.autorun).toBe(true);
+  });
+});
+
+describe('differential privacy settings', () => {
+  it("is off by default, on with the CLI flags' names, and round-trips through queryFor", () => {
+    expect(DEFAULT_OPTIONS.privacy).toBeNull();
+    expect(optionsFromQuery(new URLSearchParams('')).options.privacy).toBeNull();
+    const q = new URLSearchParams('dp-clip=0.5&dp-noise=1.1&target-epsilon=8&delta=1e-6');
+    const { options, errors } = optionsFromQuery(q);
+    expect(errors).toEqual([]);
+    expect(options.privacy).toEqual({ clipNorm: 0.5, noiseMultiplier: 1.1, targetEpsilon: 8, delta: 1e-6 });
+    expect(optionsFromQuery(new URLSearchParams(queryFor(options).slice(1))).options.privacy).toEqual(
+      options.privacy,
+    );
+    // δ left out: the ledger's default (1e-5, as pqfed serve's) applies; a target alone is enough.
+    const t = optionsFromQuery(new URLSearchParams('dp-clip=1&target-epsilon=4'));
+    expect(t.errors).toEqual([]);
+    expect(t.options.privacy).toEqual({ clipNorm: 1, targetEpsilon: 4 });
+    expect(privacySettings(t.options.privacy!)).toMatchObject({ delta: 1e-5, noiseMultiplier: null });
+  });
+
+  it('checks ranges and what DP needs, as the experiment check does', () => {
+    expect(() => checkPrivacyNumber('clipNorm', '0')).toThrow(
+      'dp-clip: expected a number in [0.000001, 1000000], got 0',
+    );
+    expect(() => checkPrivacyNumber('delta', '0.5')).toThrow('delta: expected a number in');
+    expect(() => checkPrivacyNumber('targetEpsilon', '5000')).toThrow(OptionError);
+    expect(() => checkPrivacyNumber('noiseMultiplier', 'x')).toThrow(OptionError);
+    expect(checkPrivacyNumber('noiseMultiplier', '0')).toBe(0);
+    const { errors } = optionsFromQuery(
+      new URLSearchParams('dp-noise=-1&configs=fedavg:iid,median:iid,krum:iid'),
+    );
+    expect(errors).toEqual([
+      'dp-noise: expected a number in [0, 10000], got -1',
+      'dp-clip: differential privacy needs a clip norm C, got none',
+      'dp-noise / target-epsilon: differential privacy needs a noise multiplier or a target ε (or both), got neither',
+      expect.stringMatching(/^"strategy" \("median"\) cannot run with privacy/),
+      expect.stringMatching(/^"strategy" \("krum"\) cannot run with privacy/),
+    ]);
+    // The same sentence as the aggregator's experiment check.
+    const check = crossProblems({
+      ...DEFAULT_EXPERIMENT,
+      strategy: 'feddyn',
+      privacy: { clipNorm: 1, noiseMultiplier: 1 },
+    }).find((p) => p.path[0] === 'strategy')!;
+    expect(privacyProblems({ clipNorm: 1, noiseMultiplier: 1 }, [parseConfigSpec('feddyn')])).toEqual([
+      `"strategy" ${check.message}`,
+    ]);
+    expect(privacyProblems({ clipNorm: 1, noiseMultiplier: 1 }, [parseConfigSpec('fedyogi')])).toEqual([]);
+    expect(privacyProblems(null, [parseConfigSpec('median')])).toEqual([]);
   });
 });
 

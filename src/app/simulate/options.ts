@@ -3,6 +3,7 @@
  * fedavg:0.1,median:iid`) can set, their defaults and bounds, and how a configuration (strategy and
  * partition) is written. Pure; no DOM.
  */
+import { PRIVACY_KEY_BOUNDS, type PrivacyKey, privateStrategyProblem } from '../../core/privacy/ledger.ts';
 import { isStrategyName, STRATEGY_NAMES, type StrategyName } from '../../core/strategies/strategy.ts';
 import type { KemSuite } from '../../crypto/suites.ts';
 import type { Partition } from '../../data/shard.ts';
@@ -38,7 +39,15 @@ export interface SimOptions {
   tamper: boolean;
   /** Start at once (the URL's `run=1`). */
   autorun: boolean;
+  /**
+   * Client-level DP with server-side noise, as `pqfed serve`'s `privacy` key (a clip norm, and a noise
+   * multiplier or a target ε; δ 1e-5 when absent); null: off.
+   */
+  privacy: PrivacyOptions | null;
 }
+
+/** The in-tab federation's DP settings (the experiment's `privacy` key without adaptive clipping). */
+export type PrivacyOptions = Pick<PrivacyKey, 'clipNorm' | 'noiseMultiplier' | 'targetEpsilon' | 'delta'>;
 
 export const MODEL_SIZES: Record<
   ModelSize,
@@ -70,6 +79,7 @@ export const DEFAULT_OPTIONS: Readonly<SimOptions> = Object.freeze({
   suite: 'xwing',
   tamper: false,
   autorun: false,
+  privacy: null,
 });
 
 /** Integer and number bounds of every numeric setting (the form uses them as min/max too). */
@@ -102,6 +112,48 @@ export const STRATEGY_LABELS: Record<StrategyName, string> = {
 
 export class OptionError extends Error {
   override name = 'OptionError';
+}
+
+/** The URL parameter of each DP setting: the names of `pqfed serve`'s flags. */
+export const PRIVACY_PARAM = {
+  clipNorm: 'dp-clip',
+  noiseMultiplier: 'dp-noise',
+  targetEpsilon: 'target-epsilon',
+  delta: 'delta',
+} as const satisfies Record<keyof PrivacyOptions, string>;
+
+const PRIVACY_KEYS = Object.keys(PRIVACY_PARAM) as (keyof PrivacyOptions)[];
+
+/** One DP number, in the range the experiment file accepts for it. */
+export function checkPrivacyNumber(key: keyof PrivacyOptions, raw: string | number): number {
+  const v = typeof raw === 'number' ? raw : raw.trim() === '' ? Number.NaN : Number(raw);
+  const { min, max } = PRIVACY_KEY_BOUNDS[key];
+  if (!Number.isFinite(v) || v < min || v > max) {
+    throw new OptionError(`${PRIVACY_PARAM[key]}: expected a number in [${min}, ${max}], got ${String(raw)}`);
+  }
+  return v;
+}
+
+/**
+ * What DP needs besides its numbers' ranges, as the aggregator's experiment check says it: a clip norm, a
+ * noise multiplier or a target ε, and strategies that take the noisy mean. Empty when DP is off or fine.
+ */
+export function privacyProblems(privacy: PrivacyOptions | null, configs: readonly ConfigSpec[]): string[] {
+  if (!privacy) return [];
+  const out: string[] = [];
+  if (privacy.clipNorm === undefined) {
+    out.push(`${PRIVACY_PARAM.clipNorm}: differential privacy needs a clip norm C, got none`);
+  }
+  if (privacy.noiseMultiplier === undefined && privacy.targetEpsilon === undefined) {
+    out.push(
+      `${PRIVACY_PARAM.noiseMultiplier} / ${PRIVACY_PARAM.targetEpsilon}: differential privacy needs a noise multiplier or a target ε (or both), got neither`,
+    );
+  }
+  for (const strategy of new Set(configs.map((c) => c.strategy))) {
+    const problem = privateStrategyProblem(strategy);
+    if (problem) out.push(`"strategy" ${problem}`);
+  }
+  return out;
 }
 
 /** "FedAvg α=0.1", "Median IID". */
@@ -241,6 +293,16 @@ export function optionsFromQuery(query: URLSearchParams): { options: SimOptions;
     options.suite;
   options.tamper = query.get('tamper') === '1';
   options.autorun = query.get('run') === '1';
+  // DP is on when any of its parameters is given.
+  if (PRIVACY_KEYS.some((key) => query.get(PRIVACY_PARAM[key]) !== null)) {
+    const privacy: PrivacyOptions = {};
+    for (const key of PRIVACY_KEYS) {
+      const v = attempt(query.get(PRIVACY_PARAM[key]), (raw) => checkPrivacyNumber(key, raw));
+      if (v !== undefined) privacy[key] = v;
+    }
+    errors.push(...privacyProblems(privacy, options.configs));
+    options.privacy = privacy;
+  }
   return { options, errors };
 }
 
@@ -255,6 +317,10 @@ export function queryFor(o: SimOptions): string {
   if (o.backend !== DEFAULT_OPTIONS.backend) q.set('backend', o.backend);
   if (o.suite !== DEFAULT_OPTIONS.suite) q.set('suite', o.suite);
   if (o.tamper) q.set('tamper', '1');
+  for (const key of PRIVACY_KEYS) {
+    const v = o.privacy?.[key];
+    if (v !== undefined) q.set(PRIVACY_PARAM[key], String(v));
+  }
   const s = q.toString();
   return s ? `?${s}` : '';
 }

@@ -3,7 +3,7 @@
  * Pure; no DOM.
  */
 import type { FederationEvent } from './federation.ts';
-import { fmt } from './results.ts';
+import { fmt, fmtEpsilon } from './results.ts';
 
 export interface RunPosition {
   /** 0-based configuration index, and how many. */
@@ -39,8 +39,11 @@ export function describe(p: RunPosition, e: FederationEvent): string {
         r.outcome === 'aggregated'
           ? `accuracy ${fmt(r.accuracy)}, macro-F1 ${fmt(r.macroF1)}`
           : 'no valid update: the model is unchanged';
-      return `${head}, round ${r.round} of ${p.rounds} done: ${r.participants} updates verified${refused}; ${figures}.`;
+      const eps = r.epsilon === undefined ? '' : `, ε = ${fmtEpsilon(r.epsilon)}`;
+      return `${head}, round ${r.round} of ${p.rounds} done: ${r.participants} updates verified${refused}; ${figures}${eps}.`;
     }
+    case 'budget-stop':
+      return `${head}: stopped before round ${e.round}, ${e.reason}.`;
   }
 }
 

@@ -104,6 +104,7 @@ describe('results', () => {
         accuracy: '0.800',
         macroF1: '0.500',
         mosMAE: '0.300',
+        epsilon: '–',
         verified: '12',
         refused: 'none',
         seconds: '–',

@@ -40,6 +40,8 @@ export interface RoundResult {
   /** Bytes through the clients' ports (what sockets would carry), up to and down from the aggregator. */
   bytesUp: number;
   bytesDown: number;
+  /** With DP: ε spent after this round at the run's δ (null: no finite guarantee, no noise); absent: DP off. */
+  epsilon?: number | null;
 }
 
 export type RunState = 'idle' | 'preparing' | 'running' | 'done' | 'stopped' | 'error';
@@ -60,6 +62,8 @@ export interface ConfigResult {
   /** Refused updates by reason. */
   refusals: Record<string, number>;
   seconds: number;
+  /** Why the privacy budget stopped this configuration early (null: it did not). */
+  budgetStop?: string | null;
 }
 
 export interface Baseline {
@@ -188,6 +192,8 @@ export interface FinalRow {
   accuracy: string;
   macroF1: string;
   mosMAE: string;
+  /** ε spent after the last round ('–' without DP, '∞' with DP and no noise). */
+  epsilon: string;
   verified: string;
   refused: string;
   seconds: string;
@@ -199,15 +205,21 @@ export function finalRows(result: SimResult): FinalRow[] {
     const last = lastAggregated(c);
     return {
       label: c.label,
-      rounds: `${c.rounds.length} of ${result.rounds}${c.state === 'done' || c.state === 'pending' ? '' : ` (${c.state})`}`,
+      rounds: `${c.rounds.length} of ${result.rounds}${c.budgetStop ? ' (privacy budget)' : c.state === 'done' || c.state === 'pending' ? '' : ` (${c.state})`}`,
       accuracy: fmt(last?.accuracy),
       macroF1: fmt(last?.macroF1),
       mosMAE: fmt(last?.mosMAE),
+      epsilon: fmtEpsilon(c.rounds.at(-1)?.epsilon),
       verified: String(c.verifiedUpdates),
       refused: formatRefusals(c.refusals),
       seconds: c.seconds > 0 ? c.seconds.toFixed(1) : '–',
     };
   });
+}
+
+/** ε with three decimals; '∞' for DP without a finite guarantee (no noise); '–' without DP. */
+export function fmtEpsilon(e: number | null | undefined): string {
+  return e === undefined ? '–' : e === null ? '∞' : e.toFixed(3);
 }
 
 /** The last round of `c` that produced a new global model. */
@@ -256,6 +268,7 @@ const CSV_COLUMNS = [
   'seconds',
   'bytesUp',
   'bytesDown',
+  'epsilon',
 ] as const;
 
 /** A CSV field (numbers to 6 significant digits, src/core/rounding.ts): quoted when it holds a comma, a quote or a line break. */
@@ -294,6 +307,7 @@ export function roundsCsv(result: SimResult): string {
         Number(r.seconds.toFixed(3)),
         r.bytesUp,
         r.bytesDown,
+        r.epsilon ?? null,
         ...result.classes.map((name) => r.perClassRecall?.[name] ?? null),
         b?.accuracy ?? null,
         b?.macroF1 ?? null,
@@ -311,7 +325,8 @@ export function chartSummary(result: SimResult): string {
     .filter((c) => c.rounds.length > 0)
     .map((c) => {
       const r = c.rounds.at(-1)!;
-      return `${c.label}, round ${r.round}: accuracy ${fmt(r.accuracy)}, macro-F1 ${fmt(r.macroF1)}`;
+      const eps = r.epsilon === undefined ? '' : `, ε ${fmtEpsilon(r.epsilon)}`;
+      return `${c.label}, round ${r.round}: accuracy ${fmt(r.accuracy)}, macro-F1 ${fmt(r.macroF1)}${eps}`;
     });
   if (parts.length === 0) return 'No round has finished yet.';
   const b = result.majorityBaseline;

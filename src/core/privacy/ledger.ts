@@ -12,6 +12,7 @@
  * Transport-neutral: used by the aggregator's coordinator; pure but for the noise's randomness (a
  * RandomSource, the platform CSPRNG by default).
  */
+import { PRIVACY } from '../limits.ts';
 import type { RoundAggregator, Strategy, StrategyName } from '../strategies/strategy.ts';
 import { type AccountantState, noiseForTargetEpsilon, RdpAccountant } from './accountant.ts';
 import {
@@ -36,6 +37,52 @@ export const PRIVATE_STRATEGIES = [
   'fedadagrad',
   'fedavgm',
 ] as const satisfies readonly StrategyName[];
+
+/**
+ * Why `strategy` cannot run with privacy (null when it can): the one sentence the experiment check and the
+ * in-tab federation both give, after "strategy".
+ */
+export function privateStrategyProblem(strategy: string): string | null {
+  return (PRIVATE_STRATEGIES as readonly string[]).includes(strategy)
+    ? null
+    : `("${strategy}") cannot run with privacy: the server noises the mean of clipped updates, so one of ${PRIVATE_STRATEGIES.join(', ')}`;
+}
+
+/**
+ * The round aggregator of `round`: the ledger's private round around `strategy`'s when DP is on, the
+ * strategy's own otherwise (the coordinator and the in-tab federation alike).
+ */
+export function beginRound(
+  privacy: PrivacyLedger | null,
+  strategy: Strategy,
+  round: number,
+  global: Float32Array,
+  selected: number,
+  population: number,
+): RoundAggregator {
+  return privacy
+    ? privacy.begin(strategy, round, global, selected, population)
+    : strategy.begin(round, global);
+}
+
+/** The fit settings with the ledger's clip norm for the clients (unchanged when DP is off). */
+export function withClipNorm<F extends object>(
+  fit: F,
+  privacy: PrivacyLedger | null,
+): F & { clipNorm?: number } {
+  return privacy ? { ...fit, clipNorm: privacy.currentClipNorm } : fit;
+}
+
+/** ε for JSON: an infinite ε (no noise) is null, "no finite guarantee". */
+export const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
+
+/** The ranges of the `privacy` key's numbers: the experiment schema's and the in-tab page's. */
+export const PRIVACY_KEY_BOUNDS = {
+  clipNorm: { min: 1e-6, max: 1e6 },
+  noiseMultiplier: { min: 0, max: 1e4 },
+  targetEpsilon: { min: 0.01, max: PRIVACY.maxTargetEpsilon },
+  delta: { min: PRIVACY.minDelta, max: 0.1 },
+} as const;
 
 /** δ when the experiment names none. */
 export const DEFAULT_DELTA = 1e-5;
