@@ -18,6 +18,9 @@
  * A smoke run (about 2 minutes on 2 cores):
  *   npx tsx bench/sweep.ts --out /tmp/sweep-smoke --strategies fedavg,fedyogi --alphas 0.5 --seeds 1 \
  *     --clients 2 --rounds 2 --sample-rows 400 --epochs 1
+ * --set '{"batchSize": 64}' adds experiment-file keys to every federated run (a variant of the defaults), and
+ * --tag NAME names that variant: it goes into the run keys (runs/NAME-<key>.json) and the row labels, so
+ * variants share one --out and its centralized runs.
  * Options: --data FILE (default ../shared/data/ton_iot/ton_iot_network.dev.csv.gz), --dataset (toniot),
  * --params '{"fedyogi": {"serverLearningRate": 0.03}}' (strategyParams per strategy), --epochs N (centralized
  * epochs, default train's 6), --sample-rows N (train on a seeded sample of N data lines of the file, drawn
@@ -60,6 +63,8 @@ const { values: a } = parseArgs({
     rounds: { type: 'string', default: '20' },
     epochs: { type: 'string' },
     params: { type: 'string', default: '{}' },
+    set: { type: 'string', default: '{}' },
+    tag: { type: 'string', default: '' },
     'sample-rows': { type: 'string', default: '0' },
     'run-timeout-minutes': { type: 'string', default: '180' },
   },
@@ -76,6 +81,20 @@ const strategies = parseStrategies(a.strategies);
 const partitions = parsePartitions(a.alphas);
 const seeds = parseSeeds(a.seeds);
 const params = parseStrategyParams(a.params);
+const variant = JSON.parse(a.set) as Record<string, unknown>;
+if (typeof variant !== 'object' || variant === null || Array.isArray(variant)) {
+  say(`--set must be a JSON object of experiment keys, got ${a.set}`);
+  process.exit(2);
+}
+const tag = a.tag;
+if (!/^[a-z0-9.-]*$/.test(tag)) {
+  say(`--tag must be lower-case letters, digits, dots and dashes, got ${tag}`);
+  process.exit(2);
+}
+if (Object.keys(variant).length > 0 && tag === '') {
+  say('--set needs a --tag naming the variant (its runs must not be mistaken for the defaults)');
+  process.exit(2);
+}
 const clients = Number(a.clients);
 const rounds = Number(a.rounds);
 const sampleRows = Number(a['sample-rows']);
@@ -184,7 +203,7 @@ const fedRuns = new Map<
   { strategy: (typeof strategies)[number]; partition: SweepPartition; runs: RunResult[] }
 >();
 for (const { strategy, partition, seed } of plan.federated) {
-  const key = runKey(strategy, partition, seed);
+  const key = `${tag ? `${tag}-` : ''}${runKey(strategy, partition, seed)}`;
   const r = (await cached(key, () => {
     const expFile = join(runsDir, `${key}.exp.json`);
     const experiment = {
@@ -196,6 +215,7 @@ for (const { strategy, partition, seed } of plan.federated) {
       rounds,
       clients,
       partition,
+      ...variant,
     };
     writeFileSync(expFile, `${JSON.stringify(experiment, null, 2)}\n`);
     return pqfed(['simulate', '--config', expFile]);
@@ -219,16 +239,20 @@ for (const { strategy, partition, seed } of plan.federated) {
 
 const rows: SweepRow[] = [
   summarise('centralized', null, centralRuns),
-  ...[...fedRuns.values()].map((g) => summarise(g.strategy, g.partition, g.runs)),
+  ...[...fedRuns.values()].map((g) => {
+    const row = summarise(g.strategy, g.partition, g.runs);
+    return tag ? { ...row, label: `${row.label} [${tag}]` } : row;
+  }),
 ];
-const args = { ...a, data, clients, rounds, seeds, sampleRows };
-writeFileSync(join(out, 'sweep.json'), `${JSON.stringify({ args, plan, rows }, null, 1)}\n`);
+const args = { ...a, data, clients, rounds, seeds, sampleRows, variant };
+const name = tag ? `sweep-${tag}` : 'sweep';
+writeFileSync(join(out, `${name}.json`), `${JSON.stringify({ args, plan, rows }, null, 1)}\n`);
 const md =
   `# Strategy sweep\n\n${clients} clients, ${rounds} rounds, seeds ${seeds.join(', ')}, data ${data}` +
   `${sampleRows > 0 ? ` (sample of ${sampleRows} lines)` : ''}; centralized: \`pqfed train\` on the same split.\n\n` +
   markdownTable(rows);
-writeFileSync(join(out, 'sweep.md'), md);
+writeFileSync(join(out, `${name}.md`), md);
 process.stdout.write(md);
 say(
-  `${plan.federated.length + plan.centralized.length} runs in ${((Date.now() - t0) / 1000).toFixed(0)} s; wrote ${out}/sweep.{json,md}`,
+  `${plan.federated.length + plan.centralized.length} runs in ${((Date.now() - t0) / 1000).toFixed(0)} s; wrote ${out}/${name}.{json,md}`,
 );
