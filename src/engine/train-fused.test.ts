@@ -11,8 +11,9 @@ import { useBackend } from '../model/backend.ts';
 import { modelConfigFor, trainCentralized } from '../model/centralized.ts';
 import { initWeights, type ModelConfig, MultiTaskModel, paramSpecs } from '../model/model.ts';
 import { SYNTHETIC_SCHEMA, syntheticTrainingData } from '../model/throughput.ts';
-import { balancedClassWeights, type TrainOptions, train } from '../model/train.ts';
-import { trainFused } from './train-fused.ts';
+import { balancedClassWeights, predict, type TrainOptions, train } from '../model/train.ts';
+import { predictFused, trainFused } from './train-fused.ts';
+import { FusedEngine } from './wasm-engine.ts';
 
 let config: ModelConfig;
 let data: EncodedData;
@@ -46,6 +47,24 @@ async function both(opts: TrainOptions) {
   fusedModel.dispose();
   return { a, b, wa, wb, start: weights };
 }
+
+describe('predictFused', () => {
+  it('gives the classes, MOS and mean joint loss of tfjs predict(), over several batches', async () => {
+    // Trained a little first, so that the logits are not all alike (a fresh model's argmax ties decide little).
+    const { weights: start } = initWeights(config, 11);
+    const model = new MultiTaskModel(config, start);
+    await train(model, data, { epochs: 2, batchSize: 32, learningRate: 3e-3, seed: 2 });
+    const weights = await model.getWeights();
+    const want = await predict(model, data, 50);
+    model.dispose();
+    const engine = await FusedEngine.create(config, weights, 50);
+    const got = await predictFused(engine, data, 50); // 192 rows: batches of 50, 50, 50 and 42
+    expect(got.classes).toEqual(want.classes);
+    expect(relErr(got.mos, want.mos)).toBeLessThan(1e-5);
+    expect(Math.abs(got.loss - want.loss) / want.loss).toBeLessThan(1e-5);
+    expect(new Set(want.classes).size).toBeGreaterThan(1);
+  });
+});
 
 describe('trainFused', () => {
   it('follows train() step for step: class weights, cosine schedule, FedProx, FedDyn', async () => {

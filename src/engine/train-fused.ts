@@ -96,3 +96,53 @@ export async function trainFused(
   const seconds = (performance.now() - t0) / 1000;
   return { steps, samples, seconds, samplesPerSec: samples / seconds, losses, finalLoss, stopped };
 }
+
+/** Predictions of the weights on every row of `data`, as src/model/train.ts `predict` returns them. */
+export interface Predictions {
+  classes: Int32Array;
+  mos: Float32Array;
+  /** Mean joint loss (cross-entropy + mosWeight · MSE, no class weights), as `model.loss` without options. */
+  loss: number;
+}
+
+/**
+ * `predict` (src/model/train.ts) on the fused engine: the forward pass in batches of `batchSize` rows, the
+ * argmax, the MOS and the mean joint loss computed here from the logits (log-sum-exp, in double precision).
+ */
+export async function predictFused(
+  engine: FusedEngine,
+  data: EncodedData,
+  batchSize: number,
+): Promise<Predictions> {
+  const { numClasses: K, mosWeight } = engine.config;
+  const classes = new Int32Array(data.n);
+  const mos = new Float32Array(data.n);
+  const all = Int32Array.from({ length: data.n }, (_, i) => i);
+  let lossSum = 0;
+  for (let start = 0; start < data.n; start += batchSize) {
+    const end = Math.min(data.n, start + batchSize);
+    const rows = engine.loadRows(data, all, start, end);
+    const out = engine.predict(rows);
+    for (let r = 0; r < rows; r++) {
+      const logits = out.logits.subarray(r * K, (r + 1) * K);
+      let best = 0;
+      let max = logits[0]!;
+      for (let k = 1; k < K; k++) {
+        if (logits[k]! > max) {
+          max = logits[k]!;
+          best = k;
+        }
+      }
+      let sum = 0;
+      for (let k = 0; k < K; k++) sum += Math.exp(logits[k]! - max);
+      const i = start + r;
+      const ce = max + Math.log(sum) - logits[data.label[i]!]!;
+      const err = out.mos[r]! - data.mos[i]!;
+      lossSum += ce + mosWeight * err * err;
+      classes[i] = best;
+      mos[i] = out.mos[r]!;
+    }
+    await nextMacrotask();
+  }
+  return { classes, mos, loss: data.n > 0 ? lossSum / data.n : Number.NaN };
+}

@@ -25,7 +25,17 @@ export async function evaluate(
   train: { label: Int32Array; mos: Float32Array },
   batchSize = 1024,
 ): Promise<EvaluationReport> {
-  const { classes: pred, mos, loss } = await predict(model, data, batchSize);
+  return evaluatePredictions(await predict(model, data, batchSize), data, classes, train);
+}
+
+/** The report of predictions made on `data` (by tfjs's `predict` or the fused engine's `predictFused`). */
+export function evaluatePredictions(
+  predictions: { classes: Int32Array; mos: Float32Array; loss: number },
+  data: EncodedData,
+  classes: readonly string[],
+  train: { label: Int32Array; mos: Float32Array },
+): EvaluationReport {
+  const { classes: pred, mos, loss } = predictions;
   const cls = classificationReport(data.label, pred, classes, majorityClass(train.label, classes.length));
   let meanMos = 0;
   for (const m of train.mos) meanMos += m / train.mos.length;
