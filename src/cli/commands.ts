@@ -174,7 +174,7 @@ export function simulateDefinition(): Command {
       schemaNumber('fraction', perRound.fraction),
     )
     .option('--epochs <E>', 'local epochs per round (default 1)', schemaNumber('epochs', F.localEpochs))
-    .option('--batch <B>', 'local batch size (default 128)', schemaNumber('batch', F.batchSize))
+    .option('--batch <B>', 'local batch size (default 32)', schemaNumber('batch', F.batchSize))
     .option(
       '--lr <X>',
       "clients' learning rate, cosine decay over the rounds (default 0.003)",

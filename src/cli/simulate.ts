@@ -70,7 +70,6 @@ export interface SimulateReport {
 export const SIMULATE_DEFAULTS = {
   rounds: 20,
   clientsPerRound: { fraction: 0.5, min: 1 },
-  batchSize: 128,
   quorum: 1,
   roundDeadlineSeconds: 600,
   onQuorumMiss: 'retry',
