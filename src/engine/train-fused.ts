@@ -7,7 +7,13 @@
 import { Rng } from '../core/random.ts';
 import type { EncodedData } from '../data/features.ts';
 import type { MultiTaskModel } from '../model/model.ts';
-import { nextMacrotask, TrainingError, type TrainOptions, type TrainResult } from '../model/train.ts';
+import {
+  checkTrainInputs,
+  nextMacrotask,
+  TrainingError,
+  type TrainOptions,
+  type TrainResult,
+} from '../model/train.ts';
 import { FusedEngine } from './wasm-engine.ts';
 
 export type { StepEngine } from './step-engine.ts';
@@ -17,15 +23,7 @@ export async function trainFused(
   data: EncodedData,
   opts: TrainOptions,
 ): Promise<TrainResult> {
-  if (data.n === 0) throw new TrainingError('train: no training rows');
-  if (!(opts.batchSize >= 1 && Number.isInteger(opts.batchSize))) {
-    throw new TrainingError(`train: batchSize must be a positive integer, got ${opts.batchSize}`);
-  }
-  if (opts.linear && opts.linear.length !== model.numParams) {
-    throw new TrainingError(
-      `train: linear (FedDyn g_k) must have ${model.numParams} values (the model size), got ${opts.linear.length}`,
-    );
-  }
+  checkTrainInputs(data, opts, model.numParams);
   const engine = await FusedEngine.create(
     model.config,
     await model.getWeights(),

@@ -88,24 +88,35 @@ export function makeBatch(
   start: number,
   end: number,
 ): { batch: Batch; targets: Targets } {
+  const { size: b, numeric, categorical, label, mos } = gatherRows(data, idx, start, end);
+  const ln = data.n > 0 ? data.numeric.length / data.n : 0;
+  const lc = data.n > 0 ? data.categorical.length / data.n : 0;
+  return {
+    batch: {
+      numeric: tf.tensor2d(numeric, [b, ln]),
+      categorical: tf.tensor2d(categorical, [b, lc], 'int32'),
+    },
+    targets: { label: tf.tensor1d(label, 'int32'), mos: tf.tensor1d(mos) },
+  };
+}
+
+/** Rows `idx[start..end)` of `data`, copied into one contiguous batch (inputs and targets). */
+export function gatherRows(data: EncodedData, idx: ArrayLike<number>, start: number, end: number) {
   const b = end - start;
   const ln = data.n > 0 ? data.numeric.length / data.n : 0;
   const lc = data.n > 0 ? data.categorical.length / data.n : 0;
-  const num = new Float32Array(b * ln);
-  const cat = new Int32Array(b * lc);
+  const numeric = new Float32Array(b * ln);
+  const categorical = new Int32Array(b * lc);
   const label = new Int32Array(b);
   const mos = new Float32Array(b);
   for (let i = 0; i < b; i++) {
     const r = idx[start + i]!;
-    num.set(data.numeric.subarray(r * ln, (r + 1) * ln), i * ln);
-    cat.set(data.categorical.subarray(r * lc, (r + 1) * lc), i * lc);
+    numeric.set(data.numeric.subarray(r * ln, (r + 1) * ln), i * ln);
+    categorical.set(data.categorical.subarray(r * lc, (r + 1) * lc), i * lc);
     label[i] = data.label[r]!;
     mos[i] = data.mos[r]!;
   }
-  return {
-    batch: { numeric: tf.tensor2d(num, [b, ln]), categorical: tf.tensor2d(cat, [b, lc], 'int32') },
-    targets: { label: tf.tensor1d(label, 'int32'), mos: tf.tensor1d(mos) },
-  };
+  return { size: b, numeric, categorical, label, mos };
 }
 
 function disposeBatch(x: { batch: Batch; targets: Targets }): void {
@@ -130,20 +141,28 @@ export function balancedClassWeights(labels: Int32Array, k: number): Float32Arra
   return w;
 }
 
+/**
+ * The checks every training loop (tfjs here, the fused engines in src/engine/) makes before its first step:
+ * rows to train on, a positive integer batch, and a FedDyn vector of the model's size.
+ */
+export function checkTrainInputs(data: EncodedData, opts: TrainOptions, numParams: number): void {
+  if (data.n === 0) throw new TrainingError('train: no training rows');
+  if (!(opts.batchSize >= 1 && Number.isInteger(opts.batchSize))) {
+    throw new TrainingError(`train: batchSize must be a positive integer, got ${opts.batchSize}`);
+  }
+  if (opts.linear && opts.linear.length !== numParams) {
+    throw new TrainingError(
+      `train: linear (FedDyn g_k) must have ${numParams} values (the model size), got ${opts.linear.length}`,
+    );
+  }
+}
+
 export async function train(
   model: MultiTaskModel,
   data: EncodedData,
   opts: TrainOptions,
 ): Promise<TrainResult> {
-  if (data.n === 0) throw new TrainingError('train: no training rows');
-  if (!(opts.batchSize >= 1 && Number.isInteger(opts.batchSize))) {
-    throw new TrainingError(`train: batchSize must be a positive integer, got ${opts.batchSize}`);
-  }
-  if (opts.linear && opts.linear.length !== model.numParams) {
-    throw new TrainingError(
-      `train: linear (FedDyn g_k) must have ${model.numParams} values (the model size), got ${opts.linear.length}`,
-    );
-  }
+  checkTrainInputs(data, opts, model.numParams);
   const optimizer = tf.train.adam(opts.learningRate);
   const vars = Object.values(model.params);
   const classWeights = opts.classWeights ? tf.tensor1d(opts.classWeights) : undefined;

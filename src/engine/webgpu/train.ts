@@ -8,7 +8,14 @@ import type { TrainingEngine } from '../../client/model-trainer.ts';
 import { Rng } from '../../core/random.ts';
 import type { EncodedData } from '../../data/features.ts';
 import type { ModelConfig } from '../../model/model.ts';
-import { nextMacrotask, TrainingError, type TrainOptions, type TrainResult } from '../../model/train.ts';
+import {
+  checkTrainInputs,
+  gatherRows,
+  nextMacrotask,
+  TrainingError,
+  type TrainOptions,
+  type TrainResult,
+} from '../../model/train.ts';
 import { type EngineBatch, type StepOptions, WebGpuEngine } from './engine.ts';
 
 /** The rows `idx[start..end)` of `data` as an engine batch. */
@@ -18,21 +25,7 @@ export function engineBatch(
   start: number,
   end: number,
 ): EngineBatch {
-  const b = end - start;
-  const ln = data.n > 0 ? data.numeric.length / data.n : 0;
-  const lc = data.n > 0 ? data.categorical.length / data.n : 0;
-  const numeric = new Float32Array(b * ln);
-  const categorical = new Int32Array(b * lc);
-  const label = new Int32Array(b);
-  const mos = new Float32Array(b);
-  for (let i = 0; i < b; i++) {
-    const r = idx[start + i]!;
-    numeric.set(data.numeric.subarray(r * ln, (r + 1) * ln), i * ln);
-    categorical.set(data.categorical.subarray(r * lc, (r + 1) * lc), i * lc);
-    label[i] = data.label[r]!;
-    mos[i] = data.mos[r]!;
-  }
-  return { size: b, numeric, categorical, label, mos };
+  return gatherRows(data, idx, start, end);
 }
 
 /**
@@ -44,18 +37,10 @@ export async function trainFused(
   data: EncodedData,
   opts: TrainOptions,
 ): Promise<TrainResult> {
-  if (data.n === 0) throw new TrainingError('train: no training rows');
-  if (!(opts.batchSize >= 1 && Number.isInteger(opts.batchSize))) {
-    throw new TrainingError(`train: batchSize must be a positive integer, got ${opts.batchSize}`);
-  }
+  checkTrainInputs(data, opts, engine.numParams);
   if (opts.batchSize > engine.maxBatch) {
     throw new TrainingError(
       `train: batchSize ${opts.batchSize} is above the engine's maxBatch ${engine.maxBatch}`,
-    );
-  }
-  if (opts.linear && opts.linear.length !== engine.numParams) {
-    throw new TrainingError(
-      `train: linear (FedDyn g_k) must have ${engine.numParams} values (the model size), got ${opts.linear.length}`,
     );
   }
   engine.resetOptimizer();
