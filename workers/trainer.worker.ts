@@ -246,7 +246,7 @@ const api = {
     const config = modelConfigFor(pre);
     const weights = initWeights(config, opts.seed).weights;
     const model = new MultiTaskModel(config, weights);
-    const want = resolveEngine(opts.engine ?? 'auto', tf.getBackend());
+    const want = resolveEngine(opts.engine ?? 'auto', tf.getBackend(), current?.adapter);
     const fused =
       want === 'fused-webgpu' ? await openFusedEngine(config, weights, opts.batchSize) : undefined;
     const engine = fused && 'engine' in fused ? fused.engine : undefined;
@@ -324,7 +324,7 @@ const api = {
     if (federated) throw new Error('join: this tab has already joined; leave first');
     await ensureBackend();
     try {
-      await runClient(await store(), opts, tf.getBackend(), onStatus, (c) => {
+      await runClient(await store(), opts, tf.getBackend(), current?.adapter, onStatus, (c) => {
         federated = c;
       });
     } finally {

@@ -241,6 +241,8 @@ export async function runClient(
   store: ClientStore,
   opts: JoinOptions,
   backend: string,
+  /** The WebGPU adapter's description when `backend` is webgpu (`auto` picks the fused kernels on hardware). */
+  adapter: string | undefined,
   tell: (s: PageStatus) => void,
   onClient: (c: FederatedClient) => void,
 ): Promise<void> {
@@ -248,7 +250,7 @@ export async function runClient(
   const membership = await store.membership(opts.fingerprint);
   // The server sees `wasm-fused` or `webgpu-fused` when a fused engine trains (for WebGPU: when an adapter
   // is there; the kernels may still fall back to tfjs at prepare, with the reason).
-  let engine = resolveEngine(opts.engine ?? 'auto', backend);
+  let engine = resolveEngine(opts.engine ?? 'auto', backend, adapter);
   const noAdapter = engine === 'fused-webgpu' && !(await webGpuAdapterPresent());
   if (engine === 'fused-wasm') {
     const why = await fusedWasmUnavailable();
