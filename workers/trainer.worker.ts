@@ -26,6 +26,7 @@ import { type ImportReport, importCsv } from '../src/data/import.ts';
 import type { DatasetId } from '../src/data/schema.ts';
 import { SYNTHETIC_NOTICE } from '../src/data/synthetic.ts';
 import { type Engine, type EngineChoice, engineDevice, resolveEngine } from '../src/engine/choice.ts';
+import { type EngineInUse, engineInUse } from '../src/engine/engine-in-use.ts';
 import { fusedWasmUnavailable } from '../src/engine/step-engine.ts';
 import { trainFused as trainFusedWasm } from '../src/engine/train-fused.ts';
 import { openFusedEngine, trainFusedSteps } from '../src/engine/webgpu/train.ts';
@@ -84,12 +85,7 @@ export interface DemoOptions {
   engine?: EngineChoice;
 }
 
-/** The engine a choice trains on here, on which device, and why tfjs when a fused engine cannot run. */
-export interface EngineInUse {
-  engine: Engine;
-  device: string;
-  fallback?: string;
-}
+export type { EngineInUse };
 
 export interface DemoProgress {
   step: number;
@@ -293,13 +289,7 @@ const api = {
    */
   async engineInUse(choice: EngineChoice): Promise<EngineInUse> {
     await ensureBackend();
-    const backend = tf.getBackend();
-    const want = resolveEngine(choice, backend);
-    if (want === 'fused-wasm') {
-      const why = await fusedWasmUnavailable();
-      if (why) return { engine: 'tfjs', device: backend, fallback: why };
-    }
-    return { engine: want, device: engineDevice(want, backend) };
+    return engineInUse(choice, tf.getBackend());
   },
 
   /** Stops the running demo at its next step. */
