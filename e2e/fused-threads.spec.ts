@@ -1,0 +1,46 @@
+/**
+ * The fused engine's data-parallel step (src/engine/threads.ts) in Chromium, on the built app served with
+ * COOP/COEP (cross-origin isolated, so SharedArrayBuffer): in a trainer worker with a nested helper worker,
+ * 10 Adam steps at batch 128 on 2 threads, each from the same state as the single-thread engine's step, agree
+ * with it within 1e-6 (loss, and the weights after the step, norm-wise); and /bench measures the 2-thread
+ * row beside the one-thread row in one run. Speeds are printed, never asserted.
+ */
+import { expect, test } from '@playwright/test';
+import type { BenchResult } from '../src/core/benchmark-result.ts';
+
+test('the threaded fused engine matches the single-thread step in a cross-origin-isolated page', async ({
+  page,
+}) => {
+  test.setTimeout(120_000);
+  await page.goto('/');
+  expect(await page.evaluate(() => globalThis.crossOriginIsolated)).toBe(true);
+  await page.waitForFunction(() => window.__pqfed !== undefined);
+  const r = await page.evaluate(() =>
+    window.__pqfed!.fusedThreadsCheck({ threads: 2, batch: 128, steps: 10 }),
+  );
+  console.log(JSON.stringify(r));
+  expect(r).toMatchObject({ threads: 2, batch: 128, steps: 10, crossOriginIsolated: true });
+  expect(r.worstLoss).toBeLessThan(1e-6);
+  expect(r.worstWeights).toBeLessThan(1e-6);
+  expect(r.threadedSamplesPerSec).toBeGreaterThan(0);
+});
+
+test('/bench measures the fused engine on 1 and 2 threads in one run', async ({ page }) => {
+  test.setTimeout(180_000);
+  await page.goto('/bench?steps=20&warmup=2&seconds=2&backends=fused-wasm,fused-wasm-threads&crypto=0');
+  await page.locator('#bench-run').click();
+  await expect(page.locator('body')).toHaveAttribute('data-bench-state', 'done', { timeout: 150_000 });
+  const result = JSON.parse((await page.locator('#bench-json').textContent()) ?? '') as BenchResult;
+  expect(result.training.map((t) => `${t.id}:${t.status}`)).toEqual([
+    'fused-wasm:measured',
+    'fused-wasm-threads:measured',
+  ]);
+  const [one, two] = result.training;
+  if (one?.status !== 'measured' || two?.status !== 'measured') throw new Error('not measured');
+  expect(one).toMatchObject({ threads: 1, simd: true, batchSize: 64 });
+  expect(two).toMatchObject({ threads: 2, simd: true, batchSize: 64 });
+  console.log(JSON.stringify({ fused1: one.samplesPerSec, fused2: two.samplesPerSec }));
+  await expect(page.locator('#bench-rows tr[data-config="fused-wasm-threads"] th')).toHaveText(
+    'fused WASM engine, SIMD, 2 threads (batch split)',
+  );
+});
