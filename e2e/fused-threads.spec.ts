@@ -3,10 +3,13 @@
  * COOP/COEP (cross-origin isolated, so SharedArrayBuffer): in a trainer worker with a nested helper worker,
  * 10 Adam steps at batch 128 on 2 threads, each from the same state as the single-thread engine's step, agree
  * with it within 1e-6 (loss, and the weights after the step, norm-wise); and /bench measures the 2-thread
- * row beside the one-thread row in one run. Speeds are printed, never asserted.
+ * row beside the one-thread row in one run; a tab in a federation probes threads at its first local training
+ * and says what it chose and why. Speeds are printed, never asserted.
  */
 import { expect, test } from '@playwright/test';
 import type { BenchResult } from '../src/core/benchmark-result.ts';
+import { SMALL_EXPERIMENT, serve, until } from './aggregator.ts';
+import { clientIdOf } from './tab.ts';
 
 test('the threaded fused engine matches the single-thread step in a cross-origin-isolated page', async ({
   page,
@@ -43,4 +46,43 @@ test('/bench measures the fused engine on 1 and 2 threads in one run', async ({ 
   await expect(page.locator('#bench-rows tr[data-config="fused-wasm-threads"] th')).toHaveText(
     'fused WASM engine, SIMD, 2 threads (batch split)',
   );
+});
+
+test('a tab on the fused WASM engine probes threads at its first round and says what it chose and why', async ({
+  page,
+}) => {
+  test.setTimeout(180_000);
+  const server = await serve({ ...SMALL_EXPERIMENT, clientsPerRound: { fraction: 1, min: 1, max: 10 } });
+  try {
+    await page.addInitScript(() => {
+      const log: string[] = [];
+      (window as unknown as { statusLog: string[] }).statusLog = log;
+      document.addEventListener('DOMContentLoaded', () => {
+        const el = document.getElementById('fed-prepare-text')!;
+        new MutationObserver(() => log.push(el.textContent ?? '')).observe(el, {
+          childList: true,
+          characterData: true,
+          subtree: true,
+        });
+      });
+    });
+    await page.goto(server.join.replace('/?autojoin=1', '/?autojoin=1&backend=wasm'));
+    const id = await clientIdOf(page);
+    await until(
+      'a round with the tab',
+      async () => (await server.status()).history.some((h) => h.contributed.includes(id)),
+      150_000,
+    );
+    const s = await server.status();
+    expect(s.clientList.find((c) => c.id === id)?.backend).toBe('wasm-fused');
+    const log = await page.evaluate(() => (window as unknown as { statusLog: string[] }).statusLog);
+    const choice = log.filter((l) => l.startsWith('Fused WASM engine threads: '));
+    console.log(JSON.stringify(choice));
+    expect(choice).toHaveLength(1);
+    expect(choice[0]).toMatch(
+      /^Fused WASM engine threads: (2 threads: \d+\.\d\d× one thread's speed in a probe here|one thread: (2 threads ran \d+\.\d\d× its speed in a probe here \(they need ≥ 1\.2×\)|a batch of \d+ rows is one 32-row chunk))\.$/,
+    );
+  } finally {
+    await server.stop();
+  }
 });

@@ -25,7 +25,7 @@ export async function engineInUse(choice: EngineChoice, backend: string): Promis
     if (why) return { engine: 'tfjs', device: backend, fallback: why };
   }
   if (want === 'fused-webgpu' && !(await webGpuAdapterPresent())) {
-    return { engine: 'tfjs', device: backend, fallback: 'this browser gives no WebGPU adapter' };
+    return { engine: 'tfjs', device: backend, fallback: 'engine: navigator.gpu gave no adapter' };
   }
   return { engine: want, device: engineDevice(want, backend) };
 }

@@ -14,7 +14,14 @@ import type { EncodedData } from '../data/features.ts';
 import { modelConfigFor } from '../model/centralized.ts';
 import { initWeights, type ModelConfig, paramSpecs } from '../model/model.ts';
 import { syntheticTrainingData } from '../model/throughput.ts';
-import { splitBatch, ThreadedEngine, threadsUnavailable } from './threads.ts';
+import {
+  decideThreads,
+  probeThreads,
+  splitBatch,
+  THREADS_MIN_GAIN,
+  ThreadedEngine,
+  threadsUnavailable,
+} from './threads.ts';
 import { FusedEngine } from './wasm-engine.ts';
 
 /** max over parameter tensors of ‖a − b‖ / ‖b‖ (0 where both are 0). */
@@ -174,5 +181,35 @@ describe('the threaded step equals the single-thread step', () => {
 
   it('refuses a bad thread count', async () => {
     await expect(ThreadedEngine.create(config, w0, 64, 0)).rejects.toThrow(/threads must be an integer/);
+  });
+});
+
+describe('the default thread count: threads only where a probe shows they win', () => {
+  it('decides by the probe: 2 threads at ≥ 1.2× one thread, else one thread with the measured ratio', () => {
+    expect(decideThreads(10, 5, 2)).toMatchObject({ threads: 2, gain: 2 });
+    expect(decideThreads(10, 10 / THREADS_MIN_GAIN, 2).threads).toBe(2);
+    const no = decideThreads(10, 9.5, 2);
+    expect(no.threads).toBe(1);
+    expect(no.reason).toBe('one thread: 2 threads ran 1.05× its speed in a probe here (they need ≥ 1.2×)');
+    expect(decideThreads(10, Number.NaN, 2).threads).toBe(1);
+  });
+
+  it('probes real steps here, and never for a batch of one chunk or one core', async () => {
+    const s = await syntheticTrainingData('toniot', 300, 2);
+    const config = modelConfigFor(s.pre);
+    const w = initWeights(config, 2).weights;
+    expect(await probeThreads(config, w, s.data, 32, 2)).toEqual({
+      threads: 1,
+      reason: 'one thread: a batch of 32 rows is one 32-row chunk',
+    });
+    expect(await probeThreads(config, w, s.data, 128, 1)).toEqual({
+      threads: 1,
+      reason: 'one thread: 1 core',
+    });
+    const c = await probeThreads(config, w, s.data, 128, 2);
+    expect([1, 2]).toContain(c.threads);
+    expect(c.gain).toBeGreaterThan(0);
+    expect(c.threads === 2).toBe(c.gain! >= THREADS_MIN_GAIN);
+    console.log(`threads: probe at batch 128 here: ${c.reason}`);
   });
 });

@@ -387,3 +387,83 @@ export class ThreadedEngine {
     }
   }
 }
+
+/** Threads the data-parallel step must beat one thread by, in the probe, to be chosen. */
+export const THREADS_MIN_GAIN = 1.2;
+/** Timed steps of each engine in the probe (interleaved, after one warm-up step each). */
+export const THREADS_PROBE_STEPS = 5;
+
+/** How many threads the fused engine's step uses, and why (shown to the user). */
+export interface ThreadChoice {
+  threads: number;
+  reason: string;
+  /** threaded ÷ one-thread samples/s in the probe (absent when there was no probe). */
+  gain?: number;
+}
+
+/**
+ * The probe's verdict: `threads` when its median step time beats one thread's by THREADS_MIN_GAIN, else one
+ * thread. On the 2-core shared AMD EPYC where this was built, 2 threads ran 0.97–1.04× one thread
+ * (docs/fused-engine.md, "Threads"), so a small gain is noise, not a reason to hold a second core.
+ */
+export function decideThreads(singleMs: number, threadedMs: number, threads: number): ThreadChoice {
+  const gain = singleMs / threadedMs;
+  const shown = gain.toFixed(2);
+  if (Number.isFinite(gain) && gain >= THREADS_MIN_GAIN) {
+    return { threads, gain, reason: `${threads} threads: ${shown}× one thread's speed in a probe here` };
+  }
+  return {
+    threads: 1,
+    gain,
+    reason: `one thread: ${threads} threads ran ${shown}× its speed in a probe here (they need ≥ ${THREADS_MIN_GAIN}×)`,
+  };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/**
+ * Measures here whether the data-parallel step on `threads` threads beats one thread at batch `batch` on
+ * rows of `data` (copies of `weights`; nothing is kept), and chooses: threads only where they win. One
+ * thread without a probe where threads cannot run, the machine reports fewer than 2 cores, or the batch is
+ * a single 32-row chunk.
+ */
+export async function probeThreads(
+  config: ModelConfig,
+  weights: Float32Array,
+  data: EncodedData,
+  batch: number,
+  cores: number | undefined,
+  threads = 2,
+): Promise<ThreadChoice> {
+  const why = threadsUnavailable();
+  if (why) return { threads: 1, reason: `one thread: ${why}` };
+  if (cores !== undefined && cores < 2) return { threads: 1, reason: `one thread: ${cores} core` };
+  const b = Math.min(batch, data.n);
+  if (b <= ENGINE_CHUNK) {
+    return { threads: 1, reason: `one thread: a batch of ${b} rows is one ${ENGINE_CHUNK}-row chunk` };
+  }
+  const single = await FusedEngine.create(config, weights, b);
+  const multi = await ThreadedEngine.create(config, weights, b, threads);
+  try {
+    const order = Int32Array.from({ length: b }, (_, i) => i);
+    single.loadRows(data, order, 0, b);
+    multi.loadRows(data, order, 0, b);
+    const t1: number[] = [];
+    const tW: number[] = [];
+    for (let s = 0; s <= THREADS_PROBE_STEPS; s++) {
+      let t = performance.now();
+      single.step(b, 1e-4);
+      if (s > 0) t1.push(performance.now() - t);
+      t = performance.now();
+      multi.step(b, 1e-4);
+      if (s > 0) tW.push(performance.now() - t);
+    }
+    return decideThreads(median(t1), median(tW), multi.threads);
+  } finally {
+    multi.dispose();
+  }
+}
