@@ -9,10 +9,11 @@
  * the engine's 32-row chunk; 2 and 3 threads.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fusedWasmTrainingEngine } from '../client/model-trainer.ts';
 import { Rng } from '../core/random.ts';
 import type { EncodedData } from '../data/features.ts';
 import { modelConfigFor } from '../model/centralized.ts';
-import { initWeights, type ModelConfig, paramSpecs } from '../model/model.ts';
+import { initWeights, type ModelConfig, MultiTaskModel, paramSpecs } from '../model/model.ts';
 import { syntheticTrainingData } from '../model/throughput.ts';
 import {
   decideThreads,
@@ -22,6 +23,7 @@ import {
   ThreadedEngine,
   threadsUnavailable,
 } from './threads.ts';
+import { trainFused } from './train-fused.ts';
 import { FusedEngine } from './wasm-engine.ts';
 
 /** max over parameter tensors of ‖a − b‖ / ‖b‖ (0 where both are 0). */
@@ -211,5 +213,38 @@ describe('the default thread count: threads only where a probe shows they win', 
     expect(c.gain).toBeGreaterThan(0);
     expect(c.threads === 2).toBe(c.gain! >= THREADS_MIN_GAIN);
     console.log(`threads: probe at batch 128 here: ${c.reason}`);
+  });
+});
+
+describe('training on the threaded engine (trainFused, fusedWasmTrainingEngine)', () => {
+  it('trainFused on 2 threads follows 1 thread, and the auto engine probes once and says so', async () => {
+    const s = await syntheticTrainingData('toniot', 400, 4);
+    const config = modelConfigFor(s.pre);
+    const w = initWeights(config, 4).weights;
+    const opts = { epochs: 1, maxSteps: 5, batchSize: 128, learningRate: 1e-3, seed: 3 };
+    const results: Float32Array[] = [];
+    for (const threads of [1, 2]) {
+      const model = new MultiTaskModel(config, w);
+      try {
+        const r = await trainFused(model, s.data, opts, threads);
+        expect(r.steps).toBeGreaterThan(1);
+        results.push(await model.getWeights());
+      } finally {
+        model.dispose();
+      }
+    }
+    expect(relative(results[1]!, results[0]!)).toBeLessThan(1e-6);
+
+    const choices: string[] = [];
+    const engine = fusedWasmTrainingEngine(config, { cores: 2, onChoice: (c) => choices.push(c.reason) });
+    try {
+      engine.setWeights(w);
+      await engine.train(s.data, opts);
+      await engine.train(s.data, opts);
+    } finally {
+      engine.dispose();
+    }
+    expect(choices).toHaveLength(1);
+    expect(choices[0]).toMatch(/^(2 threads|one thread): /);
   });
 });
