@@ -86,3 +86,26 @@ test('a tab on the fused WASM engine probes threads at its first round and says 
     await server.stop();
   }
 });
+
+test('a page that is not cross-origin isolated gets no threads, and /bench says why', async ({ page }) => {
+  test.setTimeout(120_000);
+  // The same app without its COOP/COEP headers: no SharedArrayBuffer.
+  await page.route('**/*', async (route) => {
+    const response = await route.fetch();
+    const headers = { ...response.headers() };
+    delete headers['cross-origin-opener-policy'];
+    delete headers['cross-origin-embedder-policy'];
+    await route.fulfill({ response, headers });
+  });
+  await page.goto('/bench?steps=5&warmup=1&seconds=1&backends=fused-wasm,fused-wasm-threads&crypto=0');
+  expect(await page.evaluate(() => globalThis.crossOriginIsolated)).toBe(false);
+  await page.locator('#bench-run').click();
+  await expect(page.locator('body')).toHaveAttribute('data-bench-state', 'done', { timeout: 100_000 });
+  const result = JSON.parse((await page.locator('#bench-json').textContent()) ?? '') as BenchResult;
+  expect(result.training.map((t) => `${t.id}:${t.status}`)).toEqual([
+    'fused-wasm:measured',
+    'fused-wasm-threads:unavailable',
+  ]);
+  const threaded = result.training[1]!;
+  expect(threaded.status === 'unavailable' && threaded.reason).toMatch(/not cross-origin isolated/);
+});
