@@ -107,10 +107,17 @@ export class BrowserTrainer implements LocalTrainer {
     }
   };
 
-  /** The fused WASM engine (runClient checked that its module loads here). */
+  /**
+   * The fused WASM engine (runClient checked that its module loads here); its data-parallel step on 2
+   * threads only where a probe at the first training shows they win here (the page hears the choice).
+   */
   private readonly fusedWasm = (config: ModelConfig): TrainingEngine => {
     this.tell({ state: 'preparing', message: 'Local training runs on the fused WASM engine.', fraction: 1 });
-    return fusedWasmTrainingEngine(config);
+    return fusedWasmTrainingEngine(config, {
+      cores: globalThis.navigator?.hardwareConcurrency,
+      onChoice: (c) =>
+        this.tell({ state: 'preparing', message: `Fused WASM engine threads: ${c.reason}.`, fraction: 1 }),
+    });
   };
 
   get numSamples(): number {
