@@ -316,3 +316,20 @@ export class SecureRound {
 function refused(reason: SecAggRefusal, message: string): SecureIntake {
   return { accepted: false, reason: SECAGG_TO_REFUSAL[reason], secAggReason: reason, message };
 }
+
+/**
+ * The phase deadlines of a secure round whose clients have `deadlineMs` to train: the advertisements
+ * close by a quarter of it, the shares by half (both run while the clients train), the masked inputs at
+ * the deadline itself, and each closing phase (consistency, unmask) waits at most a quarter more. Every
+ * phase closes earlier when every member still connected has answered.
+ */
+export function secureRoundDeadlines(deadlineMs: number): SecureRoundDeadlines {
+  const d = Math.max(0, deadlineMs);
+  return { advertiseMs: d / 4, shareMs: d / 2, inputMs: d, closingMs: d / 4 };
+}
+
+/** The longest a secure round of `deadlineMs` can run: the input deadline and both closing phases. */
+export function secureRoundLongestMs(deadlineMs: number): number {
+  const d = secureRoundDeadlines(deadlineMs);
+  return d.inputMs + 2 * d.closingMs;
+}
