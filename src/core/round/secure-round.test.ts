@@ -9,6 +9,7 @@ import { SecAggClient } from '../secagg/client.ts';
 import { encodeMessage } from '../secagg/messages.ts';
 import { makeMembers, plainWeightedSum, type SimulatedMember } from '../secagg/simulation.ts';
 import { FedAvg } from '../strategies/fedavg.ts';
+import { createStrategy, type StrategyName } from '../strategies/index.ts';
 import type { ClientUpdate } from '../strategies/strategy.ts';
 import { type RoundTimers, SECURE_SUM_ID, SecureRound, type SecureRoundOutcome } from './secure-round.ts';
 
@@ -314,5 +315,39 @@ describe('SecureRound', () => {
     h.inputs();
     h.pump();
     expect(h.outcomes[0]).toMatchObject({ ok: true });
+  });
+
+  it('FedProx, FedAvgM, FedAdam, FedYogi and FedAdagrad step on the one summed update as on the single updates', () => {
+    const members = makeMembers(4, 120, { maxSamples: 300 });
+    const h = harness(members);
+    h.round.start();
+    h.pump();
+    h.inputs();
+    h.pump();
+    const o = h.outcomes[0]!;
+    if (!o.ok) throw new Error(`round failed: ${o.message}`);
+    const global = Float32Array.from({ length: 120 }, (_, j) => Math.sin(j) / 10);
+    for (const name of ['fedprox', 'fedavgm', 'fedadam', 'fedyogi', 'fedadagrad'] as StrategyName[]) {
+      const plain = createStrategy(name);
+      const secure = createStrategy(name);
+      // Two rounds, so that server state (momentum, moments) carries the sum too.
+      let gPlain = global;
+      let gSecure = global;
+      for (let round = 1; round <= 2; round++) {
+        const a = plain.begin(round, gPlain);
+        for (const m of members) a.add({ clientId: m.clientId, delta: m.update, numSamples: m.numSamples });
+        gPlain = a.finish();
+        const b = secure.begin(round, gSecure);
+        b.add(h.added[0]!);
+        gSecure = b.finish();
+      }
+      let worst = 0;
+      let scale = 0;
+      for (let j = 0; j < 120; j++) {
+        worst = Math.max(worst, Math.abs(gPlain[j]! - gSecure[j]!));
+        scale = Math.max(scale, Math.abs(gPlain[j]! - global[j]!));
+      }
+      expect(worst, name).toBeLessThanOrEqual(1e-3 * scale + 1e-6);
+    }
   });
 });
