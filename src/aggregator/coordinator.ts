@@ -52,10 +52,11 @@ import {
 import {
   SecureRound,
   type SecureRoundOutcome,
+  secureGraph,
   secureRoundDeadlines,
   secureRoundLongestMs,
+  secureStrategyProblem,
 } from '../core/round/secure-round.ts';
-import { secAggRefusal } from '../core/secagg/strategies.ts';
 import {
   createStrategy,
   type RoundAggregator,
@@ -655,7 +656,7 @@ export class Coordinator extends EventEmitter {
       round: r.round,
       vectorLength: this.opts.experiment.modelSize,
       ring: secureRing(settings, this.opts.shardRows),
-      graph: { sigma: 40, eta: 30, gamma: 0.05, delta: settings.dropoutFraction },
+      graph: secureGraph(settings),
       minMembers: Math.max(SECAGG.minMembers, this.config.quorum),
       members: [...r.selected],
       identityOf: (id) => this.clients.get(id)?.peer.identity?.publicKey,
@@ -1085,7 +1086,9 @@ export class Coordinator extends EventEmitter {
     change: Partial<Pick<ExperimentConfig, 'rounds' | 'clientsPerRound' | 'strategy' | 'strategyParams'>>,
   ): void {
     const refusal =
-      change.strategy !== undefined && this.config.secureAggregation ? secAggRefusal(change.strategy) : null;
+      change.strategy !== undefined && this.config.secureAggregation
+        ? secureStrategyProblem(change.strategy)
+        : null;
     if (refusal) {
       throw new ConfigError(`config: "strategy" cannot run with secureAggregation: ${refusal}`, [
         { path: ['strategy'], message: refusal },
