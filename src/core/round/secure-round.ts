@@ -289,8 +289,11 @@ export class SecureRound {
     try {
       outgoing = this.server.advance();
     } catch (e) {
+      // The round ends either way (never left hanging); a fault that is not a refusal is then rethrown.
+      const reason = e instanceof SecAggError ? e.reason : 'bad-share';
+      this.end({ ok: false, phase, reason, message: e instanceof Error ? e.message : String(e) });
       if (!(e instanceof SecAggError)) throw e;
-      return this.end({ ok: false, phase, reason: e.reason, message: e.message });
+      return;
     }
     for (const o of outgoing) if (!this.gone.has(o.to)) this.options.send(o.to, encodeMessage(o.message));
     if (this.server.phase === 'done') {
@@ -299,8 +302,14 @@ export class SecureRound {
         this.options.onRecovered?.(result);
         addRecoveredSum(this.options.aggregator, result);
       } catch (e) {
+        this.end({
+          ok: false,
+          phase: 'unmask',
+          reason: 'aggregation',
+          message: e instanceof Error ? e.message : String(e),
+        });
         if (!(e instanceof StrategyError)) throw e;
-        return this.end({ ok: false, phase: 'unmask', reason: 'aggregation', message: e.message });
+        return;
       }
       return this.end({ ok: true, result });
     }
