@@ -670,6 +670,11 @@ export class Coordinator extends EventEmitter {
         });
       },
       onEnd: (outcome) => this.onSecureEnd(r, outcome),
+      onInput: (id) => {
+        const c = this.clients.get(id);
+        if (c) c.state = 'submitted';
+        this.emit('update', { clientId: id, round: r.round });
+      },
       aggregator: r.aggregator,
     });
     r.secure = secure;

@@ -99,6 +99,8 @@ export interface SecureRoundOptions {
    * StrategyError to refuse it, which fails the round like a refused aggregate.
    */
   onRecovered?(result: SecAggResult): void;
+  /** Called when a member's masked input was taken (progress: "k of n inputs received"). */
+  onInput?(clientId: string): void;
 }
 
 /** How a secure round ended. */
@@ -244,6 +246,7 @@ export class SecureRound {
       throw e;
     }
     if (type === 'advertise') this.advertised.add(clientId);
+    if (type === 'masked-input') this.options.onInput?.(clientId);
     this.maybeAdvance();
     return { accepted: true };
   }
