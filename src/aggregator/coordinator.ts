@@ -37,6 +37,7 @@ import {
   type Phase,
   REFUSAL_REASONS,
   type RefusalReason,
+  type SecureRoundInfo,
   type ServerMessage,
 } from '../core/protocol.ts';
 import { Rng } from '../core/random.ts';
@@ -681,6 +682,14 @@ export class Coordinator extends EventEmitter {
     return secure;
   }
 
+  /**
+   * What the round frame of a secure round tells its clients (protocol.ts `SecureRoundInfo`): nothing yet
+   * beyond "secure"; distributed DP sets `noiseVariance` here (each client's Skellam share, ring units²).
+   */
+  private secureRoundInfo(): SecureRoundInfo {
+    return {};
+  }
+
   /** The secure round ended: its contributors are the round's updates (or none: a missed quorum). */
   private onSecureEnd(r: OpenRound, outcome: SecureRoundOutcome): void {
     this.lastSecure = secureRoundReport(r.round, r.selected.size, r.secure!, outcome);
@@ -807,7 +816,7 @@ export class Coordinator extends EventEmitter {
           deadlineMs: Math.max(0, r.deadlineAt - Date.now()),
           fit: fitSettings,
           seal: crypto.seal,
-          ...(secure && { secagg: {} }),
+          ...(secure && { secagg: this.secureRoundInfo() }),
           weights,
         });
         // The round frames go out first: a client runs SecAgg+ only for a round it has.
