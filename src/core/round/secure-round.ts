@@ -106,7 +106,7 @@ export interface SecureRoundOptions {
 /** How a secure round ended. */
 export type SecureRoundOutcome =
   | { ok: true; result: SecAggResult }
-  | { ok: false; phase: ServerPhase; reason: SecAggRefusal | 'aggregation'; message: string };
+  | { ok: false; phase: ServerPhase; reason: SecAggRefusal | 'aggregation' | 'aborted'; message: string };
 
 /** One message the round took, or why not. */
 export type SecureIntake =
@@ -261,7 +261,7 @@ export class SecureRound {
   /** Ends the round now without a sum (an admin stop, a new session). */
   abort(why: string): void {
     if (this.ended) return;
-    this.end({ ok: false, phase: this.server.phase, reason: 'too-many-dropouts', message: why });
+    this.end({ ok: false, phase: this.server.phase, reason: 'aborted', message: why });
   }
 
   /** Members the current phase still waits for (connected ones). */
