@@ -236,11 +236,17 @@ export function size(x: number): string {
   return `${num(x / 1024)} KiB`;
 }
 
+/** An integer with thousands separators: 1000 → "1,000". */
+const int = (x: number) =>
+  Math.round(x)
+    .toString()
+    .replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+
 function rowLabel(row: SecAggRow): string {
   const dropped = `${row.dropouts} dropped`;
   return row.clientFrom === 'full' && row.serverFrom === 'full'
-    ? `${num(row.members)} members (whole round, ${dropped})`
-    : `${num(row.members)} members (client: ${row.clientFrom === 'focal' ? 'focal' : 'whole round'}; server: ${row.serverFrom === 'server-mode' ? 'server mode' : 'whole round'}, ${dropped})`;
+    ? `${int(row.members)} members (whole round, ${dropped})`
+    : `${int(row.members)} members (client: ${row.clientFrom === 'focal' ? 'focal' : 'whole round'}; server: ${row.serverFrom === 'server-mode' ? 'server mode' : 'whole round'}, ${dropped})`;
 }
 
 /** The secure-aggregation table: one row per round size, client and server per round. */
@@ -302,7 +308,7 @@ export function secAggNotes(r: BenchReport): string[] {
     );
   const failed = s.rows.filter((row) => !row.completed || !Number.isFinite(row.serverMs));
   for (const row of failed)
-    notes.push(`Not measured, server at ${num(row.members)} members: its round did not produce the sum.`);
+    notes.push(`Not measured, server at ${int(row.members)} members: its round did not produce the sum.`);
   for (let i = 1; i < s.rows.length; i++) {
     const a = s.rows[i - 1]!;
     const b = s.rows[i]!;
@@ -311,7 +317,7 @@ export function secAggNotes(r: BenchReport): string[] {
         ? `; the server's CPU ${times(a.serverMs, b.serverMs)}, its bytes in ${times(a.serverBytesIn, b.serverBytesIn)} / out ${times(a.serverBytesOut, b.serverBytesOut)}`
         : '';
     notes.push(
-      `From ${num(a.members)} to ${num(b.members)} members (${times(a.members, b.members)}): k ${times(a.k, b.k)}; ` +
+      `From ${int(a.members)} to ${int(b.members)} members (×${int(b.members / a.members)}): k ${times(a.k, b.k)}; ` +
         `a client's CPU ${times(a.clientMs, b.clientMs)}, its bytes up ${times(a.clientBytesUp, b.clientBytesUp)} / down ${times(a.clientBytesDown, b.clientBytesDown)}${server}.`,
     );
   }
