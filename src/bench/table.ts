@@ -73,6 +73,8 @@ export interface BenchReport {
    */
   secagg?: SecAggReport | null;
   secaggSkipped?: string;
+  /** Extra: true in a `--secagg-only` run (every other part null, `training` empty). */
+  secaggOnly?: boolean;
 }
 
 export interface Table {
@@ -286,7 +288,7 @@ export function secAggNotes(r: BenchReport): string[] {
   const m = r.machine;
   const seconds = s.rows.reduce((a, row) => a + row.seconds, 0);
   const notes = [
-    `Measured ${m.date.slice(0, 10)} by \`npx pqfed bench${r.quick ? ' --quick' : ''}\` on ${m.cpus}× ${m.cpuModel}, ` +
+    `Measured ${m.date.slice(0, 10)} by \`npx pqfed bench${r.quick ? ' --quick' : ''}${r.secaggOnly ? ' --secagg-only' : ''}\` on ${m.cpus}× ${m.cpuModel}, ` +
       `load average ${s.loadAverage.map((x) => x.toFixed(1)).join(' / ')} (1 / 5 / 15 min) when this part started, in ${num(seconds)} s. ` +
       'Compute is the CPU time (process.cpuUsage) spent inside each side’s calls, one round per size, real ' +
       `cryptography (ML-KEM-768, ML-DSA-65, ChaCha20 masks) in one process without transport; σ = ${s.graph.sigma}, ` +

@@ -127,6 +127,8 @@ describe('pqfed bench', () => {
       expect(b.aggregator).toBeNull();
       expect(b.wire).toBeNull();
       expect(b.aggregatorSkipped).toBe('not run (--secagg-only)');
+      expect(b.secaggOnly).toBe(true);
+      expect(secAggMarkdown(b)).toContain('by `npx pqfed bench --quick --secagg-only`');
       expect(b.secagg!.rows).toHaveLength(2);
       // Only the secure-aggregation block comes out of it.
       expect(reportBlocks(b).map((x) => x.start)).toEqual([SECAGG_START]);

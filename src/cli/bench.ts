@@ -123,7 +123,8 @@ async function runBench(
     platform: `${platform()} ${process.arch} ${release()}`,
     date: new Date().toISOString(),
   };
-  say(`${quick ? 'quick run' : 'full run (a few minutes)'} on ${machine.cpus}× ${machine.cpuModel}`);
+  const what = parts.only ? 'secure aggregation only' : quick ? 'quick run' : 'full run (a few minutes)';
+  say(`${what} on ${machine.cpus}× ${machine.cpuModel}`);
 
   // ---- training: tfjs wasm and cpu, the fused engine, then PyTorch -------------------------------------------------------
   const model = await trainingModel();
@@ -366,5 +367,6 @@ async function runBench(
     ...(skipped.wire && { wireSkipped: skipped.wire }),
     secagg,
     ...(skipped.secagg && { secaggSkipped: skipped.secagg }),
+    ...(parts.only && { secaggOnly: true }),
   };
 }
