@@ -1,35 +1,25 @@
 /**
  * Per-round cost of SecAgg+ (src/core/secagg/, docs/secure-aggregation.md) for 10, 100 and 1,000 members:
- * one client's and the server's compute and bytes, in one process with the real cryptography. 10 and 100
- * run whole rounds; 1,000 runs the focal mode of src/bench/secagg.ts (all 1,000 advertise, then one member
- * and its k neighbours finish: a client's cost at n = 1,000, no server figure). Bounded: one round per size.
- * Prints a table on stderr and one JSON object on stdout.
- * Run: `npx tsx bench/secagg.ts [--sizes 10,100,1000] [--length 20000]`.
+ * one client's and the server's compute and bytes, in one process with the real cryptography: the
+ * secure-aggregation part of `pqfed bench` (src/bench/secagg.ts) on its own, with other sizes or lengths.
+ * Sizes up to --full-up-to run whole rounds; larger ones run the focal mode (a client's cost at n) and the
+ * server mode (the server's whole n-member round, src/bench/secagg-server.ts). Bounded: one round per size
+ * and mode. Progress on stderr, one JSON object on stdout.
+ * Run: `npx tsx bench/secagg.ts [--sizes 10,100,1000] [--length 20523] [--full-up-to 100]`.
  */
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import { measureSecAgg, type SecAggCost } from '../src/bench/secagg.ts';
+import { runSecAggBench } from '../src/bench/secagg.ts';
 
-const { values } = parseArgs({ options: { sizes: { type: 'string' }, length: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { sizes: { type: 'string' }, length: { type: 'string' }, 'full-up-to': { type: 'string' } },
+});
 const sizes = (values.sizes ?? '10,100,1000').split(',').map(Number);
-const vectorLength = Number(values.length ?? 20_000);
-const say = (line: string) => process.stderr.write(`${line}\n`);
-
-const rows: SecAggCost[] = [];
+const vectorLength = Number(values.length ?? 20_523);
+const fullUpTo = Number(values['full-up-to'] ?? 100);
 const started = performance.now();
-for (const members of sizes) {
-  const mode = members <= 100 ? 'full' : 'focal';
-  say(`SecAgg+ round, ${members} members (${mode}), vector ${vectorLength}…`);
-  const row = measureSecAgg({ members, vectorLength, mode });
-  rows.push(row);
-  const kb = (b: number | null) => (b === null ? '—' : `${(b / 1024).toFixed(0)} KiB`);
-  say(
-    `  k=${row.k} t=${row.t} drop=${row.dropouts} | client ${row.clientMs.toFixed(0)} ms, up ${kb(row.clientBytesUp)}, down ${kb(row.clientBytesDown)}` +
-      ` | server ${row.serverMs === null ? '—' : `${row.serverMs.toFixed(0)} ms`}, in ${kb(row.serverBytesIn)}, out ${kb(row.serverBytesOut)}` +
-      ` | ${(row.clientMs / row.k).toFixed(1)} ms per neighbour${row.completed ? '' : ' (focal: no sum)'}`,
-  );
-}
+const report = runSecAggBench({ sizes, fullUpTo, vectorLength }, (line) => process.stderr.write(`${line}\n`));
 const cpu = cpus()[0]?.model ?? 'unknown';
 process.stdout.write(
-  `${JSON.stringify({ machine: { cpu, cpus: cpus().length, node: process.version }, seconds: (performance.now() - started) / 1000, rows })}\n`,
+  `${JSON.stringify({ machine: { cpu, cpus: cpus().length, node: process.version }, seconds: (performance.now() - started) / 1000, ...report })}\n`,
 );

@@ -1,8 +1,10 @@
 /**
  * `pqfed bench --json` output (the contract in docs/DESIGN.md, plus the fields marked extra) and its tables:
  * Markdown for the README's "Performance" section (scripts/bench-table.ts) and aligned text for the
- * terminal (`pqfed bench` without --json). Ratios are taken only within one run.
+ * terminal (`pqfed bench` without --json). Ratios are taken only within one run. The secure-aggregation
+ * part has its own README block (`secAggMarkdown`), so it can be measured and written alone.
  */
+import type { SecAggReport, SecAggRow } from './secagg.ts';
 
 export interface BenchReport {
   machine: {
@@ -65,6 +67,14 @@ export interface BenchReport {
     roundBytes?: number;
   } | null;
   wireSkipped?: string;
+  /**
+   * Extra: the per-round cost of secure aggregation (SecAgg+, src/bench/secagg.ts) per round size; null
+   * with `secaggSkipped` when not run (`--no-secagg`) or failed; absent in reports from before it existed.
+   */
+  secagg?: SecAggReport | null;
+  secaggSkipped?: string;
+  /** Extra: true in a `--secagg-only` run (every other part null, `training` empty). */
+  secaggOnly?: boolean;
 }
 
 export interface Table {
@@ -205,6 +215,7 @@ export function skippedNotes(r: BenchReport): string[] {
     ['crypto', r.cryptoSkipped],
     ['aggregator', r.aggregatorSkipped],
     ['wire', r.wireSkipped],
+    ['secure aggregation', r.secaggSkipped],
   ];
   return notes.filter(([, why]) => why).map(([part, why]) => `Not measured, ${part}: ${why}.`);
 }
@@ -219,6 +230,107 @@ export function cryptoInSamples(r: BenchReport): string | null {
     `A client's cryptography per round (check the round, seal the update: ${num(clientMs)} ms) takes as long as ` +
     `training ${Math.round((clientMs / 1000) * wasm.samplesPerSec)} samples on tfjs wasm (batch ${wasm.batch}).`
   );
+}
+
+/** 1,234,567 B → "1.18 MiB"; 113,000 → "110 KiB". */
+export function size(x: number): string {
+  if (x >= 1024 * 1024) return `${num(x / (1024 * 1024))} MiB`;
+  return `${num(x / 1024)} KiB`;
+}
+
+/** An integer with thousands separators: 1000 → "1,000". */
+const int = (x: number) =>
+  Math.round(x)
+    .toString()
+    .replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+
+function rowLabel(row: SecAggRow): string {
+  const dropped = `${row.dropouts} dropped`;
+  return row.clientFrom === 'full' && row.serverFrom === 'full'
+    ? `${int(row.members)} members (whole round, ${dropped})`
+    : `${int(row.members)} members (client: ${row.clientFrom === 'focal' ? 'focal' : 'whole round'}; server: ${row.serverFrom === 'server-mode' ? 'server mode' : 'whole round'}, ${dropped})`;
+}
+
+/** The secure-aggregation table: one row per round size, client and server per round. */
+export function secAggTable(r: BenchReport): Table | null {
+  const s = r.secagg;
+  if (!s || s.rows.length === 0) return null;
+  const header = [
+    `secure aggregation, per round (d = ${num(s.vectorLength)})`,
+    'k / t',
+    'client CPU',
+    'client up / down',
+    'server CPU',
+    'server in / out',
+    'client CPU ÷ k',
+  ];
+  const rows = s.rows.map((row) => {
+    const server = row.completed && Number.isFinite(row.serverMs);
+    return [
+      rowLabel(row),
+      `${row.k} / ${row.t}`,
+      ms(row.clientMs),
+      `${size(row.clientBytesUp)} / ${size(row.clientBytesDown)}`,
+      server ? ms(row.serverMs) : '—',
+      server ? `${size(row.serverBytesIn)} / ${size(row.serverBytesOut)}` : '—',
+      ms(row.clientMs / row.k),
+    ];
+  });
+  return { header, rows };
+}
+
+const times = (a: number, b: number) => `×${(b / a).toFixed(1)}`;
+
+/** The notes under the secure-aggregation table: how it was measured, and how each side grows with n. */
+export function secAggNotes(r: BenchReport): string[] {
+  const s = r.secagg;
+  if (!s || s.rows.length === 0) return [];
+  const m = r.machine;
+  const seconds = s.rows.reduce((a, row) => a + row.seconds, 0);
+  const notes = [
+    `Measured ${m.date.slice(0, 10)} by \`npx pqfed bench${r.quick ? ' --quick' : ''}${r.secaggOnly ? ' --secagg-only' : ''}\` on ${m.cpus}× ${m.cpuModel}, ` +
+      `load average ${s.loadAverage.map((x) => x.toFixed(1)).join(' / ')} (1 / 5 / 15 min) when this part started, in ${num(seconds)} s. ` +
+      'Compute is the CPU time (process.cpuUsage) spent inside each side’s calls, one round per size, real ' +
+      `cryptography (ML-KEM-768, ML-DSA-65, ChaCha20 masks) in one process without transport; σ = ${s.graph.sigma}, ` +
+      `η = ${s.graph.eta}, γ = ${s.graph.gamma}, δ = ${s.graph.delta}; ⌊δn/2⌋ members drop before their masked input.`,
+  ];
+  if (s.rows.some((row) => row.clientFrom === 'full'))
+    notes.push('Whole round: every member runs the real client; the client figures are the median member’s.');
+  if (s.rows.some((row) => row.clientFrom === 'focal'))
+    notes.push(
+      'Client, focal: all n members advertise, then one member and its k neighbours finish the round, so that ' +
+        'member does exactly the work of a member of an n-member round.',
+    );
+  if (s.rows.some((row) => row.serverFrom === 'server-mode'))
+    notes.push(
+      'Server, server mode: the real server runs the whole n-member round at the same d against a driver that ' +
+        'sends what real clients send (same sizes, real signatures, real Shamir shares and masked inputs), with ' +
+        'random bytes for the sealed shares and the ciphertexts the server only relays, and no masks between ' +
+        'two survivors (they cancel); the sum is checked against the plain sum.',
+    );
+  const failed = s.rows.filter((row) => !row.completed || !Number.isFinite(row.serverMs));
+  for (const row of failed)
+    notes.push(`Not measured, server at ${int(row.members)} members: its round did not produce the sum.`);
+  for (let i = 1; i < s.rows.length; i++) {
+    const a = s.rows[i - 1]!;
+    const b = s.rows[i]!;
+    const server =
+      a.completed && b.completed
+        ? `; the server's CPU ${times(a.serverMs, b.serverMs)}, its bytes in ${times(a.serverBytesIn, b.serverBytesIn)} / out ${times(a.serverBytesOut, b.serverBytesOut)}`
+        : '';
+    notes.push(
+      `From ${int(a.members)} to ${int(b.members)} members (×${int(b.members / a.members)}): k ${times(a.k, b.k)}; ` +
+        `a client's CPU ${times(a.clientMs, b.clientMs)}, its bytes up ${times(a.clientBytesUp, b.clientBytesUp)} / down ${times(a.clientBytesDown, b.clientBytesDown)}${server}.`,
+    );
+  }
+  return notes;
+}
+
+/** The README's secure-aggregation block, or null when the report has no such part. */
+export function secAggMarkdown(r: BenchReport): string | null {
+  const t = secAggTable(r);
+  if (!t) return null;
+  return `${[markdownTable(t), secAggNotes(r).join(' ')].join('\n\n')}\n`;
 }
 
 function markdownTable(t: Table): string {
@@ -244,9 +356,13 @@ export function benchMarkdown(r: BenchReport): string {
   return `${parts.join('\n\n')}\n`;
 }
 
-/** The same, as aligned text for a terminal. */
+/** The same, as aligned text for a terminal, with the secure-aggregation table. */
 export function benchText(r: BenchReport): string {
-  const parts = [caption(r), textTable(trainingTable(r)), textTable(updateTable(r))];
-  const notes = [cryptoInSamples(r), ...skippedNotes(r)].filter((x): x is string => Boolean(x));
-  return [...parts, ...notes].join('\n\n');
+  const tables = [trainingTable(r), updateTable(r), secAggTable(r)].filter(
+    (t): t is Table => t !== null && t.rows.length > 0,
+  );
+  const notes = [cryptoInSamples(r), ...secAggNotes(r), ...skippedNotes(r)].filter((x): x is string =>
+    Boolean(x),
+  );
+  return [caption(r), ...tables.map(textTable), ...notes].join('\n\n');
 }

@@ -1,7 +1,14 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { END, START, spliceBlock } from '../../scripts/bench-table.ts';
-import { type BenchReport, benchMarkdown } from '../bench/table.ts';
+import {
+  END,
+  reportBlocks,
+  SECAGG_END,
+  SECAGG_START,
+  START,
+  spliceBlock,
+} from '../../scripts/bench-table.ts';
+import { type BenchReport, benchMarkdown, benchText, secAggMarkdown } from '../bench/table.ts';
 
 const BIN = new URL('../../bin/pqfed.js', import.meta.url).pathname;
 
@@ -84,6 +91,51 @@ describe('pqfed bench', () => {
       expect(w.rawBytes).toBe(4 * w.params!);
       expect(w.params).toBe(b.aggregator!.params);
       expect(w.sealedBytes).toBeGreaterThan(w.rawBytes);
+
+      // Secure aggregation: a whole round at the small size, the focal client and the server mode above it.
+      expect(b.secaggSkipped).toBeUndefined();
+      const s = b.secagg!;
+      expect(s.vectorLength).toBe(32);
+      expect(s.loadAverage).toHaveLength(3);
+      expect(s.rows.map((row) => [row.members, row.clientFrom, row.serverFrom])).toEqual([
+        [4, 'full', 'full'],
+        [10, 'focal', 'server-mode'],
+      ]);
+      for (const row of s.rows) {
+        expect(row.completed, JSON.stringify(row)).toBe(true);
+        for (const x of [row.clientMs, row.clientBytesUp, row.clientBytesDown, row.serverMs])
+          expect(positive(x), JSON.stringify(row)).toBe(true);
+        expect(row.serverBytesIn).toBeGreaterThan(row.clientBytesUp);
+        expect(row.serverBytesOut).toBeGreaterThan(row.clientBytesDown);
+      }
+      expect(s.rows[1]!.k).toBeLessThan(9); // not a complete graph: the focal member's k neighbours finish
+      expect(r.stderr).toMatch(/^bench: secure aggregation: 10 members: the server's whole round/m);
+    },
+  );
+
+  it(
+    '--secagg-only runs the secure-aggregation part alone; with --no-secagg it is a usage error',
+    {
+      timeout: 180_000,
+    },
+    () => {
+      const r = pqfed('bench', '--json', '--quick', '--secagg-only');
+      expect(r.code, r.stderr).toBe(0);
+      const b = JSON.parse(r.stdout) as BenchReport;
+      expect(b.training).toEqual([]);
+      expect(b.crypto).toBeNull();
+      expect(b.aggregator).toBeNull();
+      expect(b.wire).toBeNull();
+      expect(b.aggregatorSkipped).toBe('not run (--secagg-only)');
+      expect(b.secaggOnly).toBe(true);
+      expect(secAggMarkdown(b)).toContain('by `npx pqfed bench --quick --secagg-only`');
+      expect(b.secagg!.rows).toHaveLength(2);
+      // Only the secure-aggregation block comes out of it.
+      expect(reportBlocks(b).map((x) => x.start)).toEqual([SECAGG_START]);
+
+      const both = pqfed('bench', '--secagg-only', '--no-secagg');
+      expect(both.code).toBe(2);
+      expect(both.stderr).toMatch(/--secagg-only and --no-secagg leave nothing to run/);
     },
   );
 
@@ -140,6 +192,99 @@ const REPORT: BenchReport = {
   aggregator: { clients: 100, updatesPerSec: 85.4, params: 20523 },
   wire: { params: 20523, rawBytes: 82092, sealedBytes: 86852, roundBytes: 92800 },
 };
+
+const SECAGG: NonNullable<BenchReport['secagg']> = {
+  vectorLength: 20523,
+  graph: { sigma: 40, eta: 30, gamma: 0.05, delta: 0.05 },
+  loadAverage: [21.5, 19.04, 18],
+  rows: [
+    {
+      members: 10,
+      k: 8,
+      t: 6,
+      dropouts: 0,
+      clientFrom: 'full',
+      serverFrom: 'full',
+      clientMs: 142,
+      clientBytesUp: 115_712,
+      clientBytesDown: 134_144,
+      serverMs: 185,
+      serverBytesIn: 1_153_434,
+      serverBytesOut: 1_363_149,
+      completed: true,
+      seconds: 4,
+    },
+    {
+      members: 100,
+      k: 28,
+      t: 18,
+      dropouts: 2,
+      clientFrom: 'full',
+      serverFrom: 'full',
+      clientMs: 348,
+      clientBytesUp: 150_528,
+      clientBytesDown: 479_232,
+      serverMs: 1737,
+      serverBytesIn: 14_889_779,
+      serverBytesOut: 47_395_635,
+      completed: true,
+      seconds: 60,
+    },
+    {
+      members: 1000,
+      k: 92,
+      t: 60,
+      dropouts: 25,
+      clientFrom: 'focal',
+      serverFrom: 'server-mode',
+      clientMs: 820,
+      clientBytesUp: 303_104,
+      clientBytesDown: 1_425_408,
+      serverMs: 30_000,
+      serverBytesIn: 300_000_000,
+      serverBytesOut: 1_400_000_000,
+      completed: true,
+      seconds: 300,
+    },
+  ],
+};
+
+describe('the secure-aggregation table', () => {
+  it('one row per size, both sides, and how each grows with n', () => {
+    const md = secAggMarkdown({ ...REPORT, secagg: SECAGG })!;
+    const lines = md.split('\n');
+    expect(lines.slice(0, 5)).toEqual([
+      '| secure aggregation, per round (d = 20,523) | k / t | client CPU | client up / down | server CPU | server in / out | client CPU ÷ k |',
+      '| --- | --- | --- | --- | --- | --- | --- |',
+      '| 10 members (whole round, 0 dropped) | 8 / 6 | 142 ms | 113 KiB / 131 KiB | 185 ms | 1.10 MiB / 1.30 MiB | 17.8 ms |',
+      '| 100 members (whole round, 2 dropped) | 28 / 18 | 348 ms | 147 KiB / 468 KiB | 1,737 ms | 14.2 MiB / 45.2 MiB | 12.4 ms |',
+      '| 1,000 members (client: focal; server: server mode, 25 dropped) | 92 / 60 | 820 ms | 296 KiB / 1.36 MiB | 30,000 ms | 286 MiB / 1,335 MiB | 8.91 ms |',
+    ]);
+    expect(md).toContain('load average 21.5 / 19.0 / 18.0 (1 / 5 / 15 min)');
+    expect(md).toContain('Client, focal:');
+    expect(md).toContain('Server, server mode:');
+    expect(md).toContain(
+      "From 100 to 1,000 members (×10): k ×3.3; a client's CPU ×2.4, its bytes up ×2.0 / down ×3.0; " +
+        "the server's CPU ×17.3, its bytes in ×20.1 / out ×29.5.",
+    );
+    // The main block does not change with the part; the text report carries it.
+    expect(benchMarkdown({ ...REPORT, secagg: SECAGG })).toBe(benchMarkdown(REPORT));
+    expect(benchText({ ...REPORT, secagg: SECAGG })).toContain('1,000 members (client: focal;');
+  });
+
+  it('a server figure from a round without its sum is "—" with the reason; a skipped part says why', () => {
+    const rows = SECAGG.rows.map((row) => (row.members === 1000 ? { ...row, completed: false } : row));
+    const md = secAggMarkdown({ ...REPORT, secagg: { ...SECAGG, rows } })!;
+    expect(md).toContain('| 92 / 60 | 820 ms | 296 KiB / 1.36 MiB | — | — | 8.91 ms |');
+    expect(md).toContain('Not measured, server at 1,000 members: its round did not produce the sum.');
+    expect(md).not.toContain(
+      "From 100 to 1,000 members (×10): k ×3.3; a client's CPU ×2.4, its bytes up ×2.0 / down ×3.0; the server",
+    );
+    expect(secAggMarkdown(REPORT)).toBeNull();
+    const skipped = benchText({ ...REPORT, secagg: null, secaggSkipped: 'not run (--no-secagg)' });
+    expect(skipped).toContain('Not measured, secure aggregation: not run (--no-secagg).');
+  });
+});
 
 describe('scripts/bench-table.ts', () => {
   it('turns the bench JSON into the README tables', () => {
@@ -201,5 +346,12 @@ describe('scripts/bench-table.ts', () => {
     const doc = `# T\n\nbefore\n${START}\nold\ntable\n${END}\nafter\n`;
     expect(spliceBlock(doc, 'new\n')).toBe(`# T\n\nbefore\n${START}\nnew\n${END}\nafter\n`);
     expect(() => spliceBlock('no markers', 'x')).toThrow(/expected the lines/);
+    const both = `${START}\nold\n${END}\nmid\n${SECAGG_START}\nold\n${SECAGG_END}\n`;
+    let out = both;
+    for (const b of reportBlocks({ ...REPORT, secagg: SECAGG }))
+      out = spliceBlock(out, b.block, b.start, b.end);
+    expect(out).toBe(
+      `${START}\n${benchMarkdown(REPORT).trimEnd()}\n${END}\nmid\n${SECAGG_START}\n${secAggMarkdown({ ...REPORT, secagg: SECAGG })!.trimEnd()}\n${SECAGG_END}\n`,
+    );
   });
 });

@@ -10,7 +10,10 @@
  * - crypto: milliseconds per operation of a round for the default model (src/bench/crypto.ts);
  * - aggregator: verified, decrypted and aggregated updates/s of a real aggregator under a burst of sealed
  *   updates from many clients (src/bench/aggregator.ts);
- * - wire: an update's weights (4 bytes per parameter) and its sealed frame on the wire.
+ * - wire: an update's weights (4 bytes per parameter) and its sealed frame on the wire;
+ * - secagg: the per-round cost of secure aggregation (SecAgg+) for 10, 100 and 1,000 members at the default
+ *   model's length, client and server, CPU time and bytes (src/bench/secagg.ts; `--no-secagg` skips it,
+ *   `--secagg-only` runs it alone). It runs last and takes several minutes on a shared 2-core machine.
  * A part that fails is reported as null with a `<part>Skipped` reason; the command itself still succeeds.
  * `--quick` makes every part small (tests); the default run takes a few minutes.
  */
@@ -18,6 +21,7 @@ import { cpus, platform, release, totalmem } from 'node:os';
 import { EMBEDDED_SAMPLE } from '../aggregator/config.ts';
 import { burstExperiment, runUpdateBurst } from '../bench/aggregator.ts';
 import { measureHandshake, measureRoundCrypto, measureWireBytes, type WireBytes } from '../bench/crypto.ts';
+import { runSecAggBench, type SecAggPlan } from '../bench/secagg.ts';
 import { type BenchReport, benchText } from '../bench/table.ts';
 import {
   findTorchPython,
@@ -33,6 +37,7 @@ import { ENGINE_CHUNK, threadsUnavailable } from '../engine/threads.ts';
 import { useBackend } from '../model/backend.ts';
 import { initWeights } from '../model/model.ts';
 import type { BenchOptions } from './commands.ts';
+import { UsageError } from './errors.ts';
 import { loadTable } from './import.ts';
 
 export type { BenchReport } from '../bench/table.ts';
@@ -51,6 +56,8 @@ interface Plan {
   cryptoSeconds: number;
   handshakeSeconds: number;
   clients: number;
+  /** The secure-aggregation part; its vector length is the default model's unless given. */
+  secagg: Omit<SecAggPlan, 'vectorLength'> & { vectorLength?: number };
 }
 
 const FULL: Plan = {
@@ -61,6 +68,7 @@ const FULL: Plan = {
   cryptoSeconds: 0.5,
   handshakeSeconds: 2,
   clients: 100,
+  secagg: { sizes: [10, 100, 1000], fullUpTo: 100 },
 };
 
 const QUICK: Plan = {
@@ -72,6 +80,8 @@ const QUICK: Plan = {
   cryptoSeconds: 0.03,
   handshakeSeconds: 0.1,
   clients: 6,
+  // A whole round of 4, and the focal and server modes at 10 members (k = 8), on a short vector.
+  secagg: { sizes: [4, 10], fullUpTo: 4, vectorLength: 32 },
 };
 
 const say = (line: string) => process.stderr.write(`bench: ${line}\n`);
@@ -81,6 +91,8 @@ const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
 export async function benchCommand(o: BenchOptions): Promise<BenchReport> {
   const quick = o.quick === true;
+  if (o.secaggOnly && o.secagg === false)
+    throw new UsageError('--secagg-only and --no-secagg leave nothing to run: give one of them');
   const plan = { ...(quick ? QUICK : FULL) };
   plan.clients = o.clients ?? plan.clients;
   const t0 = performance.now();
@@ -88,14 +100,20 @@ export async function benchCommand(o: BenchOptions): Promise<BenchReport> {
   const log = console.log;
   console.log = console.error;
   try {
-    return await runBench(plan, quick, t0);
+    return await runBench(plan, quick, t0, { secagg: o.secagg !== false, only: o.secaggOnly === true });
   } finally {
     console.log = log;
   }
 }
 
-async function runBench(plan: Plan, quick: boolean, t0: number): Promise<BenchReport> {
+async function runBench(
+  plan: Plan,
+  quick: boolean,
+  t0: number,
+  parts: { secagg: boolean; only: boolean },
+): Promise<BenchReport> {
   const skipped: Record<string, string> = {};
+
   const cpu = cpus();
   const machine = {
     cpus: cpu.length,
@@ -105,12 +123,14 @@ async function runBench(plan: Plan, quick: boolean, t0: number): Promise<BenchRe
     platform: `${platform()} ${process.arch} ${release()}`,
     date: new Date().toISOString(),
   };
-  say(`${quick ? 'quick run' : 'full run (a few minutes)'} on ${machine.cpus}× ${machine.cpuModel}`);
+  const what = parts.only ? 'secure aggregation only' : quick ? 'quick run' : 'full run (a few minutes)';
+  say(`${what} on ${machine.cpus}× ${machine.cpuModel}`);
 
   // ---- training: tfjs wasm and cpu, the fused engine, then PyTorch -------------------------------------------------------
   const model = await trainingModel();
   const training: TrainingFigure[] = [];
-  for (const backend of ['wasm', 'cpu'] as const) {
+  const notRun = 'not run (--secagg-only)';
+  for (const backend of parts.only ? [] : (['wasm', 'cpu'] as const)) {
     try {
       const cpuPart = backend === 'cpu';
       const steps = cpuPart ? plan.cpuSteps : plan.wasmSteps;
@@ -128,20 +148,22 @@ async function runBench(plan: Plan, quick: boolean, t0: number): Promise<BenchRe
     }
   }
 
-  try {
-    const figures = await measureEngine(plan.batches, {
-      seconds: plan.seconds,
-      ...(plan.wasmSteps !== undefined && { steps: plan.wasmSteps }),
-      warmup: 2,
-      minSteps: 3,
-      progress: say,
-    });
-    training.push(...figures.map((f) => ({ ...f, samplesPerSec: r1(f.samplesPerSec) })));
-  } catch (e) {
-    skipped.fused = oneLine(e);
-    say(`training on the fused engine skipped: ${skipped.fused}`);
-  }
-  const noThreads = cpu.length < 2 ? `${cpu.length} core` : threadsUnavailable();
+  if (parts.only) skipped.fused = notRun;
+  else
+    try {
+      const figures = await measureEngine(plan.batches, {
+        seconds: plan.seconds,
+        ...(plan.wasmSteps !== undefined && { steps: plan.wasmSteps }),
+        warmup: 2,
+        minSteps: 3,
+        progress: say,
+      });
+      training.push(...figures.map((f) => ({ ...f, samplesPerSec: r1(f.samplesPerSec) })));
+    } catch (e) {
+      skipped.fused = oneLine(e);
+      say(`training on the fused engine skipped: ${skipped.fused}`);
+    }
+  const noThreads = parts.only ? notRun : cpu.length < 2 ? `${cpu.length} core` : threadsUnavailable();
   if (noThreads) skipped['fused-threads'] = noThreads;
   else {
     try {
@@ -168,7 +190,8 @@ async function runBench(plan: Plan, quick: boolean, t0: number): Promise<BenchRe
   let reference: BenchReport['reference'] = null;
   let referenceSkipped: string | undefined;
   const wasm = training.filter((t) => t.backend === 'wasm');
-  if (!wasm.length) referenceSkipped = 'no tfjs wasm figure to compare with';
+  if (parts.only) referenceSkipped = notRun;
+  else if (!wasm.length) referenceSkipped = 'no tfjs wasm figure to compare with';
   else {
     const found = await findTorchPython();
     if (found.python === null) referenceSkipped = found.why;
@@ -236,41 +259,46 @@ async function runBench(plan: Plan, quick: boolean, t0: number): Promise<BenchRe
   const suite = DEFAULT_SUITE;
   const ids = { server: generateIdentity(), client: generateIdentity() };
   let crypto: BenchReport['crypto'] = null;
-  try {
-    say(`crypto: ${suite} + ML-DSA-65, ${params}-parameter model…`);
-    const hs = await measureHandshake(suite, plan.handshakeSeconds, ids);
-    const round = await measureRoundCrypto(suite, params, plan.cryptoSeconds, ids);
-    crypto = {
-      handshakeServer: r3(hs.serverHello + hs.serverFinish),
-      handshakeClient: r3(hs.client),
-      openRound: r3(round.openRoundMs),
-      verifyRound: r3(round.verifyRoundMs),
-      sealUpdate: r3(round.sealUpdateMs),
-      openUpdate: r3(round.openUpdateMs),
-    };
-    say(
-      `crypto: ${Object.entries(crypto)
-        .map(([k, v]) => `${k} ${v.toFixed(2)} ms`)
-        .join(', ')}`,
-    );
-  } catch (e) {
-    skipped.crypto = oneLine(e);
-    say(`crypto skipped: ${skipped.crypto}`);
-  }
+  if (parts.only) skipped.crypto = notRun;
+  else
+    try {
+      say(`crypto: ${suite} + ML-DSA-65, ${params}-parameter model…`);
+      const hs = await measureHandshake(suite, plan.handshakeSeconds, ids);
+      const round = await measureRoundCrypto(suite, params, plan.cryptoSeconds, ids);
+      crypto = {
+        handshakeServer: r3(hs.serverHello + hs.serverFinish),
+        handshakeClient: r3(hs.client),
+        openRound: r3(round.openRoundMs),
+        verifyRound: r3(round.verifyRoundMs),
+        sealUpdate: r3(round.sealUpdateMs),
+        openUpdate: r3(round.openUpdateMs),
+      };
+      say(
+        `crypto: ${Object.entries(crypto)
+          .map(([k, v]) => `${k} ${v.toFixed(2)} ms`)
+          .join(', ')}`,
+      );
+    } catch (e) {
+      skipped.crypto = oneLine(e);
+      say(`crypto skipped: ${skipped.crypto}`);
+    }
 
   // ---- wire ------------------------------------------------------------------------------------------
   let wire: (WireBytes & { params: number }) | null = null;
-  try {
-    wire = { params, ...(await measureWireBytes(suite, params, ids)) };
-    say(`wire: ${wire.rawBytes} B of weights → ${wire.sealedBytes} B sealed on the wire`);
-  } catch (e) {
-    skipped.wire = oneLine(e);
-    say(`wire skipped: ${skipped.wire}`);
-  }
+  if (parts.only) skipped.wire = notRun;
+  else
+    try {
+      wire = { params, ...(await measureWireBytes(suite, params, ids)) };
+      say(`wire: ${wire.rawBytes} B of weights → ${wire.sealedBytes} B sealed on the wire`);
+    } catch (e) {
+      skipped.wire = oneLine(e);
+      say(`wire skipped: ${skipped.wire}`);
+    }
 
   // ---- aggregator ------------------------------------------------------------------------------------
   let aggregator: BenchReport['aggregator'] = null;
-  if (!experiment) skipped.aggregator = `no experiment: ${skipped.experiment}`;
+  if (parts.only) skipped.aggregator = notRun;
+  else if (!experiment) skipped.aggregator = `no experiment: ${skipped.experiment}`;
   else {
     try {
       const burst = await runUpdateBurst({
@@ -299,10 +327,29 @@ async function runBench(plan: Plan, quick: boolean, t0: number): Promise<BenchRe
   }
   if (skipped.aggregator) say(`aggregator skipped: ${skipped.aggregator}`);
 
-  const trainingSkipped = ['wasm', 'cpu', 'fused', 'fused-threads']
-    .filter((b) => skipped[b])
-    .map((b) => `${b}: ${skipped[b]}`)
-    .join('; ');
+  // ---- secure aggregation (last: the longest part) ---------------------------------------------------
+  let secagg: BenchReport['secagg'] = null;
+  if (!parts.secagg) skipped.secagg = 'not run (--no-secagg)';
+  else {
+    const vectorLength = plan.secagg.vectorLength ?? params;
+    say(
+      `secure aggregation: SecAgg+ rounds of ${plan.secagg.sizes.join(', ')} members, d = ${vectorLength}` +
+        `${quick ? '' : ' (several minutes; --no-secagg skips it)'}…`,
+    );
+    try {
+      secagg = runSecAggBench({ ...plan.secagg, vectorLength }, say);
+    } catch (e) {
+      skipped.secagg = oneLine(e);
+      say(`secure aggregation skipped: ${skipped.secagg}`);
+    }
+  }
+
+  const trainingSkipped = parts.only
+    ? notRun
+    : ['wasm', 'cpu', 'fused', 'fused-threads']
+        .filter((b) => skipped[b])
+        .map((b) => `${b}: ${skipped[b]}`)
+        .join('; ');
   return {
     machine,
     quick,
@@ -318,5 +365,8 @@ async function runBench(plan: Plan, quick: boolean, t0: number): Promise<BenchRe
     ...(skipped.aggregator && { aggregatorSkipped: skipped.aggregator }),
     wire,
     ...(skipped.wire && { wireSkipped: skipped.wire }),
+    secagg,
+    ...(skipped.secagg && { secaggSkipped: skipped.secagg }),
+    ...(parts.only && { secaggOnly: true }),
   };
 }
