@@ -110,7 +110,7 @@ function showConnection(c: Connection): void {
   }
 }
 
-const secureView = mountSecureView(byId('secagg-view'), 'secagg');
+const secureView = mountSecureView(byId('secagg-view'));
 const explainPanel = mountExplainPanel(byId('explain-panel'), { heading: false });
 mountBenchmarks(document.querySelector('main')!);
 const admin = new AdminPanel(() => poller.pollNow());

@@ -26,8 +26,9 @@ export interface SecureViewPanel {
   update(view: SecureViewJson | null, privacy: string | null): void;
 }
 
-/** Builds the panel inside `container`; `id` prefixes the ids of its parts (unique per page). */
-export function mountSecureView(container: HTMLElement, id: string): SecureViewPanel {
+/** Builds the panel inside `container`, whose id prefixes the ids of its parts (`<id>-mode-sum`, …). */
+export function mountSecureView(container: HTMLElement): SecureViewPanel {
+  const id = container.id || 'secagg-view';
   let mode: SecureViewMode = 'masked';
   let current: SecureViewJson | null = null;
   const captionId = `${id}-caption`;

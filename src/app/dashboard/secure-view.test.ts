@@ -109,6 +109,8 @@ describe('bars and numbers', () => {
 
   it('writes ring shares and values so 99.99 % and 0.002 % read as such', () => {
     expect(ringPercent(0.99994)).toBe('99.99 %');
+    expect(ringPercent(0.99985)).toBe('99.98 %');
+    expect(ringPercent(0.991)).toBe('99.10 %');
     expect(ringPercent(0.5)).toBe('50.0 %');
     expect(ringPercent(0.0000234)).toBe('0.0023 %');
     expect(ringPercent(0)).toBe('0 %');

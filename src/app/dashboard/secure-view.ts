@@ -77,11 +77,14 @@ export function shortValue(x: number): string {
   return String(Number(x.toPrecision(3)));
 }
 
-/** A share of the ring as a percentage with enough digits to tell 99.99 % from 100 % and 0.002 % from 0. */
+/**
+ * A share of the ring as a percentage with enough digits to tell 99.98 % from 100 % (rounded down near the
+ * top: a span of n values never covers the whole ring) and 0.002 % from 0.
+ */
 export function ringPercent(x: number): string {
   const p = x * 100;
   if (p === 0) return '0 %';
-  if (p >= 99.99 && p < 100) return `${Math.floor(p * 100) / 100} %`;
+  if (p >= 99 && p < 100) return `${(Math.floor(p * 100) / 100).toFixed(2)} %`;
   if (p >= 1) return `${p.toFixed(1)} %`;
   return `${Number(p.toPrecision(2))} %`;
 }

@@ -741,7 +741,7 @@ ui.stop.addEventListener('click', () => {
 
 // ---- start ---------------------------------------------------------------------------------------------
 
-const secureView = mountSecureView(el('sim-secagg-view'), 'sim-secagg');
+const secureView = mountSecureView(el('sim-secagg-view'));
 fillForm(startOptions);
 if (queryErrors.length) showErrors(queryErrors.map((message) => ({ message })));
 renderResults();
