@@ -3,7 +3,7 @@
  * the experiment live — the join link and its QR code, where the experiment is, the global model's
  * metrics per round beside the majority baseline, each client's local loss, bytes and server crypto time
  * per round, who took part in which round, the confusion matrix, the connected clients, an explanation
- * of any held-out flow (explain-panel.ts) — plus the admin controls. When the server stops answering the page says it is reconnecting and keeps the last data.
+ * of any held-out flow (explain-panel.ts), under secure aggregation what the server sees (secure-view-panel.ts) — plus the admin controls. When the server stops answering the page says it is reconnecting and keeps the last data.
  */
 import { AdminPanel } from './admin.ts';
 import { mountBenchmarks } from './benchmarks.ts';
