@@ -151,7 +151,7 @@ export class SecureRound {
   private readonly advertised = new Set<string>();
   private readonly gone = new Set<string>();
   private timer: unknown = null;
-  /** The first masked input the round took (a vector the server holds anyway), until the round ends. */
+  /** The first masked input the round took, for the view (one d + 1 vector more, O(d)), until the round ends. */
   private sample: Uint32Array | null = null;
   private shown: SecureRoundView | null = null;
   private startedAt = 0;
