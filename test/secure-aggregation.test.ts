@@ -201,7 +201,20 @@ describe('secure aggregation in real rounds', () => {
       expect(last).toMatchObject({ round: 1, members: 4, survivors: 4, dropped: 0, outcome: 'recovered' });
       expect(status.secureAggregation.enabled).toBe(true);
       expect(status.privacy.secureAggregation).toBe(true);
+      // What it shows the class (secure-view.ts): 64 elements of one masked input exactly as received (/ S)
+      // and of the recovered sum, no client id; nothing it does not hold.
+      const view = status.secureAggregation.view!;
+      const inputs = received.flatMap((r) => {
+        const m = decodeMessage(r.payload);
+        return m.type === 'masked-input' ? [m.vector] : [];
+      });
+      const sample = (v: Uint32Array) => Array.from(v.subarray(0, 64), (x) => (x | 0) / view.scale);
+      expect(inputs.filter((v) => JSON.stringify(sample(v)) === JSON.stringify(view.masked))).toHaveLength(1);
+      expect(view.sum).toHaveLength(64);
+      for (const id of byId.keys()) expect(JSON.stringify(view)).not.toContain(id);
       const bound = last.errorBound! + 2 ** -20; // + float32 rounding of the new weights
+      for (let j = 0; j < 64; j++)
+        expect(Math.abs(view.mean[j]! - (after[j]! - before[j]!))).toBeLessThanOrEqual(bound);
       let worst = 0;
       for (let j = 0; j < size; j++) worst = Math.max(worst, Math.abs(after[j]! - want[j]!));
       expect(worst).toBeLessThanOrEqual(bound);

@@ -58,6 +58,7 @@ import {
   secureRoundLongestMs,
   secureStrategyProblem,
 } from '../core/round/secure-round.ts';
+import type { SecureRoundView } from '../core/round/secure-view.ts';
 import {
   createStrategy,
   type RoundAggregator,
@@ -201,6 +202,8 @@ export class Coordinator extends EventEmitter {
   private lastEvaluation: ServerEvaluation | null = null;
   /** The last secure round's members, survivors and departures (null before the first). */
   private lastSecure: SecureRoundReport | null = null;
+  /** What the server saw in the last recovered secure round of this session, for the class (secure-view.ts). */
+  private lastSecureView: SecureRoundView | null = null;
   readonly refusals: Partial<Record<RefusalReason | string, number>> = {};
   private readonly log: (line: string) => void;
   private closed = false;
@@ -693,6 +696,7 @@ export class Coordinator extends EventEmitter {
   /** The secure round ended: its contributors are the round's updates (or none: a missed quorum). */
   private onSecureEnd(r: OpenRound, outcome: SecureRoundOutcome): void {
     this.lastSecure = secureRoundReport(r.round, r.selected.size, r.secure!, outcome);
+    if (outcome.ok && r.secure?.view) this.lastSecureView = r.secure.view;
     if (this.current !== r) return;
     if (outcome.ok) {
       for (const id of outcome.result.contributors) {
@@ -1155,6 +1159,7 @@ export class Coordinator extends EventEmitter {
     this.history = [];
     this.contributions.clear();
     this.lastEvaluation = null;
+    this.lastSecureView = null;
     this.attempt = 0;
     this.config.rounds = this.plannedRounds;
     this.strategy = createStrategy(this.config.strategy, this.strategyParams());
@@ -1249,6 +1254,7 @@ export class Coordinator extends EventEmitter {
         ...(this.config.secureAggregation && { settings: { ...this.config.secureAggregation } }),
         phase: r?.secure?.phase ?? null,
         lastRound: this.lastSecure,
+        view: this.lastSecureView,
       },
       evaluation: this.lastEvaluation,
       config: {

@@ -144,6 +144,8 @@ export const SECAGG = {
   /** Largest SecAgg+ message (bytes): a masked 4M-element vector is 16 MB; a complete graph's key list
    * for a few hundred members a few MB. */
   maxMessageBytes: 64 * 1024 * 1024,
+  /** Elements of one masked input and of the recovered sum the server shows the class (secure-view.ts). */
+  viewElements: 64,
 } as const;
 
 /** Largest frame (bytes) for a model of `modelSize` float32 parameters: the weights plus fixed overhead. */

@@ -3,7 +3,7 @@
  * the experiment live — the join link and its QR code, where the experiment is, the global model's
  * metrics per round beside the majority baseline, each client's local loss, bytes and server crypto time
  * per round, who took part in which round, the confusion matrix, the connected clients, an explanation
- * of any held-out flow (explain-panel.ts) — plus the admin controls. When the server stops answering the page says it is reconnecting and keeps the last data.
+ * of any held-out flow (explain-panel.ts), under secure aggregation what the server sees (secure-view-panel.ts) — plus the admin controls. When the server stops answering the page says it is reconnecting and keeps the last data.
  */
 import { AdminPanel } from './admin.ts';
 import { mountBenchmarks } from './benchmarks.ts';
@@ -16,6 +16,8 @@ import { mountExplainPanel } from './explain-panel.ts';
 import { joinLink, phaseLine } from './format.ts';
 import { renderJoin } from './join.ts';
 import { privacyLine } from './privacy.ts';
+import { parseSecureView, secureViewPrivacy } from './secure-view.ts';
+import { mountSecureView } from './secure-view-panel.ts';
 import { buildCharts } from './series.ts';
 import { type Connection, fetchStatus, type StatusJson, startPoller } from './status.ts';
 import { buildTimeline, renderTimeline } from './timeline.ts';
@@ -39,6 +41,7 @@ function render(s: StatusJson): void {
   setText(byId('ov-refusals'), refusalsLine(s.refusals, refused));
   setText(byId('ov-session'), s.session.slice(0, 12));
   setText(byId('ov-privacy'), privacyLine(s.privacy));
+  renderSecureView(s);
 
   const link = joinLink(s, location.origin);
   renderOnChange(byId('join'), `${link}\n${s.serverKeyFingerprint}`, () =>
@@ -68,6 +71,18 @@ function render(s: StatusJson): void {
   document.body.dataset.round = String(s.round);
 }
 
+/** "What the server sees": shown while secure aggregation is on, with ε beside it when DP is on too. */
+function renderSecureView(s: StatusJson): void {
+  const on = s.secureAggregation?.enabled === true;
+  byId('secagg-section').hidden = !on;
+  if (!on) return;
+  const view = parseSecureView(s.secureAggregation?.view);
+  const privacy = secureViewPrivacy(s.privacy);
+  renderOnChange(byId('secagg-view'), JSON.stringify([view?.round, s.session, privacy]), () =>
+    secureView.update(view, privacy),
+  );
+}
+
 function perRound(s: StatusJson): string {
   const c = s.config.clientsPerRound;
   return `${Math.round(c.fraction * 100)} % of the clients (${c.min} to ${c.max})`;
@@ -95,6 +110,7 @@ function showConnection(c: Connection): void {
   }
 }
 
+const secureView = mountSecureView(byId('secagg-view'));
 const explainPanel = mountExplainPanel(byId('explain-panel'), { heading: false });
 mountBenchmarks(document.querySelector('main')!);
 const admin = new AdminPanel(() => poller.pollNow());

@@ -118,6 +118,8 @@ export interface StatusJson {
   checkpoint?: CheckpointJson;
   /** Client-level differential privacy: ε spent at δ (absent on older servers). */
   privacy?: PrivacyJson;
+  /** Secure aggregation (absent on older servers); `view` is checked by secure-view.ts before use. */
+  secureAggregation?: { enabled: boolean; view?: unknown; [k: string]: unknown };
 }
 
 export type Connection =

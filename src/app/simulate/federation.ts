@@ -43,6 +43,7 @@ import {
 import type { Evaluation } from '../../core/round/evaluation.ts';
 import { roundFitSettings } from '../../core/round/fit-settings.ts';
 import { admitUpdate, type IntakeRound, type OpenedUpdate, openUpdate } from '../../core/round/intake.ts';
+import type { SecureRoundView } from '../../core/round/secure-view.ts';
 import { SecAggError } from '../../core/secagg/errors.ts';
 import { createStrategy, type RoundAggregator } from '../../core/strategies/index.ts';
 import { toHex } from '../../crypto/bytes.ts';
@@ -107,6 +108,8 @@ export type FederationEvent =
   | { kind: 'evaluating'; round: number }
   /** The privacy budget stopped the run before `round` (the ledger's reason). */
   | { kind: 'budget-stop'; round: number; reason: string }
+  /** Under secure aggregation: what the aggregator saw in `round` (one masked input beside the sum). */
+  | { kind: 'secure-view'; view: SecureRoundView }
   | { kind: 'round-end'; result: RoundResult };
 
 /** The refusal reason for an envelope that did not open, as the aggregator reports it. */
@@ -292,6 +295,7 @@ export async function runConfiguration(
             onTraining: (c) => onEvent({ kind: 'training', round, client: c.index }),
           });
           refused.push(...secureEnd.refused);
+          if (secureEnd.view) onEvent({ kind: 'secure-view', view: secureEnd.view });
           const inSum = new Set(secureEnd.contributors);
           for (const c of active) {
             const accepted = inSum.has(c.id);

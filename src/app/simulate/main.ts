@@ -11,11 +11,13 @@
 import { proxy, type Remote, releaseProxy, transfer, wrap } from 'comlink';
 import type { FederationWorkerApi, LoadReport, PreparedSummary } from '../../../workers/federation.worker.ts';
 import { DEFAULT_DELTA, privacySettings } from '../../core/privacy/ledger.ts';
+import type { SecureRoundView } from '../../core/round/secure-view.ts';
 import { STRATEGY_NAMES, type StrategyName } from '../../core/strategies/strategy.ts';
 import { generateIdentity, type Identity } from '../../crypto/identity.ts';
 import { ENGINE_LABEL, type EngineChoice, isEngineChoice } from '../../engine/choice.ts';
 import type { BackendReport } from '../../model/backend.ts';
 import { byId as el, h, saveFile, setText } from '../dashboard/dom.ts';
+import { mountSecureView } from '../dashboard/secure-view-panel.ts';
 import { registerOfflineCache } from '../offline.ts';
 import { ComparisonPlot } from './chart.ts';
 import { type FederationEnv, runConfiguration } from './federation.ts';
@@ -96,6 +98,7 @@ const ui = {
   stop: el<HTMLButtonElement>('sim-stop'),
   status: el('sim-status'),
   progress: el<HTMLProgressElement>('sim-progress'),
+  secureSection: el('sim-secagg-section'),
   results: el('sim-results'),
   meta: el('sim-meta'),
   metric: el<HTMLSelectElement>('sim-metric'),
@@ -555,6 +558,8 @@ async function run(o: SimOptions): Promise<void> {
   ui.run.disabled = true;
   ui.stop.disabled = false;
   result = blankResult(o, 'preparing');
+  ui.secureSection.hidden = true;
+  let seen: SecureRoundView | null = null;
   plot.clear();
   renderResults();
   history.replaceState(null, '', `${location.pathname}${queryFor({ ...o, autorun: false })}`);
@@ -660,6 +665,14 @@ async function run(o: SimOptions): Promise<void> {
               answered = 0;
             }
             if (e.kind === 'update') answered++;
+            if (e.kind === 'secure-view') {
+              seen = e.view;
+              secureView.update(seen, null);
+              ui.secureSection.hidden = false;
+            }
+            if (e.kind === 'round-end' && seen && e.result.epsilon !== undefined) {
+              secureView.update(seen, `ε = ${fmtEpsilon(e.result.epsilon)} after round ${e.result.round}`);
+            }
             if (e.kind === 'budget-stop') {
               config.budgetStop = e.reason;
               renderResults();
@@ -753,6 +766,7 @@ ui.stop.addEventListener('click', () => {
 
 // ---- start ---------------------------------------------------------------------------------------------
 
+const secureView = mountSecureView(el('sim-secagg-view'));
 fillForm(startOptions);
 if (queryErrors.length) showErrors(queryErrors.map((message) => ({ message })));
 renderResults();

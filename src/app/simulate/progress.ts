@@ -44,6 +44,8 @@ export function describe(p: RunPosition, e: FederationEvent): string {
     }
     case 'budget-stop':
       return `${head}: stopped before round ${e.round}, ${e.reason}.`;
+    case 'secure-view':
+      return `${head}, round ${e.view.round} of ${p.rounds}: the sum of ${e.view.contributors} masked inputs recovered.`;
   }
 }
 

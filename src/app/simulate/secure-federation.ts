@@ -24,6 +24,7 @@ import {
   secureRoundDeadlines,
   secureStrategyProblem,
 } from '../../core/round/secure-round.ts';
+import type { SecureRoundView } from '../../core/round/secure-view.ts';
 import { SecAggError } from '../../core/secagg/errors.ts';
 import type { RoundAggregator, StrategyName } from '../../core/strategies/strategy.ts';
 import { fromHex } from '../../crypto/bytes.ts';
@@ -120,6 +121,8 @@ export interface SecureRoundEnd {
   contributors: string[];
   failure: string | null;
   refused: Refusal[];
+  /** What this side (the aggregator) saw, for the class: null when the round failed (secure-view.ts). */
+  view: SecureRoundView | null;
 }
 
 /** Runs one secure round to its end (the sum added to `aggregator`, or a failure without one). */
@@ -187,9 +190,9 @@ export async function runSecureRound(run: SecureRoundRun): Promise<SecureRoundEn
     secure.start();
     const end = await ended;
     for (const id of end.contributors) await sendTo(byId.get(id)!, { type: 'ack', round: run.round });
-    return { ...end, refused };
+    return { ...end, refused, view: secure.view };
   } catch (e) {
-    if (e instanceof SecAggError) return { contributors: [], failure: e.message, refused };
+    if (e instanceof SecAggError) return { contributors: [], failure: e.message, refused, view: null };
     throw e;
   } finally {
     run.signal.removeEventListener('abort', onAbort);

@@ -24,6 +24,7 @@ import type { RingParams } from '../secagg/ring.ts';
 import { type SecAggResult, SecAggServer, type ServerPhase } from '../secagg/server.ts';
 import { secAggRefusal } from '../secagg/strategies.ts';
 import { type RoundAggregator, StrategyError, type StrategyName } from '../strategies/strategy.ts';
+import { type SecureRoundView, secureRoundView } from './secure-view.ts';
 
 /** What an experiment chooses of secure aggregation (the aggregator's `secureAggregation` key, the in-tab option). */
 export interface SecureAggregationSettings {
@@ -150,6 +151,9 @@ export class SecureRound {
   private readonly advertised = new Set<string>();
   private readonly gone = new Set<string>();
   private timer: unknown = null;
+  /** The first masked input the round took, for the view (one d + 1 vector more, O(d)), until the round ends. */
+  private sample: Uint32Array | null = null;
+  private shown: SecureRoundView | null = null;
   private startedAt = 0;
   private ended = false;
   private advancing = false;
@@ -205,6 +209,14 @@ export class SecureRound {
     return this.server.roundDegree;
   }
 
+  /**
+   * What the server saw, for the class (secure-view.ts): a few elements of one member's masked input beside
+   * the recovered sum; null until the round recovered its sum (and for a failed round).
+   */
+  get view(): SecureRoundView | null {
+    return this.shown;
+  }
+
   /** Sends every member the round's config and starts the advertisement phase's deadline. */
   start(): void {
     this.startedAt = this.clock();
@@ -241,6 +253,7 @@ export class SecureRound {
       }
       type = m.type;
       this.server.receive(clientId, m);
+      if (m.type === 'masked-input' && this.sample === null) this.sample = m.vector;
     } catch (e) {
       if (e instanceof SecAggError) return refused(e.reason, e.message);
       throw e;
@@ -314,6 +327,7 @@ export class SecureRound {
         if (!(e instanceof StrategyError)) throw e;
         return;
       }
+      if (this.sample) this.shown = secureRoundView(this.options.round, this.sample, result);
       return this.end({ ok: true, result });
     }
     this.arm();
@@ -351,6 +365,7 @@ export class SecureRound {
     if (this.ended) return;
     this.ended = true;
     this.disarm();
+    this.sample = null;
     this.options.onEnd(outcome);
   }
 }
