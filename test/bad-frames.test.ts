@@ -202,7 +202,7 @@ describe('bad frames against a running aggregator', () => {
 
   it('unknown-type: a frame of type "gossip"', async () => {
     await expectRefusal('gossip', 'unknown-type', (c) => c.send(frameOf({ type: 'gossip', floats: 0 })), [
-      '"hello" | "sealed-update" | "ready" | "leave"',
+      '"hello" | "sealed-update" | "secagg" | "ready" | "leave"',
       '"gossip"',
     ]);
   });

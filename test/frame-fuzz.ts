@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { expect } from 'vitest';
-import { PROTOCOL } from '../src/core/limits.ts';
+import { PROTOCOL, SECAGG } from '../src/core/limits.ts';
 import {
   type ClientMessage,
   decodeClientFrame,
@@ -55,6 +55,11 @@ export const validMessage: fc.Arbitrary<ClientMessage> = fc.oneof(
     type: fc.constant('sealed-update' as const),
     round: fc.integer({ min: 1, max: PROTOCOL.maxRounds }),
     envelope: fc.uint8Array({ minLength: 1, maxLength: 300 }),
+  }),
+  fc.record({
+    type: fc.constant('secagg' as const),
+    round: fc.integer({ min: 1, max: PROTOCOL.maxRounds }),
+    payload: fc.uint8Array({ minLength: 1, maxLength: 300 }),
   }),
   fc.record({
     type: fc.constant('ready' as const),
@@ -108,6 +113,7 @@ const FIELDS = [
   'floats',
   'bytes',
   'envelope',
+  'payload',
 ];
 
 export type Mutation =
@@ -178,7 +184,18 @@ export const headerMutated = fc
 export const arbitraryHeader = fc
   .tuple(
     fc.dictionary(fc.oneof(fc.constantFrom(...FIELDS), fc.string({ maxLength: 6 })), hostile, { maxKeys: 6 }),
-    fc.constantFrom('hello', 'sealed-update', 'ready', 'leave', 'update', 'welcome', 'round', '', 'HELLO'),
+    fc.constantFrom(
+      'hello',
+      'sealed-update',
+      'secagg',
+      'ready',
+      'leave',
+      'update',
+      'welcome',
+      'round',
+      '',
+      'HELLO',
+    ),
     fc.uint8Array({ maxLength: 64 }),
     fc.oneof(fc.constant(undefined), fc.integer({ min: 0, max: 255 })),
   )
@@ -217,6 +234,13 @@ export function checkDecoded(bytes: Uint8Array): boolean {
       expect(msg.envelope).toBeInstanceOf(Uint8Array);
       expect(msg.envelope.length).toBeGreaterThan(0);
       expect(msg.envelope.length).toBeLessThanOrEqual(OPTS.maxFrameBytes);
+      break;
+    case 'secagg':
+      expect(keys).toEqual(['payload', 'round', 'type']);
+      expect(int(msg.round, 1, PROTOCOL.maxRounds)).toBe(true);
+      expect(msg.payload).toBeInstanceOf(Uint8Array);
+      expect(msg.payload.length).toBeGreaterThan(0);
+      expect(msg.payload.length).toBeLessThanOrEqual(SECAGG.maxMessageBytes);
       break;
     case 'ready':
       expect(keys).toEqual(['numSamples', 'type']);

@@ -36,7 +36,7 @@ describe('experiment file', () => {
       '2:13 rounds: must be an integer from 1 to 1e6, got 0',
       '3:15 strategy: must be one of fedavg, fedprox, fedadam, fedyogi, fedadagrad, fedavgm, feddyn, median, trimmed-mean, krum, multi-krum, got "fedsgd"',
       '4:48 partition.alpha: must be a number > 0, got -1',
-      '5:3 epocs: unknown key (known: dataset, data, test, labels, testFraction, maxTrainRows, maxTestRows, model, strategy, strategyParams, rounds, clientsPerRound, quorum, roundDeadlineSeconds, onQuorumMiss, localEpochs, batchSize, learningRate, learningRateDecay, proxMu, seed, partition, shards, clients, suite, autoStart, joinToken, allowedOrigins, privacy)',
+      '5:3 epocs: unknown key (known: dataset, data, test, labels, testFraction, maxTrainRows, maxTestRows, model, strategy, strategyParams, rounds, clientsPerRound, quorum, roundDeadlineSeconds, onQuorumMiss, localEpochs, batchSize, learningRate, learningRateDecay, proxMu, seed, partition, shards, clients, suite, autoStart, joinToken, allowedOrigins, privacy, secureAggregation)',
       '6:24 model.dModel: must be an integer from 2 to 1024, got "x"',
       '6:29 model.foo: unknown key (known: dModel, heads, ffDim, convLayers, mosWeight)',
       '7:36 clientsPerRound.fraction: must be a number from 0.001 to 1, got 2',

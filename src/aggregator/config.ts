@@ -13,8 +13,10 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { HOSTILE, LIMITS, PROTOCOL } from '../core/limits.ts';
+import { HOSTILE, LIMITS, PROTOCOL, SECAGG } from '../core/limits.ts';
 import { PRIVACY_KEY_BOUNDS as PK, privateStrategyProblem } from '../core/privacy/ledger.ts';
+import { GRAPH_PARAM_BOUNDS } from '../core/secagg/graph.ts';
+import { secAggRefusal } from '../core/secagg/strategies.ts';
 import { STRATEGY_NAMES, type StrategyName, type StrategyParams } from '../core/strategies/index.ts';
 import { KEM_SUITES, type KemSuite } from '../crypto/suites.ts';
 import { DATASET_IDS, type DatasetId, type LabelLevel } from '../data/schema.ts';
@@ -61,7 +63,23 @@ export interface ExperimentConfig {
   allowedOrigins: string[];
   /** Client-level differential privacy with server-side noise (docs/differential-privacy.md); null = off. */
   privacy: PrivacyFile | null;
+  /** Secure aggregation, SecAgg+ (docs/secure-aggregation.md): the server sees only the sum; null = off. */
+  secureAggregation: SecureAggregationSettings | null;
 }
+
+/** The settings of secure aggregation (the `secureAggregation` key; `true` = these defaults). */
+export interface SecureAggregationSettings {
+  /** C: every element of an update (a delta) is clipped to [−C, C] before it is quantized into the ring. */
+  clip: number;
+  /** δ: the largest share of a round's members that may drop out while the sum stays exact (graph degree). */
+  dropoutFraction: number;
+}
+
+export const SECURE_AGGREGATION_DEFAULTS: Readonly<SecureAggregationSettings> = Object.freeze({
+  clip: 1,
+  /** 0.2: up to 10 members the graph is complete (any n − t may drop); 100 members get k = 58. */
+  dropoutFraction: 0.2,
+});
 
 export const EMBEDDED_SAMPLE = resolve(
   fileURLToPath(new URL('../../public/data/ton_iot_network.sample.csv.gz', import.meta.url)),
@@ -96,6 +114,7 @@ export const DEFAULT_EXPERIMENT: ExperimentConfig = {
   joinToken: null,
   allowedOrigins: [],
   privacy: null,
+  secureAggregation: null,
 };
 
 /** One thing wrong with an experiment: where (a key path, and in a file its line and column) and what. */
@@ -178,6 +197,24 @@ const privacySchema = z
     ),
   })
   .partial();
+
+/** The `secureAggregation` key: true, false, or its settings (docs/secure-aggregation.md). */
+const secureAggregationSchema = z.union(
+  [
+    z.boolean(),
+    z
+      .strictObject({
+        clip: num(1e-6, 1e6).describe(
+          'C: every element of an update is clipped to [−C, C] before quantization; default 1',
+        ),
+        dropoutFraction: num(GRAPH_PARAM_BOUNDS.delta.min, GRAPH_PARAM_BOUNDS.delta.max).describe(
+          'δ: share of members that may drop out with the sum still exact (sets the neighbour graph); default 0.2',
+        ),
+      })
+      .partial(),
+  ],
+  { error: 'must be true, false or {"clip", "dropoutFraction"}' },
+);
 
 /** The `privacy` key as written (every field optional; checked across keys by `crossProblems`). */
 export type PrivacyFile = z.infer<typeof privacySchema>;
@@ -276,6 +313,9 @@ export const experimentFileSchema = z
       .describe(
         'Client-level differential privacy, server-side noise (docs/differential-privacy.md); null = off',
       ),
+    secureAggregation: secureAggregationSchema.describe(
+      'Secure aggregation, SecAgg+ with ML-KEM-768 and ML-DSA-65 (docs/secure-aggregation.md): the server learns only the sum of the updates; default false',
+    ),
   })
   .partial()
   .describe('A PQFed experiment (pqfed serve --config, pqfed simulate --config)');
@@ -392,7 +432,17 @@ export function problemsLine(problems: readonly ConfigProblem[]): string {
 /** `base` with the keys of `f` applied (objects key by key; `strategyParams` and `partition` whole). */
 export function applyExperiment(base: ExperimentConfig, f: ExperimentFile): ExperimentConfig {
   const c: ExperimentConfig = structuredClone(base);
-  const { $schema: _s, model, clientsPerRound, partition, clients, suite: _suite, privacy, ...plain } = f;
+  const {
+    $schema: _s,
+    model,
+    clientsPerRound,
+    partition,
+    clients,
+    suite: _suite,
+    privacy,
+    secureAggregation,
+    ...plain
+  } = f;
   for (const [k, v] of Object.entries(plain)) {
     if (v !== undefined) (c as unknown as Record<string, unknown>)[k] = structuredClone(v);
   }
@@ -406,6 +456,14 @@ export function applyExperiment(base: ExperimentConfig, f: ExperimentFile): Expe
   // Key by key, so that `--dp-noise` on the command line keeps the file's clip norm.
   if (privacy !== undefined)
     c.privacy = privacy === null ? null : { ...c.privacy, ...structuredClone(privacy) };
+  if (secureAggregation === false) c.secureAggregation = null;
+  else if (secureAggregation !== undefined) {
+    c.secureAggregation = {
+      ...SECURE_AGGREGATION_DEFAULTS,
+      ...c.secureAggregation,
+      ...(secureAggregation === true ? {} : secureAggregation),
+    };
+  }
   return c;
 }
 
@@ -428,6 +486,7 @@ export function crossProblems(c: ExperimentConfig): ConfigProblem[] {
   const weak = c.joinToken === null ? null : weakSecret(c.joinToken, HOSTILE.minJoinTokenChars, '');
   if (weak) out.push({ path: ['joinToken'], message: weak.trim() });
   out.push(...privacyProblems(c));
+  out.push(...secureAggregationProblems(c));
   if (c.model.dModel % c.model.heads !== 0) {
     out.push({
       path: ['model', 'dModel'],
@@ -453,6 +512,34 @@ function privacyProblems(c: ExperimentConfig): ConfigProblem[] {
   }
   const strategy = privateStrategyProblem(c.strategy);
   if (strategy) out.push({ path: ['strategy'], message: strategy });
+  return out;
+}
+
+/** What secure aggregation cannot carry: strategies that need single updates, and (for now) more. */
+function secureAggregationProblems(c: ExperimentConfig): ConfigProblem[] {
+  if (!c.secureAggregation) return [];
+  const out: ConfigProblem[] = [];
+  const refusal = secAggRefusal(c.strategy);
+  if (refusal) out.push({ path: ['strategy'], message: `cannot run with secureAggregation: ${refusal}` });
+  else if (c.strategy === 'feddyn') {
+    out.push({
+      path: ['strategy'],
+      message: '(feddyn) cannot run with secureAggregation yet: its unweighted sum is not wired',
+    });
+  }
+  if (c.clientsPerRound.max < SECAGG.minMembers) {
+    out.push({
+      path: ['clientsPerRound', 'max'],
+      message: `(${c.clientsPerRound.max}) must be at least ${SECAGG.minMembers} with secureAggregation (the sum of 2 reveals each to the other)`,
+    });
+  }
+  if (c.privacy) {
+    out.push({
+      path: ['privacy'],
+      message:
+        'cannot be combined with secureAggregation yet: server-side noise needs the updates apart (distributed noise under SecAgg is not wired)',
+    });
+  }
   return out;
 }
 

@@ -20,7 +20,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { ServerChannels, ServerRound } from '../core/channel.ts';
 import { displayName } from '../core/display-name.ts';
-import { maxFrameBytes, PROTOCOL } from '../core/limits.ts';
+import { maxFrameBytes, PROTOCOL, SECAGG } from '../core/limits.ts';
 import { logField } from '../core/log-field.ts';
 import {
   beginRound,
@@ -50,6 +50,13 @@ import {
   openUpdate,
 } from '../core/round/intake.ts';
 import {
+  SecureRound,
+  type SecureRoundOutcome,
+  secureRoundDeadlines,
+  secureRoundLongestMs,
+} from '../core/round/secure-round.ts';
+import { secAggRefusal } from '../core/secagg/strategies.ts';
+import {
   createStrategy,
   type RoundAggregator,
   type Strategy,
@@ -58,8 +65,9 @@ import {
   type StrategyParams,
 } from '../core/strategies/index.ts';
 import type { Checkpoint, RoundRecord } from './checkpoint.ts';
-import type { ExperimentConfig } from './config.ts';
+import { ConfigError, type ExperimentConfig } from './config.ts';
 import { type Bindings, DurableStore, idsToPrune } from './durable-store.ts';
+import { type SecureRoundReport, secureRing, secureRoundReport } from './secure-status.ts';
 import { archiveSession } from './session-archive.ts';
 import { boundList, boundRound, listedClients } from './status-lists.ts';
 
@@ -118,6 +126,10 @@ interface OpenRound {
   metrics: RoundRecord['clientMetrics'];
   /** Milliseconds spent making the round key and opening sealed updates. */
   cryptoMs: number;
+  /** The round's SecAgg+ run when secure aggregation is on (null: plain sealed updates). */
+  secure: SecureRound | null;
+  /** Why the secure round ended without a sum (null while it runs or when it produced one). */
+  secureFailure: string | null;
 }
 
 export interface CoordinatorOptions {
@@ -185,6 +197,8 @@ export class Coordinator extends EventEmitter {
   private attempt = 0;
   private evaluating: Promise<void> | null = null;
   private lastEvaluation: ServerEvaluation | null = null;
+  /** The last secure round's members, survivors and departures (null before the first). */
+  private lastSecure: SecureRoundReport | null = null;
   readonly refusals: Partial<Record<RefusalReason | string, number>> = {};
   private readonly log: (line: string) => void;
   private closed = false;
@@ -316,6 +330,8 @@ export class Coordinator extends EventEmitter {
         return this.hello(peer, msg);
       case 'sealed-update':
         return this.update(peer, msg, wireBytes);
+      case 'secagg':
+        return this.secagg(peer, msg, wireBytes);
       case 'ready':
         return this.ready(peer, msg.numSamples);
       case 'leave':
@@ -472,7 +488,9 @@ export class Coordinator extends EventEmitter {
     if (r?.selected.has(c.id) && !r.submitted.has(c.id) && !r.failed.has(c.id)) {
       r.failed.set(c.id, 'disconnected');
       r.aggregator.fail({ clientId: c.id, reason: 'disconnected' });
-      this.checkComplete(r);
+      // A secure round decides its own end (a member that left after its masked input is still in the sum).
+      if (r.secure) r.secure.leave(c.id);
+      else this.checkComplete(r);
     }
     this.emit('leave', c.id);
   }
@@ -506,6 +524,14 @@ export class Coordinator extends EventEmitter {
         peer,
         'not-selected',
         `update: ${c.id} was not selected for round ${r.round}`,
+        r.round,
+      );
+    }
+    if (r.secure) {
+      return void this.refuse(
+        peer,
+        'wrong-context',
+        `update: round ${r.round} is a secure round (SecAgg+): a plain sealed update is refused; send the masked input as secagg frames`,
         r.round,
       );
     }
@@ -565,6 +591,118 @@ export class Coordinator extends EventEmitter {
     this.checkComplete(r);
   }
 
+  /** One SecAgg+ message of a secure round (docs/secure-aggregation.md): cheap checks, then the round core. */
+  private secagg(peer: Peer, msg: Extract<ClientMessage, { type: 'secagg' }>, wireBytes: number): void {
+    const c = this.byPeer.get(peer);
+    if (!c) return void this.refuse(peer, 'unregistered', 'secagg: send hello first');
+    const r = this.current;
+    if (!r || msg.round !== r.round) {
+      const open = r ? `round ${r.round} is open` : 'no round is open';
+      return void this.refuse(
+        peer,
+        'stale',
+        `secagg for round ${msg.round} refused as stale: ${open}`,
+        msg.round,
+      );
+    }
+    if (!r.secure) {
+      return void this.refuse(
+        peer,
+        'wrong-context',
+        `secagg: round ${r.round} is not a secure round; send a sealed update`,
+        r.round,
+      );
+    }
+    if (!r.selected.has(c.id)) {
+      return void this.refuse(
+        peer,
+        'not-selected',
+        `secagg: ${c.id} was not selected for round ${r.round}`,
+        r.round,
+      );
+    }
+    const took = r.secure.receive(c.id, msg.payload);
+    if (!took.accepted) {
+      this.count(`secagg-${took.secAggReason}`);
+      return void this.refuse(peer, took.reason, took.message, r.round);
+    }
+    r.bytesUp += wireBytes;
+    // Everything the aggregator takes in a secure round, for observers (tests record what the server holds).
+    this.emit('secagg', { clientId: c.id, round: r.round, payload: msg.payload });
+  }
+
+  /** Starts the SecAgg+ run of `r` once its model went out: every selected client gets the round's config. */
+  private startSecure(r: OpenRound, deadlineMs: number): SecureRound {
+    const settings = this.config.secureAggregation!;
+    const timers = {
+      set: (fn: () => void, ms: number) =>
+        setTimeout(() => {
+          try {
+            fn();
+          } catch (e) {
+            // A fault in a phase's close must not end the process: the round fails, the model is kept.
+            this.count('secagg-fault');
+            this.log(
+              `round ${r.round}: secure round fault: ${(e as Error).name}: ${logField((e as Error).message)}`,
+            );
+            r.secure?.abort('internal fault');
+          }
+        }, ms),
+      clear: (h: unknown) => clearTimeout(h as ReturnType<typeof setTimeout>),
+    };
+    const secure = new SecureRound({
+      session: Uint8Array.from(Buffer.from(this.session, 'hex')),
+      round: r.round,
+      vectorLength: this.opts.experiment.modelSize,
+      ring: secureRing(settings, this.opts.shardRows),
+      graph: { sigma: 40, eta: 30, gamma: 0.05, delta: settings.dropoutFraction },
+      minMembers: Math.max(SECAGG.minMembers, this.config.quorum),
+      members: [...r.selected],
+      identityOf: (id) => this.clients.get(id)?.peer.identity?.publicKey,
+      timers,
+      deadlines: secureRoundDeadlines(deadlineMs),
+      send: (to, payload) => {
+        const c = this.clients.get(to);
+        if (!c || this.current !== r) return;
+        void this.sendTo(c.peer, { type: 'secagg', round: r.round, payload }).then((n) => {
+          r.bytesDown += n;
+        });
+      },
+      onEnd: (outcome) => this.onSecureEnd(r, outcome),
+      aggregator: r.aggregator,
+    });
+    r.secure = secure;
+    return secure;
+  }
+
+  /** The secure round ended: its contributors are the round's updates (or none: a missed quorum). */
+  private onSecureEnd(r: OpenRound, outcome: SecureRoundOutcome): void {
+    this.lastSecure = secureRoundReport(r.round, r.selected.size, r.secure!, outcome);
+    if (this.current !== r) return;
+    if (outcome.ok) {
+      for (const id of outcome.result.contributors) {
+        r.submitted.add(id);
+        r.failed.delete(id);
+        const c = this.clients.get(id);
+        if (c) {
+          c.state = 'submitted';
+          void this.sendTo(c.peer, { type: 'ack', round: r.round });
+        }
+      }
+      this.log(
+        `round ${r.round}: secure sum of ${outcome.result.contributors.length} updates recovered ` +
+          `(${outcome.result.dropped.length} dropped after sharing keys; error ≤ ${outcome.result.errorBound.toExponential(2)})`,
+      );
+    } else {
+      r.secureFailure = `${outcome.reason} in phase ${outcome.phase}: ${outcome.message}`;
+      this.count('secagg-round-failed');
+      this.log(
+        `round ${r.round}: the secure round failed (${logField(r.secureFailure)}); no sum, the model is kept`,
+      );
+    }
+    void this.closeRound('complete');
+  }
+
   // ---- rounds ------------------------------------------------------------------------------------------
 
   private maybeStartRound(): void {
@@ -574,8 +712,13 @@ export class Coordinator extends EventEmitter {
       return;
     }
     this.phase = 'waiting';
-    if (this.readyCount < this.config.clientsPerRound.min) return;
+    if (this.readyCount < Math.max(this.config.clientsPerRound.min, this.fewestSelected())) return;
     this.startRound();
+  }
+
+  /** A secure round needs SECAGG.minMembers members at least; a plain one any selection. */
+  private fewestSelected(): number {
+    return this.config.secureAggregation ? SECAGG.minMembers : 0;
   }
 
   /** Connected clients that have data to train on, sorted (selection is seeded over this order). */
@@ -590,7 +733,11 @@ export class Coordinator extends EventEmitter {
     const round = this.completed + 1;
     const { fraction, min, max } = this.config.clientsPerRound;
     const ids = this.readyIds();
-    const k = Math.min(ids.length, max, Math.max(min, Math.ceil(fraction * ids.length)));
+    const k = Math.min(
+      ids.length,
+      max,
+      Math.max(min, this.fewestSelected(), Math.ceil(fraction * ids.length)),
+    );
     const rng = new Rng((this.config.seed * 1_000_003 + round * 7919 + this.attempt) >>> 0);
     const selected = rng.shuffle(ids).slice(0, k);
     // The round that would take ε above the target does not start (q = selected / ready clients).
@@ -615,11 +762,17 @@ export class Coordinator extends EventEmitter {
       aggregator: beginRound(this.privacy, this.strategy, round, this.global, selected.length, ids.length),
       startedAt: Date.now(),
       deadlineAt: Date.now() + deadlineMs,
-      timer: setTimeout(() => void this.closeRound('deadline'), deadlineMs),
+      // A secure round closes itself phase by phase; this timer is only its backstop.
+      timer: setTimeout(
+        () => void this.closeRound('deadline'),
+        this.config.secureAggregation ? secureRoundLongestMs(deadlineMs) + 1000 : deadlineMs,
+      ),
       bytesUp: 0,
       bytesDown: 0,
       metrics: [],
       cryptoMs: 0,
+      secure: null,
+      secureFailure: null,
     };
     this.current = r;
     this.phase = 'training';
@@ -640,6 +793,7 @@ export class Coordinator extends EventEmitter {
         r.cryptoMs += performance.now() - keyedAt;
         if (this.current !== r) return crypto.close();
         r.crypto = crypto;
+        const secure = this.config.secureAggregation ? this.startSecure(r, deadlineMs) : null;
         const frame = encodeFrame({
           type: 'round',
           round,
@@ -647,9 +801,13 @@ export class Coordinator extends EventEmitter {
           deadlineMs: Math.max(0, r.deadlineAt - Date.now()),
           fit: fitSettings,
           seal: crypto.seal,
+          ...(secure && { secagg: {} }),
           weights,
         });
-        return this.broadcast(r, selected, frame);
+        // The round frames go out first: a client runs SecAgg+ only for a round it has.
+        return this.broadcast(r, selected, frame).then(() => {
+          if (this.current === r) secure?.start();
+        });
       })
       .catch((e: Error) => {
         // Making a key and two signatures does not fail short of a bug; the deadline then closes the round.
@@ -670,7 +828,8 @@ export class Coordinator extends EventEmitter {
         if (!r.failed.has(id) && !r.submitted.has(id)) {
           r.failed.set(id, `send failed: ${(e as Error).message}`);
           r.aggregator.fail({ clientId: id, reason: 'send failed' });
-          this.checkComplete(r);
+          if (r.secure) r.secure.leave(id);
+          else this.checkComplete(r);
         }
       }
     }
@@ -687,9 +846,15 @@ export class Coordinator extends EventEmitter {
     clearTimeout(r.timer);
     r.crypto?.close();
     this.current = null;
+    r.secure?.abort(why === 'stopped' ? 'stopped by the admin' : 'the round ended');
     for (const id of r.selected) {
       if (!r.submitted.has(id) && !r.failed.has(id)) {
-        r.failed.set(id, why === 'stopped' ? 'stopped' : 'missed the deadline');
+        const reason = r.secureFailure
+          ? 'secure round failed'
+          : why === 'stopped'
+            ? 'stopped'
+            : 'missed the deadline';
+        r.failed.set(id, reason);
         r.aggregator.fail({ clientId: id, reason: 'deadline' });
       }
       const c = this.clients.get(id);
@@ -919,6 +1084,13 @@ export class Coordinator extends EventEmitter {
   reconfigure(
     change: Partial<Pick<ExperimentConfig, 'rounds' | 'clientsPerRound' | 'strategy' | 'strategyParams'>>,
   ): void {
+    const refusal =
+      change.strategy !== undefined && this.config.secureAggregation ? secAggRefusal(change.strategy) : null;
+    if (refusal) {
+      throw new ConfigError(`config: "strategy" cannot run with secureAggregation: ${refusal}`, [
+        { path: ['strategy'], message: refusal },
+      ]);
+    }
     if (change.rounds !== undefined) this.config.rounds = this.plannedRounds = change.rounds;
     if (change.clientsPerRound)
       this.config.clientsPerRound = { ...this.config.clientsPerRound, ...change.clientsPerRound };
@@ -945,6 +1117,7 @@ export class Coordinator extends EventEmitter {
     if (this.current) {
       clearTimeout(this.current.timer);
       this.current.crypto?.close();
+      this.current.secure?.abort('a new session started');
       this.current = null;
     }
     const archived = this.opts.dataDir
@@ -989,6 +1162,7 @@ export class Coordinator extends EventEmitter {
     this.closed = true;
     this.store.close();
     if (this.current) clearTimeout(this.current.timer);
+    this.current?.secure?.abort('the aggregator closed');
     this.current = null;
   }
 
@@ -1047,7 +1221,15 @@ export class Coordinator extends EventEmitter {
       ),
       refusals: { ...this.refusals },
       checkpoint: this.store.status(),
-      privacy: this.privacy ? privacyStatus(this.privacy) : NO_PRIVACY,
+      privacy: this.privacy
+        ? privacyStatus(this.privacy)
+        : { ...NO_PRIVACY, secureAggregation: this.config.secureAggregation !== null },
+      secureAggregation: {
+        enabled: this.config.secureAggregation !== null,
+        ...(this.config.secureAggregation && { settings: { ...this.config.secureAggregation } }),
+        phase: r?.secure?.phase ?? null,
+        lastRound: this.lastSecure,
+      },
       evaluation: this.lastEvaluation,
       config: {
         dataset: this.config.dataset,

@@ -15,11 +15,17 @@ export interface PrivacyFlags {
   targetEpsilon?: number;
   delta?: number;
   dpClipQuantile?: number;
+  secureAggregation?: boolean;
 }
 
-/** Adds --dp-clip, --dp-noise, --target-epsilon, --delta and --dp-clip-quantile to `cmd`. */
+/** Adds --secure-aggregation, --dp-clip, --dp-noise, --target-epsilon, --delta and --dp-clip-quantile to `cmd`. */
 export function withPrivacyFlags(cmd: Command): Command {
   return cmd
+    .option(
+      '--secure-aggregation',
+      'secure aggregation (SecAgg+, post-quantum): the server learns only the sum of the updates; ' +
+        'refuses median, trimmed-mean, krum, multi-krum (secureAggregation; docs/secure-aggregation.md)',
+    )
     .option(
       '--dp-clip <C>',
       'client-level DP: clip every update to L2 norm C (privacy.clipNorm)',
@@ -56,5 +62,8 @@ export function privacyLayer(o: PrivacyFlags): ExperimentFile {
     ...(o.delta !== undefined && { delta: o.delta }),
     ...(o.dpClipQuantile !== undefined && { clipQuantile: o.dpClipQuantile }),
   };
-  return Object.keys(p).length ? { privacy: p } : {};
+  return {
+    ...(Object.keys(p).length && { privacy: p }),
+    ...(o.secureAggregation && { secureAggregation: true }),
+  };
 }

@@ -252,7 +252,11 @@ export async function simulateCommand(o: SimulateOptions): Promise<SimulateRepor
 
 /** One line on the privacy spent: ε at δ, the noise, the clip norm, and why the budget stopped the run. */
 export function privacyLine(p: CoordinatorStatus['privacy']): string {
-  if (!('noiseMultiplier' in p)) return 'privacy: off';
+  if (!('noiseMultiplier' in p)) {
+    return p.secureAggregation
+      ? 'privacy: secure aggregation (the server saw only sums of updates); no DP noise, ε = ∞'
+      : 'privacy: off';
+  }
   const eps = p.epsilon === null ? '∞ (no noise)' : p.epsilon.toFixed(3);
   const target = p.targetEpsilon === null ? '' : ` of target ${p.targetEpsilon}`;
   return (
@@ -281,6 +285,6 @@ export function formatSimulate(r: SimulateReport): string {
       `(majority baseline ${pct(r.final.majorityBaseline.accuracy)} / ${pct(r.final.majorityBaseline.macroF1)}), ` +
       `MOS MAE ${r.final.mosMAE.toFixed(3)}, ${r.wallSeconds.toFixed(0)} s`,
   );
-  if (r.privacy.delta !== null) lines.push(privacyLine(r.privacy));
+  if (r.privacy.delta !== null || r.privacy.secureAggregation) lines.push(privacyLine(r.privacy));
   return lines.join('\n');
 }

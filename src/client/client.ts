@@ -9,7 +9,7 @@
  * Node), the trainer is a tfjs model in a Web Worker or in the current thread.
  */
 import type { ClientChannels, ClientCrypto, SecureChannel } from '../core/channel.ts';
-import { LIMITS, maxFrameBytes } from '../core/limits.ts';
+import { LIMITS, maxFrameBytes, SECAGG } from '../core/limits.ts';
 import { clipInPlace } from '../core/privacy/clip.ts';
 import {
   type ClientMessage,
@@ -21,6 +21,7 @@ import {
   type RefusalReason,
   type ServerMessage,
 } from '../core/protocol.ts';
+import { SecureRoundClient } from './secure-round-client.ts';
 
 /** The part of the WebSocket API the client uses (browsers' WebSocket and `ws` both have it). */
 export interface WebSocketLike {
@@ -266,6 +267,7 @@ export class FederatedClient {
       if (this.opts.token) hi.token = this.opts.token;
       await send(hi);
       let declared = t.numSamples;
+      let secure: SecureRoundClient | null = null;
       let maxFrame = maxFrameBytes(LIMITS.maxModelParams);
       let modelSize: number | undefined;
       for (;;) {
@@ -282,7 +284,8 @@ export class FederatedClient {
             this.session = msg.session;
             this.shard = msg.shard;
             modelSize = msg.experiment.modelSize;
-            maxFrame = maxFrameBytes(modelSize);
+            // A secure round's key list and relay grow with the neighbour count k, not the model.
+            maxFrame = Math.max(maxFrameBytes(modelSize), SECAGG.maxMessageBytes);
             const key = JSON.stringify([msg.experiment, msg.shard]);
             if (key !== this.preparedFor) {
               try {
@@ -323,6 +326,12 @@ export class FederatedClient {
               throw new FatalClientError(reason, (e as Error).message);
             }
             this.status({ state: 'training', round: msg.round });
+            if (msg.secagg) {
+              // A secure round: SecAgg+ runs while the model trains; the masked input replaces the update.
+              secure?.close();
+              secure = this.secureRound(msg, crypto, clientId, session, send);
+              break;
+            }
             const { delta, metrics } = await t.fit(msg.weights, msg.fit, msg.round);
             if (msg.fit.clipNorm !== undefined) clipInPlace(delta, msg.fit.clipNorm);
             if (ws.readyState !== 1) return welcomed;
@@ -339,6 +348,10 @@ export class FederatedClient {
             await send({ type: 'sealed-update', round: msg.round, envelope });
             break;
           }
+          case 'secagg':
+            if (secure?.round === msg.round) await secure.receive(msg.payload);
+            else this.log(`secagg frame for round ${msg.round} ignored: no secure round of that number here`);
+            break;
           case 'ack':
             this.roundsContributed++;
             this.status({
@@ -366,6 +379,49 @@ export class FederatedClient {
       if (ws.readyState === 0 || ws.readyState === 1) ws.close(1000, 'client done');
       this.ws = null;
     }
+  }
+
+  /**
+   * Starts this client's part of a secure round: its SecAgg+ state machine (signing with the identity its
+   * connection proved) answers the server's `secagg` frames while the model trains; once trained, the
+   * update (Δ, its sample count) becomes its masked input. No sealed update, no metrics in the clear.
+   */
+  private secureRound(
+    msg: Extract<ServerMessage, { type: 'round' }>,
+    crypto: ClientCrypto,
+    clientId: string,
+    session: string,
+    send: (m: ClientMessage) => Promise<void>,
+  ): SecureRoundClient {
+    const identity = crypto.identity;
+    if (!identity) {
+      throw new FatalClientError(
+        'cannot-train',
+        'this client has no identity to sign secure-aggregation messages',
+      );
+    }
+    const t = this.opts.trainer;
+    const secure = new SecureRoundClient({
+      clientId,
+      identity,
+      session,
+      round: msg.round,
+      noiseVariance: msg.secagg?.noiseVariance,
+      send: (payload) => send({ type: 'secagg', round: msg.round, payload }),
+      log: (line) => this.log(line),
+    });
+    void (async () => {
+      try {
+        const { delta } = await t.fit(msg.weights, msg.fit, msg.round);
+        if (msg.fit.clipNorm !== undefined) clipInPlace(delta, msg.fit.clipNorm);
+        this.status({ state: 'sending', round: msg.round });
+        await secure.setInput(delta, t.numSamples);
+      } catch (e) {
+        this.log(`secure round ${msg.round}: ${(e as Error).name}: ${(e as Error).message}`);
+        secure.close();
+      }
+    })();
+    return secure;
   }
 }
 

@@ -13,6 +13,8 @@
  * machine-readable `reason` (src/crypto/errors.ts).
  */
 
+import type { Identity } from '../crypto/identity.ts';
+
 export interface SecureChannel {
   /** Seals one protocol frame for the peer. */
   seal(plain: Uint8Array): Promise<Uint8Array>;
@@ -81,6 +83,11 @@ export interface ServerChannels {
 
 /** A client's per-round operations, bound to the server it pinned during the handshake. */
 export interface ClientCrypto {
+  /**
+   * The client's long-term ML-DSA-65 identity, the one its connection proved: it signs the client's SecAgg+
+   * messages in a secure round (src/core/secagg/). Absent: this client cannot take part in secure rounds.
+   */
+  readonly identity?: Identity;
   /** Throws (reason 'bad-signature' or 'downgrade') unless the round key and model are signed by the server. */
   verifyRound(info: {
     session: string;

@@ -132,6 +132,9 @@ export const EXPLAIN = {
 
 /** Limits of secure aggregation (src/core/secagg/): checked before a SecAgg+ message is decoded further. */
 export const SECAGG = {
+  /** Fewest members a secure round of the aggregator selects and goes on with (with 2, each member could
+   * read the other's update from the sum). */
+  minMembers: 3,
   /** Most members of one SecAgg+ round (the neighbour graph's n). */
   maxMembers: 10_000,
   /** Longest update vector (elements; the ring vector carries one more: the sample count). */

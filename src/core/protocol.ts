@@ -25,7 +25,7 @@
 
 import { DATASET_IDS } from '../data/schema.ts';
 import type { ShardSource } from '../data/shard.ts';
-import { PROTOCOL } from './limits.ts';
+import { PRIVACY, PROTOCOL, SECAGG } from './limits.ts';
 
 /** 2: updates travel only sealed per round (`sealed-update`), and `round` carries the signed round key. */
 export const PROTOCOL_VERSION = 2;
@@ -85,11 +85,32 @@ export type ClientMessage =
       envelope: Uint8Array;
     }
   | {
+      /**
+       * One SecAgg+ message of a secure round (src/core/secagg/messages.ts bytes, at most
+       * SECAGG.maxMessageBytes): it replaces `sealed-update` when the round frame carries `secagg`.
+       */
+      type: 'secagg';
+      round: number;
+      payload: Uint8Array;
+    }
+  | {
       /** The client's data is ready (after `welcome`, or after importing other data): it can be selected. */
       type: 'ready';
       numSamples: number;
     }
   | { type: 'leave' };
+
+/**
+ * What the `round` frame of a secure round (SecAgg+, docs/secure-aggregation.md) tells the client beyond
+ * "this round is secure"; the round's SecAgg parameters travel in its first `secagg` frame (`config`).
+ */
+export interface SecureRoundInfo {
+  /**
+   * Variance (ring units², i.e. in units of 1/S of a weighted value) of the integer noise share the client
+   * adds before masking (distributed DP, src/core/privacy/skellam.ts); absent: no noise.
+   */
+  noiseVariance?: number;
+}
 
 /** A client's update: the plaintext inside a `sealed-update` envelope, never sent on its own. */
 export interface UpdateFrame {
@@ -153,7 +174,15 @@ export type ServerMessage =
       fit: FitSettings;
       /** The round's KEM key and the server's signatures over it and over `weights`. */
       seal: WireRoundSeal;
+      /** Present in a secure round (SecAgg+): the client answers `secagg` frames instead of sealing its update. */
+      secagg?: SecureRoundInfo;
       weights: Float32Array;
+    }
+  | {
+      /** One SecAgg+ message for this client (its first is the round's `config`). */
+      type: 'secagg';
+      round: number;
+      payload: Uint8Array;
     }
   | { type: 'ack'; round: number }
   | { type: 'refused'; reason: RefusalReason; message: string; round?: number }
@@ -192,10 +221,12 @@ export function encodeFrame(msg: Message): Uint8Array {
         ? msg.weights
         : 'envelope' in msg
           ? msg.envelope
-          : undefined;
+          : 'payload' in msg
+            ? msg.payload
+            : undefined;
   const header: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(msg)) {
-    if (k !== 'delta' && k !== 'weights' && k !== 'envelope') header[k] = v;
+    if (k !== 'delta' && k !== 'weights' && k !== 'envelope' && k !== 'payload') header[k] = v;
   }
   if (msg.type === 'round') {
     const { suite, publicKey, keySignature, modelSignature } = msg.seal;
@@ -257,6 +288,12 @@ export function decodeClientFrame(bytes: Uint8Array, opts: DecodeOptions): Clien
       }
       return { type, round: int(header, 'round', 1, PROTOCOL.maxRounds), envelope: payload.slice() };
     }
+    case 'secagg':
+      return {
+        type,
+        round: int(header, 'round', 1, PROTOCOL.maxRounds),
+        payload: secAggPayload(header, payload),
+      };
     case 'ready':
       noPayload(payload, type);
       return { type, numSamples: int(header, 'numSamples', 1, PROTOCOL.maxSamples) };
@@ -264,7 +301,7 @@ export function decodeClientFrame(bytes: Uint8Array, opts: DecodeOptions): Clien
       noPayload(payload, type);
       return { type };
     default:
-      throw unknownType(type, ['hello', 'sealed-update', 'ready', 'leave']);
+      throw unknownType(type, ['hello', 'sealed-update', 'secagg', 'ready', 'leave']);
   }
 }
 
@@ -318,9 +355,16 @@ export function decodeServerFrame(bytes: Uint8Array, opts: DecodeOptions): Serve
           ...(fit.clipNorm !== undefined && { clipNorm: num(fit, 'clipNorm', 1e-9, 1e6) }),
         },
         seal: roundSeal(header.seal),
+        ...(header.secagg !== undefined && { secagg: secureRoundInfo(header.secagg) }),
         weights: weights(payload, opts.modelSize, 'round'),
       };
     }
+    case 'secagg':
+      return {
+        type,
+        round: int(header, 'round', 1, PROTOCOL.maxRounds),
+        payload: secAggPayload(header, payload),
+      };
     case 'ack':
       noPayload(payload, type);
       return { type, round: int(header, 'round', 0, PROTOCOL.maxRounds) };
@@ -343,7 +387,7 @@ export function decodeServerFrame(bytes: Uint8Array, opts: DecodeOptions): Serve
         message: str(header, 'message', PROTOCOL.maxMessageChars),
       };
     default:
-      throw unknownType(type, ['welcome', 'round', 'ack', 'refused', 'status']);
+      throw unknownType(type, ['welcome', 'round', 'secagg', 'ack', 'refused', 'status']);
   }
 }
 
@@ -604,6 +648,34 @@ function shardSource(v: unknown): ShardSource {
     partition: kind === 'iid' ? { kind } : { kind, alpha: num(p, 'alpha', 1e-3, 1e6) },
     count: int(o, 'count', 1, PROTOCOL.maxClients),
   };
+}
+
+/** The bytes of a `secagg` frame: opaque here (src/core/secagg/messages.ts decodes them), 1 to SECAGG.maxMessageBytes. */
+function secAggPayload(header: Json, payload: Uint8Array): Uint8Array {
+  if (header.floats !== 0) {
+    throw new ProtocolError('malformed', '"secagg" frame: expected bytes, got float32 values');
+  }
+  if (payload.length === 0) {
+    throw new ProtocolError('wrong-length', '"secagg" frame: expected a SecAgg message, got none');
+  }
+  if (payload.length > SECAGG.maxMessageBytes) {
+    throw new ProtocolError(
+      'oversized',
+      `"secagg" frame: at most ${SECAGG.maxMessageBytes} bytes accepted, got ${payload.length}`,
+    );
+  }
+  return payload.slice();
+}
+
+function secureRoundInfo(v: unknown): SecureRoundInfo {
+  const o = obj(v, 'secagg');
+  const extra = Object.keys(o).filter((k) => k !== 'noiseVariance');
+  if (extra.length > 0) {
+    throw new ProtocolError('malformed', `"secagg": expected only "noiseVariance", got ${show(extra[0])}`);
+  }
+  return o.noiseVariance === undefined
+    ? {}
+    : { noiseVariance: num(o, 'noiseVariance', 0, PRIVACY.maxIntegerNoiseVariance) };
 }
 
 function roundSeal(v: unknown): WireRoundSeal {

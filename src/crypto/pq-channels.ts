@@ -166,6 +166,7 @@ function roundSuite(seal: RoundSeal, minimumSuite: KemSuite): KemSuite {
 
 function clientCrypto(identity: Identity, serverKey: Uint8Array, minimumSuite: KemSuite): ClientCrypto {
   return {
+    identity,
     async verifyRound({ session, round, version, weights, seal }) {
       const suite = roundSuite(seal, minimumSuite);
       const s = fromHex(session);

@@ -43,6 +43,7 @@ import {
 import type { Evaluation } from '../../core/round/evaluation.ts';
 import { roundFitSettings } from '../../core/round/fit-settings.ts';
 import { admitUpdate, type IntakeRound, type OpenedUpdate, openUpdate } from '../../core/round/intake.ts';
+import { SecAggError } from '../../core/secagg/errors.ts';
 import { createStrategy, type RoundAggregator } from '../../core/strategies/index.ts';
 import { toHex } from '../../crypto/bytes.ts';
 import { parseUpdate } from '../../crypto/envelope.ts';
@@ -54,6 +55,13 @@ import type { EncodedData } from '../../data/features.ts';
 import type { ConfigSpec } from './options.ts';
 import { type PortPeer, StoppedError } from './port-socket.ts';
 import type { Refusal, RoundResult } from './results.ts';
+import {
+  runSecureRound,
+  SecureInbox,
+  type SecureRoundEnd,
+  type SecureSettings,
+  secureProblem,
+} from './secure-federation.ts';
 
 /** The evaluation of a global model (src/core/round/evaluation.ts), re-exported for the worker and tests. */
 export type { Evaluation };
@@ -87,6 +95,8 @@ export interface RunPlan {
   tamper: { round: number; client: number } | null;
   /** Client-level DP with server-side noise (the aggregator's PrivacyLedger); null: off. */
   privacy: PrivacySettings | null;
+  /** Secure aggregation (SecAgg+, secure-federation.ts); null or absent: off. */
+  secure?: SecureSettings | null;
 }
 
 export type FederationEvent =
@@ -137,6 +147,12 @@ export async function runConfiguration(
   const session = toHex(randomBytes(16));
   const refusedStrategy = plan.privacy ? privateStrategyProblem(spec.strategy) : null;
   if (refusedStrategy) throw new PrivacyError(`"strategy" ${refusedStrategy}`);
+  if (plan.secure) {
+    const problem =
+      secureProblem(spec.strategy, shards.length) ??
+      (plan.privacy ? 'secure aggregation: server-side DP cannot be combined with it yet' : null);
+    if (problem) throw new SecAggError('bad-config', problem);
+  }
   const strategy = createStrategy(spec.strategy, { proxMu: plan.proxMu });
   const privacy = plan.privacy ? new PrivacyLedger(plan.privacy, () => plan.rounds) : null;
   const modelSize = env.experiment.modelSize;
@@ -162,6 +178,9 @@ export async function runConfiguration(
       await sendTo(c, welcome);
     }
     const active = joined.filter((c) => c.numSamples > 0);
+    // Under SecAgg one reader per client for the whole run hands every frame to the open round.
+    const inbox = plan.secure ? new SecureInbox(active, maxFrame, signal) : null;
+    const maxWeight = Math.max(1, ...active.map((c) => c.numSamples));
     let global: Float32Array = env.initialWeights.slice();
     let version = 0;
     const results: RoundResult[] = [];
@@ -196,9 +215,11 @@ export async function runConfiguration(
         deadlineMs: DEADLINE_MS,
         fit,
         seal: crypto.seal,
+        ...(plan.secure && { secagg: {} }),
         weights: global,
       });
       const refused: Refusal[] = [];
+      let secureEnd: SecureRoundEnd | null = null;
       const losses: number[] = [];
       const one = async (c: Client): Promise<void> => {
         stopped();
@@ -255,7 +276,34 @@ export async function runConfiguration(
         await sendTo(c, { type: 'ack', round });
       };
       try {
-        await bySlot(active, env.slots, one);
+        if (plan.secure && inbox) {
+          secureEnd = await runSecureRound({
+            clients: active,
+            inbox,
+            session,
+            round,
+            frame,
+            modelSize,
+            settings: plan.secure,
+            maxWeight,
+            aggregator,
+            deadlineMs: DEADLINE_MS,
+            signal,
+            onTraining: (c) => onEvent({ kind: 'training', round, client: c.index }),
+          });
+          refused.push(...secureEnd.refused);
+          const inSum = new Set(secureEnd.contributors);
+          for (const c of active) {
+            const accepted = inSum.has(c.id);
+            onEvent({
+              kind: 'update',
+              round,
+              client: c.index,
+              accepted,
+              ...(!accepted && { reason: secureEnd.failure ? 'secure-round-failed' : 'dropped' }),
+            });
+          }
+        } else await bySlot(active, env.slots, one);
       } finally {
         crypto.close();
       }
@@ -268,6 +316,8 @@ export async function runConfiguration(
         return e;
       });
       const bytesAfter = traffic(joined);
+      // Under SecAgg the strategy took one summed update: its participants are the sum's contributors.
+      if (secureEnd && result.outcome === 'aggregated') result.participants = secureEnd.contributors.length;
       Object.assign(result, {
         refused,
         meanLocalLoss: losses.length ? losses.reduce((a, b) => a + b, 0) / losses.length : null,

@@ -38,6 +38,7 @@ import {
   type SimBackend,
   type SimOptions,
   STRATEGY_LABELS,
+  secureAggregationProblems,
 } from './options.ts';
 import { PortPeer, StoppedError } from './port-socket.ts';
 import { describe, fractionDone, type RunPosition } from './progress.ts';
@@ -56,6 +57,7 @@ import {
   roundsCsv,
   type SimResult,
 } from './results.ts';
+import { IN_TAB_SECURE_DEFAULTS } from './secure-federation.ts';
 
 declare global {
   interface Window {
@@ -299,6 +301,7 @@ function readForm(
     for (const message of privacyProblems(privacy, o.configs)) errors.push({ message, field: ui.dpOn });
     o.privacy = privacy;
   }
+  for (const message of secureAggregationProblems(o)) errors.push({ message, field: ui.configs });
   return errors.length ? { errors } : { options: o };
 }
 
@@ -628,6 +631,7 @@ async function run(o: SimOptions): Promise<void> {
             proxMu: 0.01,
             tamper: o.tamper ? { round: 2, client: Math.min(1, o.clients - 1) } : null,
             privacy: o.privacy ? privacySettings(o.privacy) : null,
+            secure: o.secureAggregation ? IN_TAB_SECURE_DEFAULTS : null,
           },
           spec,
           shards,

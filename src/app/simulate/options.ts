@@ -7,6 +7,7 @@ import { PRIVACY_KEY_BOUNDS, type PrivacyKey, privateStrategyProblem } from '../
 import { isStrategyName, STRATEGY_NAMES, type StrategyName } from '../../core/strategies/strategy.ts';
 import type { KemSuite } from '../../crypto/suites.ts';
 import type { Partition } from '../../data/shard.ts';
+import { SECURE_MIN_CLIENTS, secureProblem } from './secure-federation.ts';
 
 /** The embedded TON_IoT sample, same-origin (src/aggregator/experiment.ts's EMBEDDED_SAMPLE_URL). */
 export const SAMPLE_URL = '/data/ton_iot_network.sample.csv.gz';
@@ -44,6 +45,8 @@ export interface SimOptions {
    * multiplier or a target ε; δ 1e-5 when absent); null: off.
    */
   privacy: PrivacyOptions | null;
+  /** Secure aggregation (SecAgg+, the URL's `secagg=1`): the in-tab aggregator sees only the sum. */
+  secureAggregation: boolean;
 }
 
 /** The in-tab federation's DP settings (the experiment's `privacy` key without adaptive clipping). */
@@ -80,6 +83,7 @@ export const DEFAULT_OPTIONS: Readonly<SimOptions> = Object.freeze({
   tamper: false,
   autorun: false,
   privacy: null,
+  secureAggregation: false,
 });
 
 /** Integer and number bounds of every numeric setting (the form uses them as min/max too). */
@@ -154,6 +158,22 @@ export function privacyProblems(privacy: PrivacyOptions | null, configs: readonl
     if (problem) out.push(`"strategy" ${problem}`);
   }
   return out;
+}
+
+/** What secure aggregation refuses in these options: strategies that need single updates, too few clients. */
+export function secureAggregationProblems(
+  o: Pick<SimOptions, 'secureAggregation' | 'configs' | 'clients' | 'privacy'>,
+): string[] {
+  if (!o.secureAggregation) return [];
+  const out = new Set<string>();
+  for (const c of o.configs) {
+    const problem = secureProblem(c.strategy, SECURE_MIN_CLIENTS);
+    if (problem) out.add(problem);
+  }
+  const few = secureProblem('fedavg', o.clients);
+  if (few) out.add(few);
+  if (o.privacy) out.add('secure aggregation: cannot be combined with server-side DP yet');
+  return [...out];
 }
 
 /** "FedAvg α=0.1", "Median IID". */
@@ -292,6 +312,7 @@ export function optionsFromQuery(query: URLSearchParams): { options: SimOptions;
     attempt(query.get('suite'), (raw) => oneOf('suite', raw, ['xwing', 'mlkem768'] as const)) ??
     options.suite;
   options.tamper = query.get('tamper') === '1';
+  options.secureAggregation = query.get('secagg') === '1';
   options.autorun = query.get('run') === '1';
   // DP is on when any of its parameters is given.
   if (PRIVACY_KEYS.some((key) => query.get(PRIVACY_PARAM[key]) !== null)) {
@@ -303,6 +324,7 @@ export function optionsFromQuery(query: URLSearchParams): { options: SimOptions;
     errors.push(...privacyProblems(privacy, options.configs));
     options.privacy = privacy;
   }
+  errors.push(...secureAggregationProblems(options));
   return { options, errors };
 }
 
@@ -317,6 +339,7 @@ export function queryFor(o: SimOptions): string {
   if (o.backend !== DEFAULT_OPTIONS.backend) q.set('backend', o.backend);
   if (o.suite !== DEFAULT_OPTIONS.suite) q.set('suite', o.suite);
   if (o.tamper) q.set('tamper', '1');
+  if (o.secureAggregation) q.set('secagg', '1');
   for (const key of PRIVACY_KEYS) {
     const v = o.privacy?.[key];
     if (v !== undefined) q.set(PRIVACY_PARAM[key], String(v));

@@ -1,0 +1,199 @@
+/**
+ * Secure aggregation (SecAgg+, docs/secure-aggregation.md) in the in-tab federation: the same round core
+ * as the aggregator (src/core/round/secure-round.ts), driven over the clients' MessagePorts. Every client
+ * gets the round frame (with `secagg`) at once, SecAgg+ runs while they train, and the recovered sum goes to
+ * the strategy as one update; no client's update, loss or sample count is seen by this side.
+ *
+ * One reader per client for the whole run (`SecureInbox`) hands every frame to the round that is open, so
+ * that a read left waiting at the end of one round never swallows the first frame of the next.
+ */
+import type { ServerConnection } from '../../core/channel.ts';
+import {
+  type ClientMessage,
+  decodeClientFrame,
+  encodeFrame,
+  ProtocolError,
+  type ServerMessage,
+} from '../../core/protocol.ts';
+import { SecureRound, secureRoundDeadlines } from '../../core/round/secure-round.ts';
+import { SecAggError } from '../../core/secagg/errors.ts';
+import { secAggRefusal } from '../../core/secagg/strategies.ts';
+import type { RoundAggregator, StrategyName } from '../../core/strategies/strategy.ts';
+import { fromHex } from '../../crypto/bytes.ts';
+import { type PortPeer, StoppedError } from './port-socket.ts';
+import type { Refusal } from './results.ts';
+
+/** The in-tab federation's secure aggregation: clip bound C and the share δ of members that may drop. */
+export interface SecureSettings {
+  clip: number;
+  dropoutFraction: number;
+}
+
+/** The defaults of the aggregator's `secureAggregation: true` (src/aggregator/config.ts). */
+export const IN_TAB_SECURE_DEFAULTS: Readonly<SecureSettings> = Object.freeze({
+  clip: 1,
+  dropoutFraction: 0.2,
+});
+
+/** Fewest clients a secure in-tab round can run with (SECAGG.minMembers). */
+export const SECURE_MIN_CLIENTS = 3;
+
+/** Why `strategy` (or this many clients) cannot run under secure aggregation; null when it can. */
+export function secureProblem(strategy: StrategyName, clients: number): string | null {
+  const refusal = secAggRefusal(strategy);
+  if (refusal) return `secure aggregation: ${refusal}`;
+  if (strategy === 'feddyn') return 'secure aggregation: feddyn (an unweighted sum) is not wired yet';
+  if (clients < SECURE_MIN_CLIENTS) {
+    return `secure aggregation: needs at least ${SECURE_MIN_CLIENTS} clients, got ${clients}`;
+  }
+  return null;
+}
+
+export interface SecureClient {
+  index: number;
+  id: string;
+  peer: PortPeer;
+  conn: ServerConnection;
+}
+
+interface RoundHandler {
+  frame(c: SecureClient, msg: ClientMessage): void;
+  refuse(c: SecureClient, reason: string, message: string): void;
+  leave(c: SecureClient): void;
+}
+
+async function sendTo(c: SecureClient, msg: ServerMessage): Promise<void> {
+  c.peer.send(await c.conn.channel.seal(encodeFrame(msg)));
+}
+
+/** Reads every client's frames for the whole run and hands them to the open round (none: dropped). */
+export class SecureInbox {
+  current: RoundHandler | null = null;
+
+  constructor(clients: readonly SecureClient[], maxFrameBytes: number, signal: AbortSignal) {
+    for (const c of clients) void this.read(c, maxFrameBytes, signal);
+  }
+
+  private async read(c: SecureClient, maxFrameBytes: number, signal: AbortSignal): Promise<void> {
+    try {
+      for (;;) {
+        const wire = await c.peer.next(signal);
+        if (!wire) {
+          this.current?.leave(c);
+          return;
+        }
+        let msg: ClientMessage;
+        try {
+          msg = decodeClientFrame(await c.conn.channel.open(wire), { maxFrameBytes });
+        } catch (e) {
+          const reason = e instanceof ProtocolError ? e.reason : 'malformed';
+          this.current?.refuse(c, reason, (e as Error).message);
+          continue;
+        }
+        this.current?.frame(c, msg);
+      }
+    } catch (e) {
+      if (!(e instanceof StoppedError)) throw e;
+    }
+  }
+}
+
+export interface SecureRoundRun {
+  clients: readonly SecureClient[];
+  inbox: SecureInbox;
+  session: string;
+  round: number;
+  /** The encoded `round` frame (with `secagg`), sent to every client first. */
+  frame: Uint8Array;
+  modelSize: number;
+  settings: SecureSettings;
+  /** The weight cap W: the largest shard. */
+  maxWeight: number;
+  aggregator: Pick<RoundAggregator, 'add'>;
+  deadlineMs: number;
+  signal: AbortSignal;
+  onTraining(c: SecureClient): void;
+}
+
+/** What a secure in-tab round gave: its contributors (empty when it failed), why it failed, its refusals. */
+export interface SecureRoundEnd {
+  contributors: string[];
+  failure: string | null;
+  refused: Refusal[];
+}
+
+/** Runs one secure round to its end (the sum added to `aggregator`, or a failure without one). */
+export async function runSecureRound(run: SecureRoundRun): Promise<SecureRoundEnd> {
+  const byId = new Map(run.clients.map((c) => [c.id, c]));
+  const refused: Refusal[] = [];
+  const refuse = (c: SecureClient, reason: string, message: string) => {
+    refused.push({ client: c.id, reason, message });
+  };
+  let settle!: (end: { contributors: string[]; failure: string | null }) => void;
+  const ended = new Promise<{ contributors: string[]; failure: string | null }>((ok) => {
+    settle = ok;
+  });
+  const secure = new SecureRound({
+    session: fromHex(run.session),
+    round: run.round,
+    vectorLength: run.modelSize,
+    ring: { clip: run.settings.clip, maxWeight: run.maxWeight },
+    graph: { sigma: 40, eta: 30, gamma: 0.05, delta: run.settings.dropoutFraction },
+    minMembers: SECURE_MIN_CLIENTS,
+    members: run.clients.map((c) => c.id),
+    identityOf: (id) => byId.get(id)?.conn.peerIdentity,
+    timers: {
+      set: (fn, ms) => setTimeout(fn, ms),
+      clear: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+    },
+    deadlines: secureRoundDeadlines(run.deadlineMs),
+    send: (to, payload) => {
+      const c = byId.get(to);
+      if (c) void sendTo(c, { type: 'secagg', round: run.round, payload }).catch(() => {});
+    },
+    onEnd: (o) =>
+      settle(
+        o.ok
+          ? { contributors: o.result.contributors, failure: null }
+          : { contributors: [], failure: `${o.reason} in phase ${o.phase}: ${o.message}` },
+      ),
+    aggregator: run.aggregator,
+  });
+  run.inbox.current = {
+    frame(c, msg) {
+      if (msg.type === 'secagg' && msg.round === run.round) {
+        const took = secure.receive(c.id, msg.payload);
+        if (!took.accepted) refuse(c, took.reason, took.message);
+        return;
+      }
+      const why =
+        msg.type === 'sealed-update'
+          ? `round ${run.round} is a secure round: a plain sealed update is refused`
+          : `expected a secagg frame for round ${run.round}, got "${msg.type}"`;
+      refuse(c, msg.type === 'sealed-update' ? 'wrong-context' : 'stale', why);
+    },
+    refuse,
+    leave(c) {
+      secure.leave(c.id);
+    },
+  };
+  const onAbort = () => secure.abort('stopped');
+  run.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    for (const c of run.clients) {
+      run.onTraining(c);
+      c.peer.send(await c.conn.channel.seal(run.frame));
+    }
+    secure.start();
+    const end = await ended;
+    for (const id of end.contributors) await sendTo(byId.get(id)!, { type: 'ack', round: run.round });
+    return { ...end, refused };
+  } catch (e) {
+    if (e instanceof SecAggError) return { contributors: [], failure: e.message, refused };
+    throw e;
+  } finally {
+    run.signal.removeEventListener('abort', onAbort);
+    secure.abort('the round is over');
+    run.inbox.current = null;
+  }
+}
