@@ -30,6 +30,8 @@ import {
   privacySettings,
   withClipNorm,
 } from '../core/privacy/ledger.ts';
+import { PrivacyError } from '../core/privacy/rdp.ts';
+import { type SecureRoundPrivacy, secureRoundPrivacy } from '../core/privacy/secure-round-privacy.ts';
 import {
   type ClientMessage,
   type ExperimentInfo,
@@ -67,7 +69,13 @@ import {
 import type { Checkpoint, RoundRecord } from './checkpoint.ts';
 import { ConfigError, type ExperimentConfig } from './config.ts';
 import { type Bindings, DurableStore, idsToPrune } from './durable-store.ts';
-import { type SecureRoundReport, secureRing, secureRoundReport } from './secure-status.ts';
+import {
+  type SecureRoundReport,
+  secureGraph,
+  secureMinMembers,
+  secureRing,
+  secureRoundReport,
+} from './secure-status.ts';
 import { archiveSession } from './session-archive.ts';
 import { boundList, boundRound, listedClients } from './status-lists.ts';
 
@@ -130,6 +138,8 @@ interface OpenRound {
   secure: SecureRound | null;
   /** Why the secure round ended without a sum (null while it runs or when it produced one). */
   secureFailure: string | null;
+  /** DP under secure aggregation: the ring, the members' noise shares and the ledger's step (null: no DP). */
+  securePrivacy: SecureRoundPrivacy | null;
 }
 
 export interface CoordinatorOptions {
@@ -654,9 +664,9 @@ export class Coordinator extends EventEmitter {
       session: Uint8Array.from(Buffer.from(this.session, 'hex')),
       round: r.round,
       vectorLength: this.opts.experiment.modelSize,
-      ring: secureRing(settings, this.opts.shardRows),
-      graph: { sigma: 40, eta: 30, gamma: 0.05, delta: settings.dropoutFraction },
-      minMembers: Math.max(SECAGG.minMembers, this.config.quorum),
+      ring: r.securePrivacy?.ring ?? secureRing(settings, this.opts.shardRows),
+      graph: secureGraph(settings),
+      minMembers: secureMinMembers(this.config.quorum),
       members: [...r.selected],
       identityOf: (id) => this.clients.get(id)?.peer.identity?.publicKey,
       timers,
@@ -670,6 +680,7 @@ export class Coordinator extends EventEmitter {
       },
       onEnd: (outcome) => this.onSecureEnd(r, outcome),
       aggregator: r.aggregator,
+      ...(r.securePrivacy && { onRecovered: r.securePrivacy.onRecovered }),
     });
     r.secure = secure;
     return secure;
@@ -748,6 +759,23 @@ export class Coordinator extends EventEmitter {
       this.store.saveCheckpoint(() => this.checkpoint());
       return this.finish();
     }
+    // DP under secure aggregation: the members add the noise (planned here), the server none.
+    let securePrivacy: SecureRoundPrivacy | null = null;
+    if (this.privacy && this.config.secureAggregation) {
+      try {
+        securePrivacy = secureRoundPrivacy(this.privacy, selected.length, ids.length, {
+          dimension: this.opts.experiment.modelSize,
+          minMembers: secureMinMembers(this.config.quorum),
+          graph: secureGraph(this.config.secureAggregation),
+        });
+      } catch (e) {
+        if (!(e instanceof PrivacyError)) throw e;
+        this.log(`round ${round}: no private secure round can be planned: ${e.message}; the session stopped`);
+        this.config.rounds = this.completed;
+        this.store.saveCheckpoint(() => this.checkpoint());
+        return this.finish();
+      }
+    }
     const deadlineMs = Math.round(this.config.roundDeadlineSeconds * 1000);
     this.strategy.setPopulation?.(this.keyOf.size); // FedDyn's m: every client registered so far
     const r: OpenRound = {
@@ -759,7 +787,9 @@ export class Coordinator extends EventEmitter {
       opening: new Set(),
       crypto: null,
       failed: new Map(),
-      aggregator: beginRound(this.privacy, this.strategy, round, this.global, selected.length, ids.length),
+      aggregator: securePrivacy
+        ? this.strategy.begin(round, this.global)
+        : beginRound(this.privacy, this.strategy, round, this.global, selected.length, ids.length),
       startedAt: Date.now(),
       deadlineAt: Date.now() + deadlineMs,
       // A secure round closes itself phase by phase; this timer is only its backstop.
@@ -773,6 +803,7 @@ export class Coordinator extends EventEmitter {
       cryptoMs: 0,
       secure: null,
       secureFailure: null,
+      securePrivacy,
     };
     this.current = r;
     this.phase = 'training';
@@ -801,7 +832,7 @@ export class Coordinator extends EventEmitter {
           deadlineMs: Math.max(0, r.deadlineAt - Date.now()),
           fit: fitSettings,
           seal: crypto.seal,
-          ...(secure && { secagg: {} }),
+          ...(secure && { secagg: r.securePrivacy?.info ?? {} }),
           weights,
         });
         // The round frames go out first: a client runs SecAgg+ only for a round it has.

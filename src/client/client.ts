@@ -407,6 +407,7 @@ export class FederatedClient {
       session,
       round: msg.round,
       noiseVariance: msg.secagg?.noiseVariance,
+      noiseScale: msg.secagg?.noiseScale,
       send: (payload) => send({ type: 'secagg', round: msg.round, payload }),
       log: (line) => this.log(line),
     });

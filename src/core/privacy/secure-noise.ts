@@ -279,14 +279,17 @@ export interface NoiseRequestLike {
 /**
  * SecAggClient's `noise` hook for a member: its Skellam share over the d update coordinates (the weight
  * element, the last, gets none: the count of contributors is public in SecAgg anyway), with the planned
- * variance rescaled to the round's actual scale.
+ * variance rescaled to the round's actual scale (as is when the plan's scale is not given).
  */
 export function secureNoiseHook(
-  planned: { variance: number; scale: number },
+  planned: { variance: number; scale?: number | undefined },
   source: RandomSource,
 ): (request: NoiseRequestLike) => Int32Array {
   return (request) => {
-    const v = shareVarianceAt(planned.variance, planned.scale, request.scale);
+    const v =
+      planned.scale === undefined
+        ? planned.variance
+        : shareVarianceAt(planned.variance, planned.scale, request.scale);
     const out = new Int32Array(request.length);
     if (request.length > 1) out.set(integerNoiseShare(request.length - 1, v, source));
     return out;
