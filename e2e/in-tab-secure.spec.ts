@@ -1,0 +1,42 @@
+/**
+ * Secure aggregation in the in-tab federation (`/simulate?secagg=1`): the page as the aggregator runs every
+ * round through the round core's SecureRound with the real FederatedClients in Web Workers (SecAgg+ with
+ * ML-KEM-768 and ML-DSA-65 over their MessagePorts); the rounds aggregate the recovered sum of all clients.
+ * A strategy that compares single updates is refused before the run.
+ */
+import { expect, test } from '@playwright/test';
+
+interface SimJson {
+  state: string;
+  error: string | null;
+  configs: {
+    state: string;
+    rounds: { round: number; participants: number; outcome: string; macroF1: number | null }[];
+  }[];
+}
+
+test('a secure in-tab run aggregates the sum of every client in every round', async ({ page }) => {
+  test.setTimeout(220_000);
+  await page.goto(
+    '/simulate?clients=3&rounds=2&configs=fedavg:iid&model=small&train-rows=600&test-rows=200&secagg=1',
+  );
+  await expect(page.locator('#sim-errors')).toBeHidden();
+  await page.locator('#sim-run').click();
+  await expect(page.locator('#sim-results')).toHaveAttribute('data-state', /^(done|error|stopped)$/, {
+    timeout: 200_000,
+  });
+  const json = JSON.parse((await page.locator('#sim-json').textContent()) ?? '{}') as SimJson;
+  expect(json.error).toBeNull();
+  expect(json.state).toBe('done');
+  const [c] = json.configs;
+  expect(c!.rounds.map((r) => [r.round, r.participants, r.outcome])).toEqual([
+    [1, 3, 'aggregated'],
+    [2, 3, 'aggregated'],
+  ]);
+  for (const r of c!.rounds) expect(Number.isFinite(r.macroF1)).toBe(true);
+});
+
+test('secure aggregation refuses median before the run', async ({ page }) => {
+  await page.goto('/simulate?configs=median:iid&clients=3&secagg=1');
+  await expect(page.locator('#sim-errors')).toContainText('median compares single client updates');
+});
