@@ -1253,7 +1253,7 @@ export class Coordinator extends EventEmitter {
       refusals: { ...this.refusals },
       checkpoint: this.store.status(),
       privacy: this.privacy
-        ? privacyStatus(this.privacy)
+        ? privacyStatus(this.privacy, this.config.secureAggregation !== null)
         : { ...NO_PRIVACY, secureAggregation: this.config.secureAggregation !== null },
       secureAggregation: {
         enabled: this.config.secureAggregation !== null,
@@ -1295,9 +1295,15 @@ export function sameSecret(given: string, expected: string): boolean {
 const NO_PRIVACY = { secureAggregation: false, epsilon: null, delta: null } as const;
 
 /** The ledger's status for JSON: an infinite ε (no noise) is null, "no finite guarantee". */
-function privacyStatus(p: PrivacyLedger) {
+/** The ledger's status; under secure aggregation the clients add the noise (Skellam shares) from round 1. */
+function privacyStatus(p: PrivacyLedger, secure: boolean) {
   const s = p.status();
-  return { ...s, epsilon: finiteOrNull(s.epsilon) };
+  return {
+    ...s,
+    epsilon: finiteOrNull(s.epsilon),
+    secureAggregation: secure,
+    mechanism: secure ? ('skellam' as const) : ('gaussian' as const),
+  };
 }
 
 const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : '–');
