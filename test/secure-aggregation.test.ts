@@ -323,6 +323,11 @@ describe('secure aggregation in real rounds', () => {
       expect(status.refusals['wrong-context']).toBeGreaterThanOrEqual(1);
       expect(status.refusals['secagg-malformed']).toBe(1);
       expect(status.secureAggregation.phase).toBe('advertise');
+      // The admin cannot switch a secure experiment to a strategy that needs single updates.
+      expect(() => t!.agg.coordinator.reconfigure({ strategy: 'krum' })).toThrow(
+        /cannot run with secureAggregation: krum compares single client updates/,
+      );
+      expect(t.agg.coordinator.status(null).strategy).toBe('fedavg');
     },
   );
 });

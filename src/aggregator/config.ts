@@ -15,8 +15,12 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { HOSTILE, LIMITS, PROTOCOL, SECAGG } from '../core/limits.ts';
 import { PRIVACY_KEY_BOUNDS as PK, privateStrategyProblem } from '../core/privacy/ledger.ts';
+import {
+  SECURE_AGGREGATION_DEFAULTS,
+  type SecureAggregationSettings,
+  secureStrategyProblem,
+} from '../core/round/secure-round.ts';
 import { GRAPH_PARAM_BOUNDS } from '../core/secagg/graph.ts';
-import { secAggRefusal } from '../core/secagg/strategies.ts';
 import { STRATEGY_NAMES, type StrategyName, type StrategyParams } from '../core/strategies/index.ts';
 import { KEM_SUITES, type KemSuite } from '../crypto/suites.ts';
 import { DATASET_IDS, type DatasetId, type LabelLevel } from '../data/schema.ts';
@@ -67,19 +71,8 @@ export interface ExperimentConfig {
   secureAggregation: SecureAggregationSettings | null;
 }
 
-/** The settings of secure aggregation (the `secureAggregation` key; `true` = these defaults). */
-export interface SecureAggregationSettings {
-  /** C: every element of an update (a delta) is clipped to [−C, C] before it is quantized into the ring. */
-  clip: number;
-  /** δ: the largest share of a round's members that may drop out while the sum stays exact (graph degree). */
-  dropoutFraction: number;
-}
-
-export const SECURE_AGGREGATION_DEFAULTS: Readonly<SecureAggregationSettings> = Object.freeze({
-  clip: 1,
-  /** 0.2: up to 10 members the graph is complete (any n − t may drop); 100 members get k = 58. */
-  dropoutFraction: 0.2,
-});
+/** The settings of secure aggregation (the `secureAggregation` key; `true` = the round core's defaults). */
+export type { SecureAggregationSettings };
 
 export const EMBEDDED_SAMPLE = resolve(
   fileURLToPath(new URL('../../public/data/ton_iot_network.sample.csv.gz', import.meta.url)),
@@ -519,14 +512,8 @@ function privacyProblems(c: ExperimentConfig): ConfigProblem[] {
 function secureAggregationProblems(c: ExperimentConfig): ConfigProblem[] {
   if (!c.secureAggregation) return [];
   const out: ConfigProblem[] = [];
-  const refusal = secAggRefusal(c.strategy);
+  const refusal = secureStrategyProblem(c.strategy);
   if (refusal) out.push({ path: ['strategy'], message: `cannot run with secureAggregation: ${refusal}` });
-  else if (c.strategy === 'feddyn') {
-    out.push({
-      path: ['strategy'],
-      message: '(feddyn) cannot run with secureAggregation yet: its unweighted sum is not wired',
-    });
-  }
   if (c.clientsPerRound.max < SECAGG.minMembers) {
     out.push({
       path: ['clientsPerRound', 'max'],

@@ -54,10 +54,11 @@ import {
 import {
   SecureRound,
   type SecureRoundOutcome,
+  secureGraph,
   secureRoundDeadlines,
   secureRoundLongestMs,
+  secureStrategyProblem,
 } from '../core/round/secure-round.ts';
-import { secAggRefusal } from '../core/secagg/strategies.ts';
 import {
   createStrategy,
   type RoundAggregator,
@@ -71,7 +72,6 @@ import { ConfigError, type ExperimentConfig } from './config.ts';
 import { type Bindings, DurableStore, idsToPrune } from './durable-store.ts';
 import {
   type SecureRoundReport,
-  secureGraph,
   secureMinMembers,
   secureRing,
   secureRoundReport,
@@ -1116,7 +1116,9 @@ export class Coordinator extends EventEmitter {
     change: Partial<Pick<ExperimentConfig, 'rounds' | 'clientsPerRound' | 'strategy' | 'strategyParams'>>,
   ): void {
     const refusal =
-      change.strategy !== undefined && this.config.secureAggregation ? secAggRefusal(change.strategy) : null;
+      change.strategy !== undefined && this.config.secureAggregation
+        ? secureStrategyProblem(change.strategy)
+        : null;
     if (refusal) {
       throw new ConfigError(`config: "strategy" cannot run with secureAggregation: ${refusal}`, [
         { path: ['strategy'], message: refusal },

@@ -6,7 +6,6 @@
  */
 import { PROTOCOL, SECAGG } from '../core/limits.ts';
 import type { SecureRound, SecureRoundOutcome } from '../core/round/secure-round.ts';
-import type { GraphParams } from '../core/secagg/graph.ts';
 import type { RingParams } from '../core/secagg/ring.ts';
 import type { SecureAggregationSettings } from './config.ts';
 
@@ -18,11 +17,6 @@ import type { SecureAggregationSettings } from './config.ts';
 export function secureRing(settings: SecureAggregationSettings, shardRows?: readonly number[]): RingParams {
   const largest = shardRows?.length ? Math.max(...shardRows) : 0;
   return { clip: settings.clip, maxWeight: largest > 0 ? largest : PROTOCOL.maxSamplesPerClient };
-}
-
-/** The neighbour graph's security parameters: σ = 40, η = 30, γ = 5 %, and the experiment's dropout share. */
-export function secureGraph(settings: SecureAggregationSettings): GraphParams {
-  return { sigma: 40, eta: 30, gamma: 0.05, delta: settings.dropoutFraction };
 }
 
 /** The fewest members a secure round goes on with after the advertisements: SecAgg's floor or the quorum. */

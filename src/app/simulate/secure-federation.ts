@@ -8,6 +8,7 @@
  * that a read left waiting at the end of one round never swallows the first frame of the next.
  */
 import type { ServerConnection } from '../../core/channel.ts';
+import { SECAGG } from '../../core/limits.ts';
 import {
   type ClientMessage,
   decodeClientFrame,
@@ -15,34 +16,33 @@ import {
   ProtocolError,
   type ServerMessage,
 } from '../../core/protocol.ts';
-import { SecureRound, secureRoundDeadlines } from '../../core/round/secure-round.ts';
+import {
+  SECURE_AGGREGATION_DEFAULTS,
+  type SecureAggregationSettings,
+  SecureRound,
+  secureGraph,
+  secureRoundDeadlines,
+  secureStrategyProblem,
+} from '../../core/round/secure-round.ts';
 import { SecAggError } from '../../core/secagg/errors.ts';
-import { secAggRefusal } from '../../core/secagg/strategies.ts';
 import type { RoundAggregator, StrategyName } from '../../core/strategies/strategy.ts';
 import { fromHex } from '../../crypto/bytes.ts';
 import { type PortPeer, StoppedError } from './port-socket.ts';
 import type { Refusal } from './results.ts';
 
-/** The in-tab federation's secure aggregation: clip bound C and the share δ of members that may drop. */
-export interface SecureSettings {
-  clip: number;
-  dropoutFraction: number;
-}
+/** The in-tab federation's secure aggregation: the round core's settings (clip bound C, dropout share δ). */
+export type SecureSettings = SecureAggregationSettings;
 
-/** The defaults of the aggregator's `secureAggregation: true` (src/aggregator/config.ts). */
-export const IN_TAB_SECURE_DEFAULTS: Readonly<SecureSettings> = Object.freeze({
-  clip: 1,
-  dropoutFraction: 0.2,
-});
+/** The defaults of the aggregator's `secureAggregation: true`. */
+export const IN_TAB_SECURE_DEFAULTS: Readonly<SecureSettings> = SECURE_AGGREGATION_DEFAULTS;
 
-/** Fewest clients a secure in-tab round can run with (SECAGG.minMembers). */
-export const SECURE_MIN_CLIENTS = 3;
+/** Fewest clients a secure in-tab round can run with. */
+export const SECURE_MIN_CLIENTS = SECAGG.minMembers;
 
 /** Why `strategy` (or this many clients) cannot run under secure aggregation; null when it can. */
 export function secureProblem(strategy: StrategyName, clients: number): string | null {
-  const refusal = secAggRefusal(strategy);
+  const refusal = secureStrategyProblem(strategy);
   if (refusal) return `secure aggregation: ${refusal}`;
-  if (strategy === 'feddyn') return 'secure aggregation: feddyn (an unweighted sum) is not wired yet';
   if (clients < SECURE_MIN_CLIENTS) {
     return `secure aggregation: needs at least ${SECURE_MIN_CLIENTS} clients, got ${clients}`;
   }
@@ -138,7 +138,7 @@ export async function runSecureRound(run: SecureRoundRun): Promise<SecureRoundEn
     round: run.round,
     vectorLength: run.modelSize,
     ring: { clip: run.settings.clip, maxWeight: run.maxWeight },
-    graph: { sigma: 40, eta: 30, gamma: 0.05, delta: run.settings.dropoutFraction },
+    graph: secureGraph(run.settings),
     minMembers: SECURE_MIN_CLIENTS,
     members: run.clients.map((c) => c.id),
     identityOf: (id) => byId.get(id)?.conn.peerIdentity,

@@ -331,8 +331,8 @@ describe('SecureRound', () => {
       const plain = createStrategy(name);
       const secure = createStrategy(name);
       // Two rounds, so that server state (momentum, moments) carries the sum too.
-      let gPlain = global;
-      let gSecure = global;
+      let gPlain: Float32Array = global;
+      let gSecure: Float32Array = global;
       for (let round = 1; round <= 2; round++) {
         const a = plain.begin(round, gPlain);
         for (const m of members) a.add({ clientId: m.clientId, delta: m.update, numSamples: m.numSamples });

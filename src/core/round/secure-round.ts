@@ -18,11 +18,41 @@
 import { SECAGG } from '../limits.ts';
 import type { RefusalReason } from '../protocol.ts';
 import { SecAggError, type SecAggRefusal } from '../secagg/errors.ts';
-import type { GraphParams } from '../secagg/graph.ts';
+import { DEFAULT_GRAPH_PARAMS, type GraphParams } from '../secagg/graph.ts';
 import { type ClientMessage, decodeMessage, encodeMessage } from '../secagg/messages.ts';
 import type { RingParams } from '../secagg/ring.ts';
 import { type SecAggResult, SecAggServer, type ServerPhase } from '../secagg/server.ts';
-import { type RoundAggregator, StrategyError } from '../strategies/strategy.ts';
+import { secAggRefusal } from '../secagg/strategies.ts';
+import { type RoundAggregator, StrategyError, type StrategyName } from '../strategies/strategy.ts';
+
+/** What an experiment chooses of secure aggregation (the aggregator's `secureAggregation` key, the in-tab option). */
+export interface SecureAggregationSettings {
+  /** C: every element of an update (a delta) is clipped to [−C, C] before it is quantized into the ring. */
+  clip: number;
+  /** δ: the largest share of a round's members that may drop out while the sum stays exact (graph degree). */
+  dropoutFraction: number;
+}
+
+export const SECURE_AGGREGATION_DEFAULTS: Readonly<SecureAggregationSettings> = Object.freeze({
+  clip: 1,
+  /** 0.2: up to 10 members the graph is complete (any n − t may drop); 100 members get k = 58. */
+  dropoutFraction: 0.2,
+});
+
+/** The neighbour graph's parameters for `settings`: σ, η, γ the defaults (graph.ts), δ = dropoutFraction. */
+export function secureGraph(settings: SecureAggregationSettings): GraphParams {
+  return { ...DEFAULT_GRAPH_PARAMS, delta: settings.dropoutFraction };
+}
+
+/** Why `strategy` cannot run under secure aggregation (one sentence), or null when it can. */
+export function secureStrategyProblem(strategy: StrategyName): string | null {
+  return (
+    secAggRefusal(strategy) ??
+    (strategy === 'feddyn'
+      ? 'feddyn averages deltas unweighted over the participants; that sum is not wired under secure aggregation yet'
+      : null)
+  );
+}
 
 /** Timers, injected (Node's and the browser's `setTimeout` fit; tests pass a fake clock). */
 export interface RoundTimers {
@@ -259,8 +289,11 @@ export class SecureRound {
     try {
       outgoing = this.server.advance();
     } catch (e) {
+      // The round ends either way (never left hanging); a fault that is not a refusal is then rethrown.
+      const reason = e instanceof SecAggError ? e.reason : 'bad-share';
+      this.end({ ok: false, phase, reason, message: e instanceof Error ? e.message : String(e) });
       if (!(e instanceof SecAggError)) throw e;
-      return this.end({ ok: false, phase, reason: e.reason, message: e.message });
+      return;
     }
     for (const o of outgoing) if (!this.gone.has(o.to)) this.options.send(o.to, encodeMessage(o.message));
     if (this.server.phase === 'done') {
@@ -269,8 +302,14 @@ export class SecureRound {
         this.options.onRecovered?.(result);
         addRecoveredSum(this.options.aggregator, result);
       } catch (e) {
+        this.end({
+          ok: false,
+          phase: 'unmask',
+          reason: 'aggregation',
+          message: e instanceof Error ? e.message : String(e),
+        });
         if (!(e instanceof StrategyError)) throw e;
-        return this.end({ ok: false, phase: 'unmask', reason: 'aggregation', message: e.message });
+        return;
       }
       return this.end({ ok: true, result });
     }
