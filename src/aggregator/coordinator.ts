@@ -70,12 +70,7 @@ import {
 import type { Checkpoint, RoundRecord } from './checkpoint.ts';
 import { ConfigError, type ExperimentConfig } from './config.ts';
 import { type Bindings, DurableStore, idsToPrune } from './durable-store.ts';
-import {
-  type SecureRoundReport,
-  secureMinMembers,
-  secureRing,
-  secureRoundReport,
-} from './secure-status.ts';
+import { type SecureRoundReport, secureMinMembers, secureRing, secureRoundReport } from './secure-status.ts';
 import { archiveSession } from './session-archive.ts';
 import { boundList, boundRound, listedClients } from './status-lists.ts';
 
