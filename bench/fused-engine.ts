@@ -4,8 +4,12 @@
  * the median samples/s of each and the median of the per-round ratios (each ratio taken between runs
  * seconds apart, so a load change between rounds cancels). Same measurements as `pqfed bench`
  * (src/bench/training.ts). Prints one JSON object.
- * Run: `npx tsx bench/fused-engine.ts [--batches 64,256] [--seconds 4] [--rounds 5] [--profile]`.
- * `--profile` adds the fused engine's time per section at the largest batch (FusedEngine.profile()).
+ * Run: `npx tsx bench/fused-engine.ts [--batches 64,256] [--seconds 4] [--rounds 5] [--threads W]
+ * [--fused-only] [--profile]`.
+ * `--threads W` adds the fused engine's data-parallel step on W threads (src/engine/threads.ts) to every
+ * round, with the median of the per-round ratios fused×W ÷ fused; `--fused-only` skips tfjs and PyTorch
+ * (for that comparison alone). `--profile` adds the fused engine's time per section at the largest batch
+ * (FusedEngine.profile()).
  */
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -27,11 +31,15 @@ const { values } = parseArgs({
     seconds: { type: 'string' },
     rounds: { type: 'string' },
     profile: { type: 'boolean' },
+    threads: { type: 'string' },
+    'fused-only': { type: 'boolean' },
   },
 });
 const batches = (values.batches ?? '64,256').split(',').map(Number);
 const seconds = Number(values.seconds ?? 4);
 const rounds = Number(values.rounds ?? 5);
+const threads = Number(values.threads ?? 1);
+const fusedOnly = values['fused-only'] === true;
 const say = (line: string) => process.stderr.write(`${line}\n`);
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -40,14 +48,18 @@ const median = (xs: number[]) => {
 };
 
 const model = await trainingModel();
-const found = await findTorchPython();
+const found = fusedOnly ? { python: null, why: '--fused-only' } : await findTorchPython();
 if (found.python === null) say(`no PyTorch reference: ${found.why}`);
-type Row = { wasm: number; fused: number; torch: number | null };
+type Row = { wasm: number | null; fused: number; threaded: number | null; torch: number | null };
 const runs = new Map<number, Row[]>(batches.map((b) => [b, []]));
 for (let r = 0; r < rounds; r++) {
   for (const batch of batches) {
-    const [wasm] = await measureBackend('wasm', [batch], { seconds, warmup: 2, minSteps: 3 });
+    const [wasm] = fusedOnly
+      ? [null]
+      : await measureBackend('wasm', [batch], { seconds, warmup: 2, minSteps: 3 });
     const [fused] = await measureEngine([batch], { seconds, warmup: 2, minSteps: 3 });
+    const [threaded] =
+      threads > 1 ? await measureEngine([batch], { seconds, warmup: 2, minSteps: 3 }, threads) : [null];
     let torch: number | null = null;
     if (found.python) {
       try {
@@ -64,10 +76,16 @@ for (let r = 0; r < rounds; r++) {
         say(`PyTorch: ${(e as Error).message}`);
       }
     }
-    const row = { wasm: wasm!.samplesPerSec, fused: fused!.samplesPerSec, torch };
+    const row = {
+      wasm: wasm?.samplesPerSec ?? null,
+      fused: fused!.samplesPerSec,
+      threaded: threaded?.samplesPerSec ?? null,
+      torch,
+    };
     runs.get(batch)!.push(row);
     say(
-      `round ${r + 1}/${rounds} batch ${batch}: tfjs wasm ${row.wasm.toFixed(0)}, fused ${row.fused.toFixed(0)}` +
+      `round ${r + 1}/${rounds} batch ${batch}: ${row.wasm ? `tfjs wasm ${row.wasm.toFixed(0)}, ` : ''}fused ${row.fused.toFixed(0)}` +
+        `${row.threaded ? `, fused×${threads} ${row.threaded.toFixed(0)}` : ''}` +
         `${torch ? `, PyTorch ${torch.toFixed(0)}` : ''} samples/s`,
     );
   }
@@ -111,15 +129,26 @@ process.stdout.write(
     rounds,
     secondsPerRun: seconds,
     threads: 1,
+    ...(threads > 1 && { dataParallelThreads: threads }),
     byBatch: batches.map((batch) => {
       const rows = runs.get(batch)!;
-      const torch = rows.filter((r) => r.torch !== null) as { wasm: number; fused: number; torch: number }[];
+      const torch = rows.filter((r) => r.torch !== null && r.wasm !== null) as {
+        wasm: number;
+        fused: number;
+        torch: number;
+      }[];
+      const wasm = rows.filter((r) => r.wasm !== null) as { wasm: number; fused: number }[];
+      const threaded = rows.filter((r) => r.threaded !== null) as { fused: number; threaded: number }[];
       return {
         batch,
-        tfjsWasm: Math.round(median(rows.map((r) => r.wasm))),
+        tfjsWasm: wasm.length ? Math.round(median(wasm.map((r) => r.wasm))) : null,
         fused: Math.round(median(rows.map((r) => r.fused))),
+        ...(threaded.length && {
+          [`fusedX${threads}`]: Math.round(median(threaded.map((r) => r.threaded))),
+          [`fusedX${threads}OverFused`]: r3(median(threaded.map((r) => r.threaded / r.fused))),
+        }),
         pytorch: torch.length ? Math.round(median(torch.map((r) => r.torch))) : null,
-        fusedOverWasm: r3(median(rows.map((r) => r.fused / r.wasm))),
+        fusedOverWasm: wasm.length ? r3(median(wasm.map((r) => r.fused / r.wasm))) : null,
         fusedOverPytorch: torch.length ? r3(median(torch.map((r) => r.fused / r.torch))) : null,
         wasmOverPytorch: torch.length ? r3(median(torch.map((r) => r.wasm / r.torch))) : null,
       };

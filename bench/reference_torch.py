@@ -10,7 +10,9 @@ Inputs are random tensors of the model's shape: `--config` takes the tfjs ModelC
 ({"numNumeric", "catVocab", "numClasses", "dModel", "heads", "ffDim", "convLayers", "mosWeight"}; `pqfed
 bench` passes the one it trains); without it, the TON_IoT shape (8 numeric, 22 categorical features, 10
 classes). Prints one JSON object: {"framework", "threads", "params", "results": [{"batch", "samplesPerSec"}]}.
+`--device cuda` runs it on the GPU (bench/gpu/device.sh), draining the queue every 10 steps and at the end.
 Usage: python3 bench/reference_torch.py [--batches 64,256] [--seconds 10] [--threads N] [--config JSON]
+       [--device cpu|cuda]
 """
 import argparse
 import json
@@ -56,6 +58,7 @@ def main():
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--config", default="")
+    p.add_argument("--device", default="cpu")
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -73,12 +76,14 @@ def main():
     params = sum(p.numel() for p in make_model().parameters())
     results = []
     for b in [int(x) for x in args.batches.split(",")]:
-        model = make_model()
+        dev = torch.device(args.device)
+        sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
+        model = make_model().to(dev)
         opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-        x_num = torch.randn(b, n_num)
-        x_cat = torch.stack([torch.randint(0, v, (b,)) for v in cat_vocab], 1)
-        y = torch.randint(0, n_classes, (b,))
-        mos = torch.full((b,), 3.0)
+        x_num = torch.randn(b, n_num).to(dev)
+        x_cat = torch.stack([torch.randint(0, v, (b,)) for v in cat_vocab], 1).to(dev)
+        y = torch.randint(0, n_classes, (b,)).to(dev)
+        mos = torch.full((b,), 3.0).to(dev)
 
         def step():
             opt.zero_grad()
@@ -89,12 +94,16 @@ def main():
 
         for _ in range(5):
             step()
+        sync()
         n, t0 = 0, time.perf_counter()
         while time.perf_counter() - t0 < args.seconds:
-            step()
-            n += 1
+            for _ in range(10 if dev.type == "cuda" else 1):
+                step()
+                n += 1
+            sync()
         results.append({"batch": b, "samplesPerSec": n * b / (time.perf_counter() - t0)})
-    print(json.dumps({"framework": f"pytorch {torch.__version__} eager cpu", "threads": torch.get_num_threads(),
+    where = torch.cuda.get_device_name(0) if args.device == "cuda" else "cpu"
+    print(json.dumps({"framework": f"pytorch {torch.__version__} eager {where}", "threads": torch.get_num_threads(),
                       "params": params, "results": results}))
 
 

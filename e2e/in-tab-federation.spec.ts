@@ -28,6 +28,9 @@ interface SimJson {
   rounds: number;
   workers: number;
   backend: string | null;
+  engine: string | null;
+  engineDevice: string | null;
+  engineFallback: string | null;
   majorityBaseline: { class: string; accuracy: number; macroF1: number } | null;
   classes: string[];
   configs: {
@@ -89,6 +92,11 @@ test('4 virtual clients × 3 rounds, two configurations, every update verified, 
   expect(json.clients).toBe(4);
   expect(json.rounds).toBe(3);
   expect(json.backend).toBe('wasm');
+  // The clients train on the fused WASM engine (auto on the WASM backend), as a tab does; the page says so.
+  expect([json.engine, json.engineDevice, json.engineFallback]).toEqual(['fused-wasm', 'WASM SIMD', null]);
+  await expect(page.locator('#sim-meta')).toContainText(
+    'training engine × device: fused WASM engine × WASM SIMD',
+  );
   expect(json.workers).toBeGreaterThanOrEqual(1);
   expect(json.workers).toBeLessThanOrEqual(4);
   expect(json.configs.map((c) => [c.strategy, c.alpha])).toEqual([
@@ -161,11 +169,17 @@ test('4 virtual clients × 3 rounds, two configurations, every update verified, 
   expect(violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([]);
 });
 
-test('the aggregator refuses a tampered envelope: that round aggregates 3 of 4', async ({ page }) => {
+test('the aggregator refuses a tampered envelope: that round aggregates 3 of 4 (engine=tfjs)', async ({
+  page,
+}) => {
   test.setTimeout(200_000);
   const seen = watchNetwork(page);
-  await page.goto(`/simulate?clients=4&rounds=3&configs=fedavg:0.5&${SMALL}&tamper=1&run=1`);
+  await page.goto(`/simulate?clients=4&rounds=3&configs=fedavg:0.5&${SMALL}&tamper=1&engine=tfjs&run=1`);
   const json = await finished(page);
+  // `engine=tfjs` is honoured as on the client page: the clients train with tfjs on the WASM backend.
+  expect([json.engine, json.engineDevice, json.engineFallback]).toEqual(['tfjs', 'wasm', null]);
+  await expect(page.locator('#sim-engine')).toHaveValue('tfjs');
+  await expect(page.locator('#sim-meta')).toContainText('training engine × device: tfjs × wasm');
   const [c] = json.configs;
   expect(c!.rounds.map((r) => r.participants)).toEqual([4, 3, 4]);
   expect(c!.rounds[1]!.refused).toHaveLength(1);
@@ -217,6 +231,8 @@ test('once visited, /simulate runs a federation offline with its server stopped'
       [2, 2, 'aggregated'],
     ]);
     expect(json.verifiedUpdates).toBe(4);
+    // The engine's module came from the offline cache: the fused engine trained, nothing fell back.
+    expect([json.engine, json.engineFallback]).toEqual(['fused-wasm', null]);
   } finally {
     await context.setOffline(false);
     await server?.stop();

@@ -4,8 +4,10 @@
  *   the aggregator (grouped split, preprocessor fitted on the training rows, capped rows, seeded shards:
  *   src/data/experiment-core.ts) and evaluates each new global model on the held-out rows;
  * - clients: hosts virtual clients, each the real `FederatedClient` (src/client/client.ts) with its own
- *   ML-DSA-65 key (made here, never leaving this worker), its shard and a tfjs `ModelTrainer`, talking to the
- *   page's aggregator over a MessagePort (src/app/simulate/port-socket.ts) instead of a WebSocket.
+ *   ML-DSA-65 key (made here, never leaving this worker), its shard and a `ModelTrainer` on the engine the
+ *   page's choice resolves to here (`useEngine`: by default the fused WASM engine on the WASM and CPU
+ *   backends, tfjs when it cannot load, as in a tab), talking to the page's aggregator over a MessagePort
+ *   (src/app/simulate/port-socket.ts) instead of a WebSocket.
  *
  * The WASM binaries are bundled by Vite (`?url`) and their paths are set before any backend initialises.
  */
@@ -32,6 +34,8 @@ import type { EncodedData, Preprocessor } from '../src/data/features.ts';
 import { type FlowTable, importCsv } from '../src/data/import.ts';
 import type { DatasetId } from '../src/data/schema.ts';
 import type { Partition } from '../src/data/shard.ts';
+import { type Engine, type EngineChoice, reportedBackend } from '../src/engine/choice.ts';
+import { type EngineInUse, engineInUse, trainingEngineFor } from '../src/engine/engine-in-use.ts';
 import { type BackendName, type BackendReport, useBackend } from '../src/model/backend.ts';
 import { modelConfigFor } from '../src/model/centralized.ts';
 import { evaluate } from '../src/model/evaluate.ts';
@@ -81,6 +85,10 @@ export interface ClientSettings {
 const EVAL_BATCH = 256;
 
 let backend: BackendReport | undefined;
+/** The engine this worker's clients train on (`useEngine`; tfjs until then). */
+let engine: Engine = 'tfjs';
+/** Why a client's fused WebGPU engine fell back to tfjs when it was made (the first reason). */
+let engineFallback: string | undefined;
 let table: FlowTable | undefined;
 let prepared: (EncodedExperiment & { model: ModelConfig }) | undefined;
 let evaluator: MultiTaskModel | undefined;
@@ -102,6 +110,23 @@ const api = {
     if (name === 'wasm' && threads !== undefined && !backend) setThreadsCount(threads);
     backend = await useBackend(name);
     return backend;
+  },
+
+  /**
+   * The engine this worker's clients train on for `choice` on the chosen backend (checked here: the fused
+   * WASM module compiled in this worker), its device, and why tfjs when a fused engine cannot run.
+   */
+  async useEngine(choice: EngineChoice): Promise<EngineInUse> {
+    if (!backend) throw new Error('choose a backend first');
+    const used = await engineInUse(choice, backend.name, backend.adapter);
+    engine = used.engine;
+    engineFallback = undefined;
+    return used;
+  },
+
+  /** Why a fused WebGPU engine chosen by `useEngine` fell back to tfjs when a client made it, or null. */
+  engineFallback(): string | null {
+    return engineFallback ?? null;
   },
 
   /** Fetches the same-origin sample and imports it here (dedup, identifiers dropped), with progress. */
@@ -183,7 +208,14 @@ const api = {
       identity = generateIdentity();
       identities.set(index, identity);
     }
-    const trainer = new ModelTrainer(o.shard, backend.name);
+    const trainer = new ModelTrainer(
+      o.shard,
+      reportedBackend(engine, backend.name),
+      undefined,
+      trainingEngineFor(engine, (why) => {
+        engineFallback ??= why;
+      }),
+    );
     const client: FederatedClient = new FederatedClient({
       url: `in-tab://${o.name}`,
       name: o.name,

@@ -26,7 +26,14 @@ import { type ImportReport, importCsv } from '../src/data/import.ts';
 import type { DatasetId } from '../src/data/schema.ts';
 import { SYNTHETIC_NOTICE } from '../src/data/synthetic.ts';
 import { type Engine, type EngineChoice, engineDevice, resolveEngine } from '../src/engine/choice.ts';
+import { type EngineInUse, engineInUse } from '../src/engine/engine-in-use.ts';
 import { fusedWasmUnavailable } from '../src/engine/step-engine.ts';
+import { threadsUnavailable } from '../src/engine/threads.ts';
+import {
+  checkThreadedEngine,
+  type ThreadsCheck,
+  type ThreadsCheckOptions,
+} from '../src/engine/threads-check.ts';
 import { trainFused as trainFusedWasm } from '../src/engine/train-fused.ts';
 import { openFusedEngine, trainFusedSteps } from '../src/engine/webgpu/train.ts';
 import {
@@ -84,12 +91,7 @@ export interface DemoOptions {
   engine?: EngineChoice;
 }
 
-/** The engine a choice trains on here, on which device, and why tfjs when a fused engine cannot run. */
-export interface EngineInUse {
-  engine: Engine;
-  device: string;
-  fallback?: string;
-}
+export type { EngineInUse };
 
 export interface DemoProgress {
   step: number;
@@ -226,9 +228,13 @@ const api = {
     return measureFusedTraining(opts, onProgress);
   },
 
-  /** Why the fused WASM engine cannot run in this worker (its module compiled here), or null. */
-  fusedWasmUnavailable(): Promise<string | null> {
-    return fusedWasmUnavailable();
+  /**
+   * Why the fused WASM engine cannot run in this worker (its module compiled here), or, with `threads` > 1,
+   * its data-parallel step (no SharedArrayBuffer: the page is not cross-origin isolated); null when it can.
+   */
+  async fusedWasmUnavailable(threads = 1): Promise<string | null> {
+    const why = await fusedWasmUnavailable();
+    return why ?? (threads > 1 ? threadsUnavailable() : null);
   },
 
   /** Benchmark view: ML-KEM-768 / X-Wing encapsulations, ML-DSA-65 signatures and AES-256-GCM speed. */
@@ -246,7 +252,7 @@ const api = {
     const config = modelConfigFor(pre);
     const weights = initWeights(config, opts.seed).weights;
     const model = new MultiTaskModel(config, weights);
-    const want = resolveEngine(opts.engine ?? 'auto', tf.getBackend());
+    const want = resolveEngine(opts.engine ?? 'auto', tf.getBackend(), current?.adapter);
     const fused =
       want === 'fused-webgpu' ? await openFusedEngine(config, weights, opts.batchSize) : undefined;
     const engine = fused && 'engine' in fused ? fused.engine : undefined;
@@ -293,13 +299,12 @@ const api = {
    */
   async engineInUse(choice: EngineChoice): Promise<EngineInUse> {
     await ensureBackend();
-    const backend = tf.getBackend();
-    const want = resolveEngine(choice, backend);
-    if (want === 'fused-wasm') {
-      const why = await fusedWasmUnavailable();
-      if (why) return { engine: 'tfjs', device: backend, fallback: why };
-    }
-    return { engine: want, device: engineDevice(want, backend) };
+    return engineInUse(choice, tf.getBackend(), current?.adapter);
+  },
+
+  /** The threaded fused engine against the single-thread one, here (src/engine/threads-check.ts). */
+  fusedThreadsCheck(opts: ThreadsCheckOptions): Promise<ThreadsCheck> {
+    return checkThreadedEngine(opts);
   },
 
   /** Stops the running demo at its next step. */
@@ -324,7 +329,7 @@ const api = {
     if (federated) throw new Error('join: this tab has already joined; leave first');
     await ensureBackend();
     try {
-      await runClient(await store(), opts, tf.getBackend(), onStatus, (c) => {
+      await runClient(await store(), opts, tf.getBackend(), current?.adapter, onStatus, (c) => {
         federated = c;
       });
     } finally {

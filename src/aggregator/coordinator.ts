@@ -674,6 +674,11 @@ export class Coordinator extends EventEmitter {
         });
       },
       onEnd: (outcome) => this.onSecureEnd(r, outcome),
+      onInput: (id) => {
+        const c = this.clients.get(id);
+        if (c) c.state = 'submitted';
+        this.emit('update', { clientId: id, round: r.round });
+      },
       aggregator: r.aggregator,
       ...(r.securePrivacy && { onRecovered: r.securePrivacy.onRecovered }),
     });
@@ -1143,10 +1148,12 @@ export class Coordinator extends EventEmitter {
     if (this.evaluating) throw new SessionBusyError('a round is being evaluated; try again in a few seconds');
     const previous = this.session;
     if (this.current) {
-      clearTimeout(this.current.timer);
-      this.current.crypto?.close();
-      this.current.secure?.abort('a new session started');
+      const r = this.current;
+      clearTimeout(r.timer);
+      r.crypto?.close();
+      // Not the open round any more before its secure part ends: that end closes nothing.
       this.current = null;
+      r.secure?.abort('a new session started');
     }
     const archived = this.opts.dataDir
       ? archiveSession(this.opts.dataDir, {
@@ -1189,9 +1196,10 @@ export class Coordinator extends EventEmitter {
   close(): void {
     this.closed = true;
     this.store.close();
-    if (this.current) clearTimeout(this.current.timer);
-    this.current?.secure?.abort('the aggregator closed');
+    const r = this.current;
+    if (r) clearTimeout(r.timer);
     this.current = null;
+    r?.secure?.abort('the aggregator closed');
   }
 
   /** Resolves when no round evaluation is running. */

@@ -12,6 +12,7 @@ import { proxy } from 'comlink';
 import type { DemoProgress, LossTraceOptions } from '../../workers/trainer.worker.ts';
 import { SYNTHETIC_NOTICE } from '../data/synthetic.ts';
 import { ENGINE_LABEL, type Engine, isEngineChoice } from '../engine/choice.ts';
+import type { ThreadsCheckOptions } from '../engine/threads-check.ts';
 import type { BackendName, BackendReport } from '../model/backend.ts';
 import type { BenchmarkOptions } from '../model/throughput.ts';
 import { mountClassView } from './class-view.ts';
@@ -193,6 +194,15 @@ const hook = {
     try {
       const { report, skipped } = await t.api.useBackend(backend);
       return { report, skipped, trace: await t.api.lossTrace(opts) };
+    } finally {
+      t.terminate();
+    }
+  },
+  /** The fused engine's data-parallel step against its single-thread step, in a fresh worker. */
+  async fusedThreadsCheck(opts: ThreadsCheckOptions) {
+    const t = createTrainer();
+    try {
+      return await t.api.fusedThreadsCheck(opts);
     } finally {
       t.terminate();
     }

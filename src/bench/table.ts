@@ -19,7 +19,7 @@ export interface BenchReport {
   /** Extra: wall seconds of the whole run. */
   seconds: number;
   training: {
-    /** A tfjs backend, or `fused` (the fused WASM engine, extra). */
+    /** A tfjs backend, or `fused` (the fused WASM engine, extra; `threads` > 1: the data-parallel step). */
     backend: string;
     batch: number;
     samplesPerSec: number;
@@ -93,7 +93,10 @@ const bytes = (x: number) => `${num(x)} B`;
 const ms = (x: number | undefined) => (x === undefined ? '–' : `${num(x)} ms`);
 
 function backendName(t: BenchReport['training'][number]): string {
-  if (t.backend === 'fused') return 'fused engine (WASM SIMD, 1 thread)';
+  if (t.backend === 'fused') {
+    const n = t.threads ?? 1;
+    return `fused engine (WASM SIMD, ${n} thread${n > 1 ? 's' : ''})`;
+  }
   if (t.backend !== 'wasm') return `tfjs ${t.backend}`;
   const extra = [
     t.simd === undefined ? '' : t.simd ? 'SIMD' : 'no SIMD',

@@ -10,6 +10,7 @@
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { ThreadedEngine } from '../engine/threads.ts';
 import { FusedEngine } from '../engine/wasm-engine.ts';
 import { type BackendName, type BackendReport, useBackend } from '../model/backend.ts';
 import { modelConfigFor } from '../model/centralized.ts';
@@ -91,11 +92,13 @@ export async function measureBackend(
 /**
  * Samples/s of the fused WASM engine (src/engine/wasm-engine.ts) on the model and rows
  * measureTrainingThroughput uses, timed the same way: warm-up steps, then whole steps (the batch copied into
- * the engine's memory, forward, backward, Adam) at a constant learning rate, one thread.
+ * the engine's memory, forward, backward, Adam) at a constant learning rate, on one thread, or on `threads`
+ * threads with each step's batch split across them (src/engine/threads.ts).
  */
 export async function measureEngine(
   batches: readonly number[],
   opts: MeasureOptions,
+  threads = 1,
 ): Promise<TrainingFigure[]> {
   const { pre, data } = await syntheticTrainingData('toniot', ROWS, SEED);
   const config = modelConfigFor(pre);
@@ -103,7 +106,11 @@ export async function measureEngine(
   const out: TrainingFigure[] = [];
   for (const batch of batches) {
     if (data.n < batch) throw new RangeError(`benchmark: ${data.n} rows < batch ${batch}`);
-    const engine = await FusedEngine.create(config, initWeights(config, SEED).weights, batch);
+    const w = initWeights(config, SEED).weights;
+    const engine =
+      threads > 1
+        ? await ThreadedEngine.create(config, w, batch, threads)
+        : await FusedEngine.create(config, w, batch);
     const perEpoch = Math.floor(data.n / batch);
     const step = (s: number) => {
       const start = (s % perEpoch) * batch;
@@ -115,17 +122,23 @@ export async function measureEngine(
       for (let s = 0; s < steps; s++) step(from + s);
       return (steps * batch) / ((performance.now() - t0) / 1000);
     };
-    const warmup = opts.warmup ?? 2;
-    for (let s = 0; s < warmup; s++) step(s);
+    let samplesPerSec: number;
     let steps = opts.steps;
-    if (steps === undefined) {
-      const probe = timed(3, warmup);
-      steps = Math.max(opts.minSteps ?? 3, Math.round((probe * opts.seconds) / batch));
+    try {
+      const warmup = opts.warmup ?? 2;
+      for (let s = 0; s < warmup; s++) step(s);
+      if (steps === undefined) {
+        const probe = timed(3, warmup);
+        steps = Math.max(opts.minSteps ?? 3, Math.round((probe * opts.seconds) / batch));
+      }
+      samplesPerSec = timed(steps, warmup + 3);
+    } finally {
+      if (engine instanceof ThreadedEngine) engine.dispose();
     }
-    const samplesPerSec = timed(steps, warmup + 3);
-    out.push({ backend: 'fused', batch, samplesPerSec, steps, simd: true, threads: 1 });
+    const used = engine instanceof ThreadedEngine ? engine.threads : 1;
+    out.push({ backend: 'fused', batch, samplesPerSec, steps, simd: true, threads: used });
     opts.progress?.(
-      `training: fused engine batch ${batch}: ${samplesPerSec.toFixed(0)} samples/s (${steps} steps)`,
+      `training: fused engine ×${used} batch ${batch}: ${samplesPerSec.toFixed(0)} samples/s (${steps} steps)`,
     );
   }
   return out;

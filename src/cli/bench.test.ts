@@ -39,6 +39,9 @@ describe('pqfed bench', () => {
       // Training: every backend listed trained something; both Node backends and the fused engine are there.
       expect(b.trainingSkipped).toBeUndefined();
       expect(new Set(b.training.map((t) => t.backend))).toEqual(new Set(['wasm', 'cpu', 'fused']));
+      // The fused engine on one thread, and its data-parallel step on two where there are two cores.
+      const fusedThreads = b.training.filter((t) => t.backend === 'fused').map((t) => t.threads);
+      expect(fusedThreads).toEqual(b.machine.cpus >= 2 ? [1, 2] : [1]);
       for (const t of b.training) {
         expect(Number.isInteger(t.batch) && t.batch > 0).toBe(true);
         expect(positive(t.samplesPerSec), JSON.stringify(t)).toBe(true);

@@ -2,7 +2,8 @@
  * `pqfed bench [--json] [--quick] [--clients N]` (flags: commands.ts): the benchmark suite, in one run.
  *
  * - training: samples/s of the default model on tfjs wasm and cpu, and on the fused WASM engine
- *   (src/engine/wasm-engine.ts), one thread each (src/bench/training.ts);
+ *   (src/engine/wasm-engine.ts), one thread each (src/bench/training.ts), and the fused engine's
+ *   data-parallel step on 2 threads (src/engine/threads.ts; `threads: 2`) where the machine has 2 cores;
  * - reference: the same architecture in PyTorch, in the same run, when an interpreter can `import torch`
  *   (bench/reference_torch.py as a child process with a timeout); `ratio` = tfjs wasm ÷ PyTorch samples/s
  *   at the same batch; otherwise null and `referenceSkipped` says why;
@@ -28,6 +29,7 @@ import {
 } from '../bench/training.ts';
 import { generateIdentity } from '../crypto/identity.ts';
 import { DEFAULT_SUITE } from '../crypto/suites.ts';
+import { ENGINE_CHUNK, threadsUnavailable } from '../engine/threads.ts';
 import { useBackend } from '../model/backend.ts';
 import { initWeights } from '../model/model.ts';
 import type { BenchOptions } from './commands.ts';
@@ -139,6 +141,29 @@ async function runBench(plan: Plan, quick: boolean, t0: number): Promise<BenchRe
     skipped.fused = oneLine(e);
     say(`training on the fused engine skipped: ${skipped.fused}`);
   }
+  const noThreads = cpu.length < 2 ? `${cpu.length} core` : threadsUnavailable();
+  if (noThreads) skipped['fused-threads'] = noThreads;
+  else {
+    try {
+      // a step splits at the engine's 32-row chunks: a batch under 64 rows would run on one thread
+      const figures = await measureEngine(
+        [...new Set(plan.batches.map((b) => Math.max(b, 2 * ENGINE_CHUNK)))],
+        {
+          seconds: plan.seconds,
+          ...(plan.wasmSteps !== undefined && { steps: plan.wasmSteps }),
+          warmup: 2,
+          minSteps: 3,
+          progress: say,
+        },
+        2,
+      );
+      training.push(...figures.map((f) => ({ ...f, samplesPerSec: r1(f.samplesPerSec) })));
+    } catch (e) {
+      skipped['fused-threads'] = oneLine(e);
+    }
+  }
+  if (skipped['fused-threads'])
+    say(`training on the fused engine, 2 threads, skipped: ${skipped['fused-threads']}`);
 
   let reference: BenchReport['reference'] = null;
   let referenceSkipped: string | undefined;
@@ -274,7 +299,7 @@ async function runBench(plan: Plan, quick: boolean, t0: number): Promise<BenchRe
   }
   if (skipped.aggregator) say(`aggregator skipped: ${skipped.aggregator}`);
 
-  const trainingSkipped = ['wasm', 'cpu', 'fused']
+  const trainingSkipped = ['wasm', 'cpu', 'fused', 'fused-threads']
     .filter((b) => skipped[b])
     .map((b) => `${b}: ${skipped[b]}`)
     .join('; ');

@@ -10,6 +10,7 @@
  */
 import type { ExperimentInfo, FitSettings, LocalMetrics } from '../core/protocol.ts';
 import type { EncodedData } from '../data/features.ts';
+import { probeThreads, type ThreadChoice } from '../engine/threads.ts';
 import { trainFused } from '../engine/train-fused.ts';
 import { checkConfig, initWeights, type ModelConfig, MultiTaskModel } from '../model/model.ts';
 import { type TrainOptions, type TrainProgress, type TrainResult, train } from '../model/train.ts';
@@ -30,17 +31,38 @@ export interface TrainingEngine {
 
 /**
  * The fused WASM engine (docs/fused-engine.md): the same MultiTaskModel holds the weights; each step is one
- * call into the engine instead of a tfjs graph (src/engine/train-fused.ts).
+ * call into the engine instead of a tfjs graph (src/engine/train-fused.ts), on `threads` threads (the
+ * data-parallel step, src/engine/threads.ts; default 1).
  */
-export function fusedWasmTrainingEngine(config: ModelConfig): TrainingEngine {
+export function fusedWasmTrainingEngine(
+  config: ModelConfig,
+  threads: number | ThreadsAuto = 1,
+): TrainingEngine {
   const model = new MultiTaskModel(config, initWeights(config, 0).weights);
+  let chosen = typeof threads === 'number' ? threads : null;
   return {
     numParams: model.numParams,
     setWeights: (w) => model.setWeights(w),
     getWeights: () => model.getWeights(),
-    train: (data, opts) => trainFused(model, data, opts),
+    async train(data, opts) {
+      if (chosen === null && typeof threads === 'object') {
+        const c = await probeThreads(config, await model.getWeights(), data, opts.batchSize, threads.cores);
+        chosen = c.threads;
+        threads.onChoice?.(c);
+      }
+      return trainFused(model, data, opts, chosen ?? 1);
+    },
     dispose: () => model.dispose(),
   };
+}
+
+/**
+ * `threads` of fusedWasmTrainingEngine: probe at the first training (src/engine/threads.ts,
+ * `probeThreads`: threads only where they win here), and tell `onChoice` what was chosen and why.
+ */
+export interface ThreadsAuto {
+  cores: number | undefined;
+  onChoice?: (c: ThreadChoice) => void;
 }
 
 /** tfjs: a MultiTaskModel trained by `train` on the active backend. */

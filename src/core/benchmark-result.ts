@@ -12,7 +12,15 @@ export const BENCH_FORMAT = 'pqfed-browser-bench';
 export const BENCH_VERSION = 1;
 
 /** The configurations (engine × device) the page measures, in the order it runs them. */
-export const BENCH_CONFIG_IDS = ['webgpu', 'wasm', 'wasm-simd', 'fused-wasm', 'wasm-plain', 'cpu'] as const;
+export const BENCH_CONFIG_IDS = [
+  'webgpu',
+  'wasm',
+  'wasm-simd',
+  'fused-wasm',
+  'fused-wasm-threads',
+  'wasm-plain',
+  'cpu',
+] as const;
 export type BenchConfigId = (typeof BENCH_CONFIG_IDS)[number];
 export type BenchBackend = 'webgpu' | 'wasm' | 'cpu';
 
@@ -25,6 +33,11 @@ export const BENCH_CONFIGS: Readonly<
       wasm?: { simd: boolean; threads: boolean };
       /** Trained by the fused WASM engine (src/engine/wasm-engine.ts), not tfjs: SIMD, one thread. */
       engine?: 'fused-wasm';
+      /**
+       * The fused engine's data-parallel step on this many threads (src/engine/threads.ts): needs a
+       * cross-origin-isolated page (SharedArrayBuffer).
+       */
+      engineThreads?: number;
     }
   >
 > = {
@@ -32,6 +45,12 @@ export const BENCH_CONFIGS: Readonly<
   wasm: { backend: 'wasm', label: 'WASM, threads + SIMD', wasm: { simd: true, threads: true } },
   'wasm-simd': { backend: 'wasm', label: 'WASM, SIMD, one thread', wasm: { simd: true, threads: false } },
   'fused-wasm': { backend: 'wasm', label: 'fused WASM engine, SIMD, one thread', engine: 'fused-wasm' },
+  'fused-wasm-threads': {
+    backend: 'wasm',
+    label: 'fused WASM engine, SIMD, 2 threads (batch split)',
+    engine: 'fused-wasm',
+    engineThreads: 2,
+  },
   'wasm-plain': {
     backend: 'wasm',
     label: 'WASM, no threads, no SIMD',

@@ -6,6 +6,10 @@ describe('the in-tab engine choice', () => {
     expect(resolveEngine('auto', 'wasm')).toBe('fused-wasm');
     expect(resolveEngine('auto', 'cpu')).toBe('fused-wasm');
     expect(resolveEngine('auto', 'webgpu')).toBe('tfjs');
+    // A hardware adapter trains on the fused kernels; SwiftShader (software) keeps tfjs.
+    expect(resolveEngine('auto', 'webgpu', 'nvidia hopper NVIDIA H200')).toBe('fused-webgpu');
+    expect(resolveEngine('auto', 'webgpu', 'google swiftshader SwiftShader Device (Subzero)')).toBe('tfjs');
+    expect(resolveEngine('tfjs', 'webgpu', 'nvidia hopper NVIDIA H200')).toBe('tfjs');
     expect(resolveEngine('tfjs', 'wasm')).toBe('tfjs');
     expect(resolveEngine('fused-webgpu', 'wasm')).toBe('fused-webgpu');
   });

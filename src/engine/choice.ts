@@ -2,7 +2,8 @@
  * The training engine of the in-tab trainer: `auto` (the default: the fastest available), tfjs (the
  * reference, on the chosen backend), the fused WASM engine (src/engine/wasm-engine.ts) or the fused WebGPU
  * kernels (src/engine/webgpu). `auto` is the fused WASM engine when tfjs's backend is WASM or CPU (it trains
- * about 3× faster than tfjs wasm, one thread), and tfjs on WebGPU otherwise. A fused engine that cannot run
+ * about 8× faster than tfjs wasm, one thread), the fused WebGPU kernels on a hardware WebGPU adapter, and tfjs
+ * on a software one (SwiftShader). A fused engine that cannot run
  * here (no WebGPU device, the .wasm not served) falls back to tfjs with the reason. No imports: the page
  * (which never loads tfjs) shares these names with the worker.
  */
@@ -23,10 +24,23 @@ export function isEngineChoice(x: unknown): x is EngineChoice {
   return typeof x === 'string' && (ENGINES as readonly string[]).includes(x);
 }
 
-/** The engine `choice` asks for on tfjs backend `backend` (before a fused engine's fallback). */
-export function resolveEngine(choice: EngineChoice, backend: string): Engine {
+/** A WebGPU adapter that emulates a GPU on the CPU (Chromium's SwiftShader): correct, never fast. */
+export function isSoftwareAdapter(adapter: string): boolean {
+  return /swiftshader/i.test(adapter);
+}
+
+/**
+ * The engine `choice` asks for on tfjs backend `backend` (before a fused engine's fallback). `adapter` is
+ * the WebGPU adapter's description when the backend is webgpu: `auto` trains on the fused WebGPU kernels on
+ * a hardware adapter (46× tfjs WebGPU at batch 64 on an H200, docs/fused-engine-webgpu.md), and on tfjs
+ * when the adapter is a software one or unknown.
+ */
+export function resolveEngine(choice: EngineChoice, backend: string, adapter?: string): Engine {
   if (choice !== 'auto') return choice;
-  return backend === 'wasm' || backend === 'cpu' ? 'fused-wasm' : 'tfjs';
+  if (backend === 'wasm' || backend === 'cpu') return 'fused-wasm';
+  return backend === 'webgpu' && adapter !== undefined && !isSoftwareAdapter(adapter)
+    ? 'fused-webgpu'
+    : 'tfjs';
 }
 
 /** The device an engine trains on, as the page shows it: "engine × device". */

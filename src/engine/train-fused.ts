@@ -14,21 +14,41 @@ import {
   type TrainOptions,
   type TrainResult,
 } from '../model/train.ts';
+import { ThreadedEngine } from './threads.ts';
 import { FusedEngine } from './wasm-engine.ts';
 
 export type { StepEngine } from './step-engine.ts';
 
+/**
+ * `threads` > 1: each step's batch split across that many threads (src/engine/threads.ts; needs
+ * SharedArrayBuffer, and a worker in a browser); 1, the default: one thread.
+ */
 export async function trainFused(
   model: MultiTaskModel,
   data: EncodedData,
   opts: TrainOptions,
+  threads = 1,
 ): Promise<TrainResult> {
   checkTrainInputs(data, opts, model.numParams);
-  const engine = await FusedEngine.create(
-    model.config,
-    await model.getWeights(),
-    Math.min(opts.batchSize, data.n),
-  );
+  const maxBatch = Math.min(opts.batchSize, data.n);
+  const weights = await model.getWeights();
+  const engine =
+    threads > 1
+      ? await ThreadedEngine.create(model.config, weights, maxBatch, threads)
+      : await FusedEngine.create(model.config, weights, maxBatch);
+  try {
+    return await trainLoop(model, engine, data, opts);
+  } finally {
+    if (engine instanceof ThreadedEngine) engine.dispose();
+  }
+}
+
+async function trainLoop(
+  model: MultiTaskModel,
+  engine: FusedEngine | ThreadedEngine,
+  data: EncodedData,
+  opts: TrainOptions,
+): Promise<TrainResult> {
   engine.setLossOptions({
     ...(opts.classWeights && { classWeights: opts.classWeights }),
     ...(opts.prox && { prox: opts.prox }),

@@ -55,6 +55,16 @@ interface Exports {
   resetAdam(beta1: number, beta2: number): void;
   predict(batch: number): void;
   lossAndGrads(batch: number, useClassWeights: number, mu: number, useLinear: number): number;
+  partialGrads(batch: number, useClassWeights: number, invW: number, invB: number): number;
+  partialMse(): number;
+  finishLoss(
+    ceSum: number,
+    mseSum: number,
+    invW: number,
+    invB: number,
+    mu: number,
+    useLinear: number,
+  ): number;
   adam(
     lr: number,
     beta1: number,
@@ -357,6 +367,47 @@ export class FusedEngine {
       1 - ADAM.beta2,
       ADAM.epsilon,
     );
+  }
+
+  /**
+   * The batch's loss normalisers for the `b` rows in `inputs`, as the module computes them in float32:
+   * 1/Σ class weights (1/b without class weights) and 1/b. For the data-parallel step (threads.ts).
+   */
+  normalisers(b: number): { invW: number; invB: number; useClassWeights: number } {
+    this.checkBatch(b);
+    let wsum = 0;
+    if (this.useClassWeights) {
+      const cw = this.classWeightsView;
+      const y = this.inputs.label;
+      for (let i = 0; i < b; i++) wsum = Math.fround(wsum + cw[y[i]!]!);
+    } else for (let i = 0; i < b; i++) wsum = Math.fround(wsum + 1);
+    return {
+      invW: Math.fround(1 / wsum),
+      invB: Math.fround(1 / b),
+      useClassWeights: this.useClassWeights,
+    };
+  }
+
+  /**
+   * The gradients (into `grads`) of the first `b` rows' share of a batch's loss whose normalisers are
+   * `invW`, `invB` (from `normalisers` over the whole batch); returns their Σ w·ce and Σ (MOS − t)².
+   */
+  partialGrads(b: number, invW: number, invB: number): { ce: number; mse: number } {
+    this.checkBatch(b);
+    const ce = this.x.partialGrads(b, this.useClassWeights, invW, invB);
+    return { ce, mse: this.x.partialMse() };
+  }
+
+  /**
+   * Ends a data-parallel step whose parts' gradients were summed into `grads`: the loss from the whole
+   * batch's sums, FedProx and FedDyn terms, then (with `lr`) Adam. Returns the loss before the update.
+   */
+  finishStep(ce: number, mse: number, invW: number, invB: number, lr: number | null): number {
+    const loss = this.x.finishLoss(ce, mse, invW, invB, this.mu, this.useLinear);
+    if (lr !== null) {
+      this.x.adam(lr, ADAM.beta1, ADAM.beta2, 1 - ADAM.beta1, 1 - ADAM.beta2, ADAM.epsilon);
+    }
+    return loss;
   }
 
   /** Starts (or stops) timing the step's sections; `profile()` reads them. */

@@ -107,10 +107,17 @@ export class BrowserTrainer implements LocalTrainer {
     }
   };
 
-  /** The fused WASM engine (runClient checked that its module loads here). */
+  /**
+   * The fused WASM engine (runClient checked that its module loads here); its data-parallel step on 2
+   * threads only where a probe at the first training shows they win here (the page hears the choice).
+   */
   private readonly fusedWasm = (config: ModelConfig): TrainingEngine => {
     this.tell({ state: 'preparing', message: 'Local training runs on the fused WASM engine.', fraction: 1 });
-    return fusedWasmTrainingEngine(config);
+    return fusedWasmTrainingEngine(config, {
+      cores: globalThis.navigator?.hardwareConcurrency,
+      onChoice: (c) =>
+        this.tell({ state: 'preparing', message: `Fused WASM engine threads: ${c.reason}.`, fraction: 1 }),
+    });
   };
 
   get numSamples(): number {
@@ -241,6 +248,8 @@ export async function runClient(
   store: ClientStore,
   opts: JoinOptions,
   backend: string,
+  /** The WebGPU adapter's description when `backend` is webgpu (`auto` picks the fused kernels on hardware). */
+  adapter: string | undefined,
   tell: (s: PageStatus) => void,
   onClient: (c: FederatedClient) => void,
 ): Promise<void> {
@@ -248,7 +257,7 @@ export async function runClient(
   const membership = await store.membership(opts.fingerprint);
   // The server sees `wasm-fused` or `webgpu-fused` when a fused engine trains (for WebGPU: when an adapter
   // is there; the kernels may still fall back to tfjs at prepare, with the reason).
-  let engine = resolveEngine(opts.engine ?? 'auto', backend);
+  let engine = resolveEngine(opts.engine ?? 'auto', backend, adapter);
   const noAdapter = engine === 'fused-webgpu' && !(await webGpuAdapterPresent());
   if (engine === 'fused-wasm') {
     const why = await fusedWasmUnavailable();

@@ -16,6 +16,8 @@ import { importAesKey } from '../../crypto/kdf.ts';
 import { webCrypto } from '../../crypto/platform.ts';
 import { randomBytes } from '../../crypto/random.ts';
 import { kemEncapsulate, kemKeygen } from '../../crypto/suites.ts';
+import type { EncodedData } from '../../data/features.ts';
+import { ThreadedEngine } from '../../engine/threads.ts';
 import { FusedEngine } from '../../engine/wasm-engine.ts';
 import { modelConfigFor } from '../../model/centralized.ts';
 import { initWeights, MultiTaskModel } from '../../model/model.ts';
@@ -74,6 +76,8 @@ export interface TrainingRunOptions {
   seconds: number;
   rows: number;
   seed?: number;
+  /** The fused engine only: its data-parallel step on this many threads (default 1). */
+  threads?: number;
 }
 
 export interface TrainingProgress {
@@ -202,7 +206,30 @@ export async function measureFusedTraining(
   const order = Int32Array.from({ length: data.n }, (_, i) => i);
   const batches = Math.floor(data.n / opts.batchSize);
   const t0 = performance.now();
-  const engine = await FusedEngine.create(config, initWeights(config, seed).weights, opts.batchSize);
+  const threads = opts.threads ?? 1;
+  const w = initWeights(config, seed).weights;
+  const engine =
+    threads > 1
+      ? await ThreadedEngine.create(config, w, opts.batchSize, threads)
+      : await FusedEngine.create(config, w, opts.batchSize);
+  try {
+    return await timeFused(engine, data, order, batches, opts, warmup, maxSteps, t0, onProgress);
+  } finally {
+    if (engine instanceof ThreadedEngine) engine.dispose();
+  }
+}
+
+async function timeFused(
+  engine: FusedEngine | ThreadedEngine,
+  data: EncodedData,
+  order: Int32Array,
+  batches: number,
+  opts: TrainingRunOptions,
+  warmup: number,
+  maxSteps: number,
+  t0: number,
+  onProgress: (p: TrainingProgress) => void,
+): Promise<TrainingMeasurement> {
   const step = (s: number): number => {
     const start = (s % batches) * opts.batchSize;
     engine.loadRows(data, order, start, start + opts.batchSize);
@@ -240,7 +267,8 @@ export async function measureFusedTraining(
     backend: 'wasm',
     samplesPerSec: (done * opts.batchSize) / (spent / 1000),
     timeToFirstStepMs: firstStepMs,
-    peakTensorBytes: engine.weights.buffer.byteLength,
+    peakTensorBytes:
+      engine.weights.buffer.byteLength * (engine instanceof ThreadedEngine ? engine.threads : 1),
     steps: done,
     warmup: warmed,
     batchSize: opts.batchSize,

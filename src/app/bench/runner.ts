@@ -105,8 +105,9 @@ async function runConfig(
     let report: { threads?: number; simd?: boolean; adapter?: string } = { threads: 1, simd: true };
     try {
       if (spec.engine) {
-        const why = await unlessStopped(api.fusedWasmUnavailable(), signal);
+        const why = await unlessStopped(api.fusedWasmUnavailable(spec.engineThreads), signal);
         if (why !== null) return { ...base, status: 'unavailable', reason: why };
+        report = { threads: spec.engineThreads ?? 1, simd: true };
       } else ({ report } = await unlessStopped(api.useBackend(spec.backend), signal));
     } catch (e) {
       if (e instanceof Stopped) throw e;
@@ -122,6 +123,7 @@ async function runConfig(
           steps: o.steps,
           seconds: o.seconds,
           rows: o.rows,
+          ...(spec.engineThreads && { threads: spec.engineThreads }),
         },
         proxy((p) => {
           if (p.phase === 'data') onDetail('making synthetic rows', 0);

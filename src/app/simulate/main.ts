@@ -13,6 +13,7 @@ import type { FederationWorkerApi, LoadReport, PreparedSummary } from '../../../
 import { DEFAULT_DELTA, privacySettings } from '../../core/privacy/ledger.ts';
 import { STRATEGY_NAMES, type StrategyName } from '../../core/strategies/strategy.ts';
 import { generateIdentity, type Identity } from '../../crypto/identity.ts';
+import { ENGINE_LABEL, type EngineChoice, isEngineChoice } from '../../engine/choice.ts';
 import type { BackendReport } from '../../model/backend.ts';
 import { byId as el, h, saveFile, setText } from '../dashboard/dom.ts';
 import { registerOfflineCache } from '../offline.ts';
@@ -82,6 +83,7 @@ const ui = {
   seed: el<HTMLInputElement>('sim-seed'),
   model: el<HTMLSelectElement>('sim-model'),
   backend: el<HTMLSelectElement>('sim-backend'),
+  engine: el<HTMLSelectElement>('sim-engine'),
   suite: el<HTMLSelectElement>('sim-suite'),
   dpOn: el<HTMLInputElement>('sim-dp-on'),
   dp: {
@@ -238,6 +240,7 @@ function fillForm(o: SimOptions): void {
   ui.seed.value = String(o.seed);
   ui.model.value = o.model;
   ui.backend.value = o.backend;
+  ui.engine.value = o.engine;
   ui.suite.value = o.suite;
   ui.dpOn.checked = o.privacy !== null;
   if (o.privacy) ui.dpOn.closest('details')!.open = true;
@@ -288,6 +291,7 @@ function readForm(
   o.configs = take(ui.configs, () => readConfigs(true)) ?? o.configs;
   o.model = ui.model.value as ModelSize;
   o.backend = ui.backend.value as SimBackend;
+  o.engine = isEngineChoice(ui.engine.value) ? ui.engine.value : 'auto';
   o.suite = ui.suite.value as SimOptions['suite'];
   o.privacy = null;
   if (ui.dpOn.checked) {
@@ -341,6 +345,9 @@ function blankResult(o: SimOptions, state: SimResult['state']): SimResult {
     workers: poolSize(o.clients, cores),
     backend: null,
     threads: null,
+    engine: null,
+    engineDevice: null,
+    engineFallback: null,
     suite: o.suite,
     channel: 'pq-handshake+round-envelope over MessagePorts',
     model: { size: o.model, params: null },
@@ -438,6 +445,11 @@ function renderResults(): void {
   if (result.backend) {
     const threads = result.threads ? ` (${plural(result.threads, 'thread')} each)` : '';
     meta.push(`${plural(result.workers, 'training worker')} on ${result.backend}${threads}`);
+  }
+  if (result.engine && result.engineDevice) {
+    const label = ENGINE_LABEL[result.engine as EngineChoice] ?? result.engine;
+    const why = result.engineFallback ? ` (the fused engine could not run: ${result.engineFallback})` : '';
+    meta.push(`training engine × device: ${label} × ${result.engineDevice}${why}`);
   }
   meta.push(`key exchange ${result.suite}`);
   meta.push(`${result.verifiedUpdates} updates verified, refused: ${formatRefusals(result.refusals)}`);
@@ -576,6 +588,13 @@ async function run(o: SimOptions): Promise<void> {
     }
     result.backend = poolBackend?.name ?? o.backend;
     result.threads = poolBackend?.threads ?? null;
+    // Every worker checks the engine itself (its module compiles there); they share a browser, so the first
+    // one's answer is every one's.
+    const engines = await Promise.all(pool.map((w) => w.api.useEngine(o.engine)));
+    const used = engines[0]!;
+    result.engine = used.engine;
+    result.engineDevice = used.device;
+    result.engineFallback = used.fallback ?? null;
     serverIdentity ??= generateIdentity();
     result.state = 'running';
     renderResults();
@@ -656,6 +675,12 @@ async function run(o: SimOptions): Promise<void> {
           signal,
         );
         config.state = 'done';
+        const late = await pool[0]?.api.engineFallback();
+        if (late && !result.engineFallback) {
+          result.engine = 'tfjs';
+          result.engineDevice = result.backend;
+          result.engineFallback = late;
+        }
       } catch (e) {
         if (e instanceof StoppedError || signal.aborted) {
           config.state = 'stopped';

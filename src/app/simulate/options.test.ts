@@ -52,7 +52,7 @@ describe('configurations', () => {
 describe('URL settings', () => {
   it('reads every setting, keeps defaults for the rest and round-trips through queryFor', () => {
     const q = new URLSearchParams(
-      'clients=4&rounds=3&configs=fedavg:0.1,median:iid&model=small&train-rows=2000&test-rows=400&lr=0.01&tamper=1',
+      'clients=4&rounds=3&configs=fedavg:0.1,median:iid&model=small&train-rows=2000&test-rows=400&lr=0.01&tamper=1&engine=tfjs',
     );
     const { options, errors } = optionsFromQuery(q);
     expect(errors).toEqual([]);
@@ -66,6 +66,7 @@ describe('URL settings', () => {
       tamper: true,
       autorun: false,
       backend: 'wasm',
+      engine: 'tfjs',
       batchSize: DEFAULT_OPTIONS.batchSize,
     });
     expect(options.configs.map(formatConfigSpec)).toEqual(['fedavg:0.1', 'median:iid']);
@@ -76,7 +77,7 @@ describe('URL settings', () => {
 
   it('reports bad parameters and keeps their defaults', () => {
     const { options, errors } = optionsFromQuery(
-      new URLSearchParams('clients=0&rounds=2.5&backend=tpu&configs=nope&lr=-1&run=1'),
+      new URLSearchParams('clients=0&rounds=2.5&backend=tpu&engine=fused&configs=nope&lr=-1&run=1'),
     );
     expect(errors).toEqual([
       'clients: expected an integer in [1, 64], got 0',
@@ -84,7 +85,9 @@ describe('URL settings', () => {
       'lr: expected a number in [0.00001, 1], got -1',
       expect.stringContaining('configuration "nope"'),
       'backend: expected one of wasm, cpu, webgpu, got "tpu"',
+      'engine: expected one of auto, tfjs, fused-wasm, fused-webgpu, got "fused"',
     ]);
+    expect(options.engine).toBe('auto');
     expect(options.clients).toBe(DEFAULT_OPTIONS.clients);
     expect(options.rounds).toBe(DEFAULT_OPTIONS.rounds);
     expect(options.backend).toBe('wasm');

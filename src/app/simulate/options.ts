@@ -7,6 +7,7 @@ import { PRIVACY_KEY_BOUNDS, type PrivacyKey, privateStrategyProblem } from '../
 import { isStrategyName, STRATEGY_NAMES, type StrategyName } from '../../core/strategies/strategy.ts';
 import type { KemSuite } from '../../crypto/suites.ts';
 import type { Partition } from '../../data/shard.ts';
+import { ENGINES, type EngineChoice } from '../../engine/choice.ts';
 import { SECURE_MIN_CLIENTS, secureProblem } from './secure-federation.ts';
 
 /** The embedded TON_IoT sample, same-origin (src/aggregator/experiment.ts's EMBEDDED_SAMPLE_URL). */
@@ -35,6 +36,11 @@ export interface SimOptions {
   seed: number;
   model: ModelSize;
   backend: SimBackend;
+  /**
+   * The clients' training engine, as the client page's `?engine=`: auto (the fused WASM engine on the WASM
+   * and CPU backends, tfjs on WebGPU), tfjs, fused-wasm or fused-webgpu (tfjs when it cannot run).
+   */
+  engine: EngineChoice;
   suite: KemSuite;
   /** Test hook: flip one byte of one client's sealed envelope in round 2 (the aggregator must refuse it). */
   tamper: boolean;
@@ -79,6 +85,7 @@ export const DEFAULT_OPTIONS: Readonly<SimOptions> = Object.freeze({
   seed: 1,
   model: 'standard',
   backend: 'wasm',
+  engine: 'auto',
   suite: 'xwing',
   tamper: false,
   autorun: false,
@@ -308,6 +315,7 @@ export function optionsFromQuery(query: URLSearchParams): { options: SimOptions;
   options.backend =
     attempt(query.get('backend'), (raw) => oneOf('backend', raw, ['wasm', 'cpu', 'webgpu'] as const)) ??
     options.backend;
+  options.engine = attempt(query.get('engine'), (raw) => oneOf('engine', raw, ENGINES)) ?? options.engine;
   options.suite =
     attempt(query.get('suite'), (raw) => oneOf('suite', raw, ['xwing', 'mlkem768'] as const)) ??
     options.suite;
@@ -337,6 +345,7 @@ export function queryFor(o: SimOptions): string {
   if (configs !== DEFAULT_OPTIONS.configs.map(formatConfigSpec).join(',')) q.set('configs', configs);
   if (o.model !== DEFAULT_OPTIONS.model) q.set('model', o.model);
   if (o.backend !== DEFAULT_OPTIONS.backend) q.set('backend', o.backend);
+  if (o.engine !== DEFAULT_OPTIONS.engine) q.set('engine', o.engine);
   if (o.suite !== DEFAULT_OPTIONS.suite) q.set('suite', o.suite);
   if (o.tamper) q.set('tamper', '1');
   if (o.secureAggregation) q.set('secagg', '1');

@@ -82,6 +82,14 @@ export interface SimResult {
   backend: string | null;
   /** WASM threads per training worker (null for other backends, or before the workers started). */
   threads: number | null;
+  /**
+   * The clients' training engine (tfjs, fused-wasm, fused-webgpu), its device as the page shows it
+   * ("engine × device"), and why tfjs trains when a fused engine was asked for and could not run (null
+   * before the workers started, or when nothing fell back).
+   */
+  engine: string | null;
+  engineDevice: string | null;
+  engineFallback: string | null;
   suite: string;
   /** How clients and the aggregator talk: the handshake and the per-round envelope, over MessagePorts. */
   channel: string;

@@ -33,6 +33,8 @@ export interface CheckOptions {
   mu?: number;
   /** FedDyn: a random linear term. */
   linear?: boolean;
+  /** The engine's per-sample workgroup size (kernels.ts SAMPLE_WG_CHOICES; default SAMPLE_WG). */
+  sampleWorkgroup?: number;
 }
 
 /** A random batch: numeric N(0,1), each categorical column in its own slot range, labels, MOS in [1, 5]. */
@@ -52,7 +54,8 @@ export function randomBatch(c: ModelConfig, n: number, rng: Rng): EngineBatch {
   return { size: n, numeric, categorical, label, mos };
 }
 
-function toTf(c: ModelConfig, x: EngineBatch) {
+/** A batch as tfjs tensors (the caller disposes them). */
+export function toTf(c: ModelConfig, x: EngineBatch) {
   const { ln, lc } = dimsOf(c);
   return {
     batch: {
@@ -119,7 +122,10 @@ export async function checkGradients(config: ModelConfig, o: CheckOptions): Prom
   const x = randomBatch(config, o.batch, rng);
   const opts = stepOptions(config, layout.total, o, w0, rng);
 
-  const engine = await WebGpuEngine.create(config, { maxBatch: o.batch });
+  const engine = await WebGpuEngine.create(config, {
+    maxBatch: o.batch,
+    ...(o.sampleWorkgroup ? { sampleWorkgroup: o.sampleWorkgroup } : {}),
+  });
   let eng: { loss: number; grads: Float32Array };
   try {
     engine.setWeights(w0);

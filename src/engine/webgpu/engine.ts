@@ -9,7 +9,17 @@
  * linear term and a per-step learning rate. Plain WebGPU API; works in a page or a worker.
  */
 import { type ModelConfig, paramSpecs } from '../../model/model.ts';
-import { ADAM, generateWgsl, type IoLayout, ioLayout, UNIFORM_BYTES, WG } from './kernels.ts';
+import {
+  ADAM,
+  generateWgsl,
+  gradChunking,
+  type IoLayout,
+  ioLayout,
+  SAMPLE_WG,
+  SAMPLE_WG_CHOICES,
+  UNIFORM_BYTES,
+  WG,
+} from './kernels.ts';
 import { type Dims, dimsOf, paramLayout, scratchLayout } from './layout.ts';
 
 /** One batch of encoded rows (row-major). Labels and MOS targets may be zero for predictions. */
@@ -44,12 +54,14 @@ export class EngineUnavailableError extends Error {
 }
 
 /** Dispatches one training step records: fwdbwd, loss, update. */
-export const DISPATCHES_PER_STEP = 3;
+export const DISPATCHES_PER_STEP = 4;
 
 export class WebGpuEngine {
   readonly numParams: number;
   readonly dims: Dims;
   private readonly io: IoLayout;
+  /** Samples per gradient chunk (`partial`'s second grid dimension, kernels.ts `gradChunking`). */
+  private readonly chunk: number;
   private readonly weights: GPUBuffer;
   private readonly adam: GPUBuffer;
   private readonly grad: GPUBuffer;
@@ -69,14 +81,14 @@ export class WebGpuEngine {
    */
   private auxState: { cw?: Float32Array; global?: Float32Array; linear?: Float32Array } = {};
   private forward: Promise<GPUComputePipeline> | undefined;
-  /** Dispatches recorded since construction (the step count × 3, plus predictions). */
+  /** Dispatches recorded since construction (the step count × 4, plus predictions). */
   dispatches = 0;
 
   private constructor(
     readonly device: GPUDevice,
     readonly config: ModelConfig,
     readonly maxBatch: number,
-    private readonly pipelines: Record<'fwdbwd' | 'loss' | 'update', GPUComputePipeline>,
+    private readonly pipelines: Record<'fwdbwd' | 'loss' | 'partial' | 'update', GPUComputePipeline>,
     /** The forward-only pipeline, compiled on the first `predict` (training never needs it). */
     private readonly makeForward: () => Promise<GPUComputePipeline>,
     layout: GPUBindGroupLayout,
@@ -86,6 +98,7 @@ export class WebGpuEngine {
     this.dims = dimsOf(config);
     this.numParams = paramLayout(config).total;
     this.io = ioLayout(config, maxBatch);
+    this.chunk = gradChunking(maxBatch).chunk;
     const { stride } = scratchLayout(this.dims);
     const S = GPUBufferUsage.STORAGE;
     const buf = (floats: number, usage: number) =>
@@ -93,7 +106,7 @@ export class WebGpuEngine {
     const P = this.numParams;
     this.weights = buf(P, S | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC);
     this.adam = buf(2 * P, S | GPUBufferUsage.COPY_DST);
-    this.grad = buf(P, S | GPUBufferUsage.COPY_SRC);
+    this.grad = buf(gradChunking(maxBatch).chunks * P, S | GPUBufferUsage.COPY_SRC);
     this.input = buf(this.io.inputSize, S | GPUBufferUsage.COPY_DST);
     this.scratch = buf(maxBatch * stride, S);
     this.aux = buf(this.io.auxSize, S | GPUBufferUsage.COPY_DST);
@@ -125,22 +138,30 @@ export class WebGpuEngine {
    */
   static async create(
     config: ModelConfig,
-    opts: { maxBatch: number; device?: GPUDevice },
+    opts: { maxBatch: number; device?: GPUDevice; sampleWorkgroup?: number },
   ): Promise<WebGpuEngine> {
     if (!(Number.isInteger(opts.maxBatch) && opts.maxBatch >= 1 && opts.maxBatch <= 65535)) {
       throw new EngineError(`engine: maxBatch must be an integer in [1, 65535], got ${opts.maxBatch}`);
+    }
+    const sampleWg = opts.sampleWorkgroup ?? SAMPLE_WG;
+    if (!(SAMPLE_WG_CHOICES as readonly number[]).includes(sampleWg)) {
+      throw new EngineError(
+        `engine: sampleWorkgroup must be one of ${SAMPLE_WG_CHOICES.join(', ')}, got ${sampleWg}`,
+      );
     }
     paramSpecs(config); // validates the config
     const D = dimsOf(config);
     const P = paramLayout(config).total;
     const scratchBytes = opts.maxBatch * scratchLayout(D).stride * 4;
     const auxBytes = ioLayout(config, opts.maxBatch).auxSize * 4;
-    const device = opts.device ?? (await requestDevice(Math.max(scratchBytes, auxBytes, 8 * P)));
+    const gradBytes = gradChunking(opts.maxBatch).chunks * 4 * P;
+    const device = opts.device ?? (await requestDevice(Math.max(scratchBytes, auxBytes, 8 * P, gradBytes)));
     const limit = device.limits.maxStorageBufferBindingSize;
     for (const [what, bytes] of [
       ['scratch', scratchBytes],
       ['aux', auxBytes],
       ['adam', 8 * P],
+      ['gradient', gradBytes],
     ] as const) {
       if (bytes > limit) {
         throw new EngineError(
@@ -151,7 +172,7 @@ export class WebGpuEngine {
     if (Math.ceil(P / WG) > device.limits.maxComputeWorkgroupsPerDimension) {
       throw new EngineError(`engine: ${P} parameters need more workgroups than this device allows`);
     }
-    const code = generateWgsl(config, opts.maxBatch);
+    const code = generateWgsl(config, opts.maxBatch, sampleWg);
     const module = device.createShaderModule({ code, label: 'pqfed-fused-step' });
     const info = await module.getCompilationInfo();
     const errors = info.messages.filter((m) => m.type === 'error');
@@ -182,12 +203,17 @@ export class WebGpuEngine {
         .catch((err: unknown) => {
           throw new EngineError(`engine: pipeline ${entryPoint} failed: ${(err as Error).message}`);
         });
-    const [fwdbwd, loss, update] = await Promise.all([make('fwdbwd'), make('loss'), make('update')]);
+    const [fwdbwd, loss, partial, update] = await Promise.all([
+      make('fwdbwd'),
+      make('loss'),
+      make('partial'),
+      make('update'),
+    ]);
     return new WebGpuEngine(
       device,
       config,
       opts.maxBatch,
-      { fwdbwd, loss, update },
+      { fwdbwd, loss, partial, update },
       () => make('forward'),
       layout,
       opts.device === undefined,
@@ -226,7 +252,7 @@ export class WebGpuEngine {
     return this.read(this.grad, 0, this.numParams);
   }
 
-  /** One training step: forward, loss, backward and Adam, queued (3 dispatches). */
+  /** One training step: forward, loss, backward and Adam, queued (4 dispatches). */
   step(batch: EngineBatch, opts: StepOptions): void {
     this.run(batch, opts, true);
   }
@@ -316,6 +342,8 @@ export class WebGpuEngine {
     pass.dispatchWorkgroups(batch.size);
     pass.setPipeline(this.pipelines.loss);
     pass.dispatchWorkgroups(1);
+    pass.setPipeline(this.pipelines.partial);
+    pass.dispatchWorkgroups(Math.ceil(this.numParams / WG), Math.ceil(batch.size / this.chunk));
     pass.setPipeline(this.pipelines.update);
     pass.dispatchWorkgroups(Math.ceil(this.numParams / WG));
     pass.end();

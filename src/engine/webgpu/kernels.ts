@@ -1,20 +1,30 @@
 /**
  * WGSL for the fused training step, generated per model config (every size and offset is a constant).
  *
- * Three kernels make a training step (docs/fused-engine-webgpu.md has the derivations):
+ * Four kernels make a training step (docs/fused-engine-webgpu.md has the derivations):
  *   `fwdbwd`  one workgroup per sample: tokens → conv stem → pre-LN attention block → pool → heads → loss
  *             terms, then the hand-derived backward pass down to the tokens. Every activation and activation
  *             gradient of the sample is saved in its scratch region; stages are separated by barriers.
  *   `loss`    one workgroup: the batch loss (weighted cross-entropy + mosWeight·MSE + FedProx − FedDyn),
  *             read from the saved per-sample terms and the weights before the update.
- *   `update`  one thread per parameter: its batch gradient, summed over samples (and tokens) from the
- *             saved activations and their gradients, plus the proximal and linear terms; then tfjs's Adam.
+ *   `partial` one thread per parameter and chunk of `chunk` samples (a 2-D grid): that chunk's share of the
+ *             parameter's gradient, summed over its samples (and tokens) from the saved activations and their
+ *             gradients, into row `chunk index` of the gradient buffer.
+ *   `update`  one thread per parameter: the sum of its chunks' rows, plus the proximal and linear terms;
+ *             then tfjs's Adam.
  * `forward` is `fwdbwd` without the backward half (predictions for evaluation).
  */
 import type { ModelConfig } from '../../model/model.ts';
 import { dimsOf, paramLayout, scratchLayout } from './layout.ts';
 
 export const WG = 64;
+/**
+ * Threads of a per-sample workgroup (`fwdbwd`, `forward`): each stage strides over its tokens × channels
+ * (960 for the TON_IoT model), so more threads shorten every stage. A choice of the engine (`create`'s
+ * `sampleWorkgroup`), measured on a real GPU in bench/gpu (docs/fused-engine-webgpu.md).
+ */
+export const SAMPLE_WG = 64;
+export const SAMPLE_WG_CHOICES = [64, 128, 256] as const;
 export const ADAM = { beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } as const;
 
 /** Where the inputs sit in the batch buffer, and the outputs in the output buffer (floats). */
@@ -64,6 +74,17 @@ export function ioLayout(c: ModelConfig, maxBatch: number): IoLayout {
   };
 }
 
+/**
+ * How `partial` splits the batch: `chunk` samples per thread, at most `chunks` chunks (the gradient buffer
+ * holds `chunks` rows of P floats). One thread per parameter summing over all B·L rows made a step's time grow
+ * with B (a plateau near 60,000 samples/s on an H200 from batch 256 up); chunks of 16 keep each thread's
+ * serial sum short and give the GPU B/16 times more threads. Capped at 512 chunks to bound the buffer.
+ */
+export function gradChunking(maxBatch: number): { chunk: number; chunks: number } {
+  const chunk = Math.max(16, Math.ceil(maxBatch / 512));
+  return { chunk, chunks: Math.ceil(maxBatch / chunk) };
+}
+
 /** Uniform block: B, useClassWeights, useLinear, apply, mu, lr, 1−β1ᵗ, 1−β2ᵗ (8 × 4 bytes). */
 export const UNIFORM_BYTES = 32;
 
@@ -73,7 +94,7 @@ function f(x: number): string {
   return /[.e]/.test(s) ? s : `${s}.0`;
 }
 
-export function generateWgsl(c: ModelConfig, maxBatch: number): string {
+export function generateWgsl(c: ModelConfig, maxBatch: number, sampleWg: number = SAMPLE_WG): string {
   const D = dimsOf(c);
   const { L, d, H, dh, F, K, C, ln, lc } = D;
   const D3 = 3 * d;
@@ -95,7 +116,7 @@ export function generateWgsl(c: ModelConfig, maxBatch: number): string {
   /** Sample bb's scratch element (update kernel). */
   const SB = (name: string, idx: string) => `sc[bb * ${stride}u + ${off[name]}u + (${idx})]`;
   const loop = (n: string, body: string) =>
-    `  for (var i = lid; i < ${n}; i += WG) {\n${body}\n  }\n  sync();\n`;
+    `  for (var i = lid; i < ${n}; i += SWG) {\n${body}\n  }\n  sync();\n`;
 
   const layerNorm = (
     src: (t: string, e: string) => string,
@@ -442,7 +463,7 @@ export function generateWgsl(c: ModelConfig, maxBatch: number): string {
   }
 
   // ---- per-parameter gradients (update kernel) --------------------------------------------------------
-  const overB = (body: string) => `for (var bb = 0u; bb < u.B; bb++) { ${body} }`;
+  const overB = (body: string) => `for (var bb = b0; bb < b1; bb++) { ${body} }`;
   const overBT = (body: string) => overB(`for (var t = 0u; t < L; t++) { ${body} }`);
   const grads: Record<string, string> = {
     num_scale: overB(`g += inp[NUM + bb * LN + q / D] * ${SB('dhs', 'q')};`),
@@ -502,6 +523,7 @@ export function generateWgsl(c: ModelConfig, maxBatch: number): string {
 
   return `// PQFed fused training step (generated; docs/fused-engine-webgpu.md)
 const WG: u32 = ${WG}u;
+const SWG: u32 = ${sampleWg}u;
 const L: u32 = ${L}u;
 const LN: u32 = ${ln}u;
 const LC: u32 = ${lc}u;
@@ -522,6 +544,7 @@ const LOSS: u32 = ${io.loss}u;
 const GLOB: u32 = ${io.glob}u;
 const LIN: u32 = ${io.lin}u;
 const STRIDE: u32 = ${stride}u;
+const CHUNK: u32 = ${gradChunking(maxBatch).chunk}u;
 const SCALE: f32 = ${f(scale)};
 const MOSW: f32 = ${f(c.mosWeight)};
 const B1: f32 = ${f(ADAM.beta1)};
@@ -553,13 +576,13 @@ fn sync() {
   workgroupBarrier();
 }
 
-@compute @workgroup_size(${WG})
+@compute @workgroup_size(${sampleWg})
 fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let b = wid.x;
   let sb = b * STRIDE;
 ${fwd}}
 
-@compute @workgroup_size(${WG})
+@compute @workgroup_size(${sampleWg})
 fn fwdbwd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let b = wid.x;
   let sb = b * STRIDE;
@@ -609,11 +632,23 @@ fn loss(@builtin(local_invocation_index) lid: u32) {
 }
 
 @compute @workgroup_size(${WG})
+fn partial(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let p = gid.x;
+  let b0 = gid.y * CHUNK;
+  if (p >= P || b0 >= u.B) { return; }
+  let b1 = min(u.B, b0 + CHUNK);
+  var g = 0.0;
+  ${chain}
+  grad[gid.y * P + p] = g;
+}
+
+@compute @workgroup_size(${WG})
 fn update(@builtin(global_invocation_id) gid: vec3<u32>) {
   let p = gid.x;
   if (p >= P) { return; }
   var g = 0.0;
-  ${chain}
+  let chunks = (u.B + CHUNK - 1u) / CHUNK;
+  for (var c = 0u; c < chunks; c++) { g += grad[c * P + p]; }
   if (u.mu > 0.0) { g += u.mu * (w[p] - aux[GLOB + p]); }
   if (u.useLin == 1u) { g -= aux[LIN + p]; }
   grad[p] = g;

@@ -983,12 +983,26 @@ export function predict(B: i32): void {
  * mu > 0: FedProx towards globalPtr(); useLin: FedDyn's −⟨linear, w⟩. Returns the loss.
  */
 export function lossAndGrads(Bt: i32, useCW: i32, mu: f32, useLin: i32): f64 {
-  memory.fill(pG, 0, (<usize>P) << 2);
   // the loss's normalisers are the whole batch's: Σ class weights (or the row count) and the row count
   let wsum: f32 = 0;
   for (let b = 0; b < Bt; b++) wsum += useCW ? f(pCW, load<i32>(pY + ((<usize>b) << 2))) : 1;
   const invW: f32 = 1 / wsum;
   const invB: f32 = 1 / <f32>Bt;
+  partialGrads(Bt, useCW, invW, invB);
+  return finishLoss(partCe, partMse, invW, invB, mu, useLin);
+}
+
+let partCe: f32 = 0;
+let partMse: f32 = 0;
+
+/**
+ * The data-parallel step's part (src/engine/threads.ts): the gradients (at gradsPtr(), zeroed first) of the
+ * loss of the first `Bt` rows in the input buffers, normalised by the WHOLE batch's 1/Σw (invW) and 1/B
+ * (invB), so that the parts' gradients add up to the batch's. Returns Σ w·ce of these rows; their Σ
+ * (MOS − t)² is partialMse(). No FedProx/FedDyn terms: finishLoss adds them once.
+ */
+export function partialGrads(Bt: i32, useCW: i32, invW: f32, invB: f32): f64 {
+  memory.fill(pG, 0, (<usize>P) << 2);
   let ceSum: f32 = 0;
   let mse: f32 = 0;
   for (let b0 = 0; b0 < Bt; b0 += CHUNK) {
@@ -1004,7 +1018,22 @@ export function lossAndGrads(Bt: i32, useCW: i32, mu: f32, useLin: i32): f64 {
   // The key bias shifts every score of a query's row by the same q·b: softmax ignores it, so its gradient is
   // exactly 0 (what a sum would leave is rounding, which Adam would turn into ±lr steps): keep it at 0.
   memory.fill(pG + oQkvB + ((<usize>D) << 2), 0, (<usize>D) << 2);
-  mse *= invB;
+  partCe = ceSum;
+  partMse = mse;
+  return <f64>ceSum;
+}
+
+/** Σ (MOS − t)² of the last partialGrads' rows. */
+export function partialMse(): f64 {
+  return <f64>partMse;
+}
+
+/**
+ * The batch's loss from its sums (ceSum = Σ w·ce, mse = Σ (MOS − t)², over every row), with FedProx's and
+ * FedDyn's terms, which it also adds to the gradients at gradsPtr(). Returns the loss.
+ */
+export function finishLoss(ceSum: f32, mseSum: f32, invW: f32, invB: f32, mu: f32, useLin: i32): f64 {
+  const mse: f32 = mseSum * invB;
   const cls: f32 = ceSum * invW;
   lastCls = cls;
   lastMse = mse;
