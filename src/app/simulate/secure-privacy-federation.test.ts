@@ -8,6 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FederatedClient, type LocalTrainer } from '../../client/client.ts';
 import { RdpAccountant } from '../../core/privacy/accountant.ts';
+import { ADAPTIVE_CLIP_DEFAULTS } from '../../core/privacy/clip.ts';
 import { PrivacyLedger } from '../../core/privacy/ledger.ts';
 import { seededRandomSource } from '../../core/privacy/random-source.ts';
 import { planSecureNoise } from '../../core/privacy/secure-noise.ts';
@@ -194,4 +195,27 @@ describe('in-tab federation with secure aggregation and differential privacy', (
       expect(Math.sqrt(variance)).toBeLessThan(((Z * C) / 3) * 1.01);
     },
   );
+
+  it('refuses adaptive clipping with the aggregator’s sentence: SecAgg hides the count it needs', async () => {
+    await expect(
+      runConfiguration(
+        env([], []),
+        plan({
+          privacy: {
+            clipNorm: C,
+            noiseMultiplier: Z,
+            targetEpsilon: null,
+            delta: DELTA,
+            adaptiveClipping: ADAPTIVE_CLIP_DEFAULTS,
+          },
+        }),
+        { strategy: 'fedavg', partition: { kind: 'iid' } },
+        [shard(10), shard(10), shard(10)],
+        () => {},
+        new AbortController().signal,
+      ),
+    ).rejects.toThrow(
+      /adaptive clipping needs the count of unclipped updates, which secure aggregation hides/,
+    );
+  });
 });
