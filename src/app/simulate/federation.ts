@@ -196,6 +196,10 @@ export async function runConfiguration(
         onEvent({ kind: 'budget-stop', round, reason: overBudget });
         break;
       }
+      // DP under SecAgg: the clients add the noise (the plan goes out in the round frame), this side none.
+      // A plan that cannot be kept (adaptive clipping, a ring overflow) throws here, before the round opens.
+      const securePrivacy =
+        plan.secure && privacy ? inTabSecurePrivacy(privacy, active.length, modelSize, plan.secure) : null;
       last = round;
       onEvent({ kind: 'round-start', round });
       const startedAt = performance.now();
@@ -205,9 +209,6 @@ export async function runConfiguration(
       const crypto = await server.openRound({ session, round, version, weights: global });
       cryptoMs += performance.now() - keyedAt;
       strategy.setPopulation?.(active.length); // FedDyn's m
-      // DP under SecAgg: the clients add the noise (the plan goes out in the round frame), this side none.
-      const securePrivacy =
-        plan.secure && privacy ? inTabSecurePrivacy(privacy, active.length, modelSize, plan.secure) : null;
       const aggregator = securePrivacy
         ? strategy.begin(round, global)
         : beginRound(privacy, strategy, round, global, active.length, active.length);
