@@ -67,6 +67,9 @@ const { values: a } = parseArgs({
     tag: { type: 'string', default: '' },
     'sample-rows': { type: 'string', default: '0' },
     'run-timeout-minutes': { type: 'string', default: '180' },
+    'dp-clip': { type: 'string' },
+    epsilons: { type: 'string' },
+    'skip-centralized': { type: 'boolean', default: false },
   },
 });
 const say = (line: string) => process.stderr.write(`sweep: ${line}\n`);
@@ -95,6 +98,31 @@ if (Object.keys(variant).length > 0 && tag === '') {
   say('--set needs a --tag naming the variant (its runs must not be mistaken for the defaults)');
   process.exit(2);
 }
+/**
+ * The runs' variants: the --set/--tag one, or with --epsilons one per ε (client-level DP, server noise):
+ * privacy {clipNorm: --dp-clip, targetEpsilon: ε} (the ledger calibrates z so the planned rounds end at or
+ * below ε at δ = 1e-5), and noise 0 for "inf" (clipping only); each tagged "<tag>eps-<ε>".
+ */
+const variants: { tag: string; set: Record<string, unknown>; epsilon?: number }[] = [];
+if (a.epsilons) {
+  const clip = Number(a['dp-clip']);
+  if (!(clip > 0 && Number.isFinite(clip))) {
+    say(`--epsilons needs --dp-clip C (a number > 0), got ${a['dp-clip']}`);
+    process.exit(2);
+  }
+  for (const raw of a.epsilons.split(',')) {
+    const t = raw.trim().toLowerCase();
+    const eps = t === 'inf' ? Number.POSITIVE_INFINITY : Number(t);
+    if (!(eps > 0)) {
+      say(`--epsilons: expected numbers > 0 or "inf", got ${raw}`);
+      process.exit(2);
+    }
+    const privacy = Number.isFinite(eps)
+      ? { clipNorm: clip, targetEpsilon: eps, delta: 1e-5 }
+      : { clipNorm: clip, noiseMultiplier: 0, delta: 1e-5 };
+    variants.push({ tag: `${tag ? `${tag}-` : ''}eps-${t}`, set: { ...variant, privacy }, epsilon: eps });
+  }
+} else variants.push({ tag, set: variant });
 const clients = Number(a.clients);
 const rounds = Number(a.rounds);
 const sampleRows = Number(a['sample-rows']);
@@ -175,7 +203,7 @@ const t0 = Date.now();
 const centralRuns: RunResult[] = [];
 /** Train and test row counts of the centralized run per seed: every federated run must have the same split. */
 const splitOf = new Map<number, string>();
-for (const { seed } of plan.centralized) {
+for (const { seed } of a['skip-centralized'] ? [] : plan.centralized) {
   const r = (await cached(runKey('centralized', null, seed), () =>
     pqfed([
       'train',
@@ -198,59 +226,91 @@ for (const { seed } of plan.centralized) {
   });
 }
 
+/** What the DP runs spent: ε at δ, z and C of each run (from `privacy` in its report). */
+interface PrivacyJson {
+  epsilon: number | null;
+  noiseMultiplier?: number | null;
+  clipNorm?: number;
+}
 const fedRuns = new Map<
   string,
-  { strategy: (typeof strategies)[number]; partition: SweepPartition; runs: RunResult[] }
->();
-for (const { strategy, partition, seed } of plan.federated) {
-  const key = `${tag ? `${tag}-` : ''}${runKey(strategy, partition, seed)}`;
-  const r = (await cached(key, () => {
-    const expFile = join(runsDir, `${key}.exp.json`);
-    const experiment = {
-      dataset: a.dataset,
-      data,
-      strategy,
-      strategyParams: params[strategy] ?? {},
-      seed,
-      rounds,
-      clients,
-      partition,
-      ...variant,
-    };
-    writeFileSync(expFile, `${JSON.stringify(experiment, null, 2)}\n`);
-    return pqfed(['simulate', '--config', expFile]);
-  })) as unknown as SimulateJson;
-  const split = `${r.rows.train} train / ${r.rows.test} test rows`;
-  if (split !== splitOf.get(seed)) {
-    throw new Error(
-      `${key}: expected the centralized split of seed ${seed} (${splitOf.get(seed)}), got ${split}`,
-    );
+  {
+    strategy: (typeof strategies)[number];
+    partition: SweepPartition;
+    tag: string;
+    runs: RunResult[];
+    privacy: PrivacyJson[];
   }
-  const group = runKey(strategy, partition, 0);
-  if (!fedRuns.has(group)) fedRuns.set(group, { strategy, partition, runs: [] });
-  fedRuns.get(group)!.runs.push({
-    seed,
-    accuracy: r.final.accuracy,
-    macroF1: r.final.macroF1,
-    perClassRecall: r.final.perClassRecall,
-    majorityBaseline: r.final.majorityBaseline,
-  });
+>();
+for (const v of variants) {
+  for (const { strategy, partition, seed } of plan.federated) {
+    const key = `${v.tag ? `${v.tag}-` : ''}${runKey(strategy, partition, seed)}`;
+    const r = (await cached(key, () => {
+      const expFile = join(runsDir, `${key}.exp.json`);
+      const experiment = {
+        dataset: a.dataset,
+        data,
+        strategy,
+        strategyParams: params[strategy] ?? {},
+        seed,
+        rounds,
+        clients,
+        partition,
+        ...v.set,
+      };
+      writeFileSync(expFile, `${JSON.stringify(experiment, null, 2)}\n`);
+      return pqfed(['simulate', '--config', expFile]);
+    })) as unknown as SimulateJson & { privacy: PrivacyJson };
+    const split = `${r.rows.train} train / ${r.rows.test} test rows`;
+    if (splitOf.has(seed) && split !== splitOf.get(seed)) {
+      throw new Error(
+        `${key}: expected the centralized split of seed ${seed} (${splitOf.get(seed)}), got ${split}`,
+      );
+    }
+    const group = `${v.tag}/${runKey(strategy, partition, 0)}`;
+    if (!fedRuns.has(group)) fedRuns.set(group, { strategy, partition, tag: v.tag, runs: [], privacy: [] });
+    fedRuns.get(group)!.runs.push({
+      seed,
+      accuracy: r.final.accuracy,
+      macroF1: r.final.macroF1,
+      perClassRecall: r.final.perClassRecall,
+      majorityBaseline: r.final.majorityBaseline,
+    });
+    fedRuns.get(group)!.privacy.push(r.privacy);
+  }
 }
 
-const rows: SweepRow[] = [
-  summarise('centralized', null, centralRuns),
+const rows: (SweepRow & { privacy?: PrivacyJson[] })[] = [
+  ...(centralRuns.length ? [summarise('centralized', null, centralRuns)] : []),
   ...[...fedRuns.values()].map((g) => {
     const row = summarise(g.strategy, g.partition, g.runs);
-    return tag ? { ...row, label: `${row.label} [${tag}]` } : row;
+    const dp = g.privacy.some((p) => p && 'noiseMultiplier' in p) ? { privacy: g.privacy } : {};
+    return { ...(g.tag ? { ...row, label: `${row.label} [${g.tag}]` } : row), ...dp };
   }),
 ];
-const args = { ...a, data, clients, rounds, seeds, sampleRows, variant };
-const name = tag ? `sweep-${tag}` : 'sweep';
+/** With DP: ε reached and z per row (the mean over its seeds; ε null = ∞). */
+const privacyLines = rows
+  .filter((r) => r.privacy)
+  .map((r) => {
+    const ps = r.privacy!;
+    const eps = ps.map((p) => p.epsilon);
+    const z = ps.map((p) => p.noiseMultiplier ?? 0);
+    const epsText = eps.every((e) => e === null)
+      ? '∞'
+      : eps.map((e) => (e === null ? '∞' : e.toFixed(3))).join(', ');
+    return `| ${r.label} | ${epsText} | ${z.map((x) => x.toFixed(4)).join(', ')} | ${ps[0]!.clipNorm ?? '–'} |`;
+  });
+const args = { ...a, data, clients, rounds, seeds, sampleRows, variant, variants };
+const name =
+  variants.length > 1 || variants[0]!.tag ? `sweep-${variants.map((v) => v.tag).join('+')}` : 'sweep';
 writeFileSync(join(out, `${name}.json`), `${JSON.stringify({ args, plan, rows }, null, 1)}\n`);
 const md =
   `# Strategy sweep\n\n${clients} clients, ${rounds} rounds, seeds ${seeds.join(', ')}, data ${data}` +
   `${sampleRows > 0 ? ` (sample of ${sampleRows} lines)` : ''}; centralized: \`pqfed train\` on the same split.\n\n` +
-  markdownTable(rows);
+  markdownTable(rows) +
+  (privacyLines.length
+    ? `\n| configuration | ε reached at δ = 1e-5 (per seed) | noise multiplier z (per seed) | clip C |\n| --- | --- | --- | --- |\n${privacyLines.join('\n')}\n`
+    : '');
 writeFileSync(join(out, `${name}.md`), md);
 process.stdout.write(md);
 say(

@@ -520,11 +520,11 @@ function secureAggregationProblems(c: ExperimentConfig): ConfigProblem[] {
       message: `(${c.clientsPerRound.max}) must be at least ${SECAGG.minMembers} with secureAggregation (the sum of 2 reveals each to the other)`,
     });
   }
-  if (c.privacy) {
+  if (c.privacy?.clipQuantile !== undefined) {
     out.push({
-      path: ['privacy'],
+      path: ['privacy', 'clipQuantile'],
       message:
-        'cannot be combined with secureAggregation yet: server-side noise needs the updates apart (distributed noise under SecAgg is not wired)',
+        'cannot be combined with secureAggregation: adaptive clipping needs the count of unclipped updates, which the sum hides; use a fixed clipNorm (the noise is then distributed, docs/differential-privacy.md)',
     });
   }
   return out;

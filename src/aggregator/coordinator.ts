@@ -30,6 +30,8 @@ import {
   privacySettings,
   withClipNorm,
 } from '../core/privacy/ledger.ts';
+import { PrivacyError } from '../core/privacy/rdp.ts';
+import { type SecureRoundPrivacy, secureRoundPrivacy } from '../core/privacy/secure-round-privacy.ts';
 import {
   type ClientMessage,
   type ExperimentInfo,
@@ -37,7 +39,6 @@ import {
   type Phase,
   REFUSAL_REASONS,
   type RefusalReason,
-  type SecureRoundInfo,
   type ServerMessage,
 } from '../core/protocol.ts';
 import { Rng } from '../core/random.ts';
@@ -70,7 +71,7 @@ import {
 import type { Checkpoint, RoundRecord } from './checkpoint.ts';
 import { ConfigError, type ExperimentConfig } from './config.ts';
 import { type Bindings, DurableStore, idsToPrune } from './durable-store.ts';
-import { type SecureRoundReport, secureRing, secureRoundReport } from './secure-status.ts';
+import { type SecureRoundReport, secureMinMembers, secureRing, secureRoundReport } from './secure-status.ts';
 import { archiveSession } from './session-archive.ts';
 import { boundList, boundRound, listedClients } from './status-lists.ts';
 
@@ -133,6 +134,8 @@ interface OpenRound {
   secure: SecureRound | null;
   /** Why the secure round ended without a sum (null while it runs or when it produced one). */
   secureFailure: string | null;
+  /** DP under secure aggregation: the ring, the members' noise shares and the ledger's step (null: no DP). */
+  securePrivacy: SecureRoundPrivacy | null;
 }
 
 export interface CoordinatorOptions {
@@ -659,9 +662,9 @@ export class Coordinator extends EventEmitter {
       session: Uint8Array.from(Buffer.from(this.session, 'hex')),
       round: r.round,
       vectorLength: this.opts.experiment.modelSize,
-      ring: secureRing(settings, this.opts.shardRows),
+      ring: r.securePrivacy?.ring ?? secureRing(settings, this.opts.shardRows),
       graph: secureGraph(settings),
-      minMembers: Math.max(SECAGG.minMembers, this.config.quorum),
+      minMembers: secureMinMembers(this.config.quorum),
       members: [...r.selected],
       identityOf: (id) => this.clients.get(id)?.peer.identity?.publicKey,
       timers,
@@ -680,17 +683,10 @@ export class Coordinator extends EventEmitter {
         this.emit('update', { clientId: id, round: r.round });
       },
       aggregator: r.aggregator,
+      ...(r.securePrivacy && { onRecovered: r.securePrivacy.onRecovered }),
     });
     r.secure = secure;
     return secure;
-  }
-
-  /**
-   * What the round frame of a secure round tells its clients (protocol.ts `SecureRoundInfo`): nothing yet
-   * beyond "secure"; distributed DP sets `noiseVariance` here (each client's Skellam share, ring units²).
-   */
-  private secureRoundInfo(): SecureRoundInfo {
-    return {};
   }
 
   /** The secure round ended: its contributors are the round's updates (or none: a missed quorum). */
@@ -767,6 +763,23 @@ export class Coordinator extends EventEmitter {
       this.store.saveCheckpoint(() => this.checkpoint());
       return this.finish();
     }
+    // DP under secure aggregation: the members add the noise (planned here), the server none.
+    let securePrivacy: SecureRoundPrivacy | null = null;
+    if (this.privacy && this.config.secureAggregation) {
+      try {
+        securePrivacy = secureRoundPrivacy(this.privacy, selected.length, ids.length, {
+          dimension: this.opts.experiment.modelSize,
+          minMembers: secureMinMembers(this.config.quorum),
+          graph: secureGraph(this.config.secureAggregation),
+        });
+      } catch (e) {
+        if (!(e instanceof PrivacyError)) throw e;
+        this.log(`round ${round}: no private secure round can be planned: ${e.message}; the session stopped`);
+        this.config.rounds = this.completed;
+        this.store.saveCheckpoint(() => this.checkpoint());
+        return this.finish();
+      }
+    }
     const deadlineMs = Math.round(this.config.roundDeadlineSeconds * 1000);
     this.strategy.setPopulation?.(this.keyOf.size); // FedDyn's m: every client registered so far
     const r: OpenRound = {
@@ -778,7 +791,9 @@ export class Coordinator extends EventEmitter {
       opening: new Set(),
       crypto: null,
       failed: new Map(),
-      aggregator: beginRound(this.privacy, this.strategy, round, this.global, selected.length, ids.length),
+      aggregator: securePrivacy
+        ? this.strategy.begin(round, this.global)
+        : beginRound(this.privacy, this.strategy, round, this.global, selected.length, ids.length),
       startedAt: Date.now(),
       deadlineAt: Date.now() + deadlineMs,
       // A secure round closes itself phase by phase; this timer is only its backstop.
@@ -792,6 +807,7 @@ export class Coordinator extends EventEmitter {
       cryptoMs: 0,
       secure: null,
       secureFailure: null,
+      securePrivacy,
     };
     this.current = r;
     this.phase = 'training';
@@ -820,7 +836,7 @@ export class Coordinator extends EventEmitter {
           deadlineMs: Math.max(0, r.deadlineAt - Date.now()),
           fit: fitSettings,
           seal: crypto.seal,
-          ...(secure && { secagg: this.secureRoundInfo() }),
+          ...(secure && { secagg: r.securePrivacy?.info ?? {} }),
           weights,
         });
         // The round frames go out first: a client runs SecAgg+ only for a round it has.
@@ -1247,7 +1263,7 @@ export class Coordinator extends EventEmitter {
       refusals: { ...this.refusals },
       checkpoint: this.store.status(),
       privacy: this.privacy
-        ? privacyStatus(this.privacy)
+        ? privacyStatus(this.privacy, this.config.secureAggregation !== null)
         : { ...NO_PRIVACY, secureAggregation: this.config.secureAggregation !== null },
       secureAggregation: {
         enabled: this.config.secureAggregation !== null,
@@ -1290,9 +1306,15 @@ export function sameSecret(given: string, expected: string): boolean {
 const NO_PRIVACY = { secureAggregation: false, epsilon: null, delta: null } as const;
 
 /** The ledger's status for JSON: an infinite ε (no noise) is null, "no finite guarantee". */
-function privacyStatus(p: PrivacyLedger) {
+/** The ledger's status; under secure aggregation the clients add the noise (Skellam shares) from round 1. */
+function privacyStatus(p: PrivacyLedger, secure: boolean) {
   const s = p.status();
-  return { ...s, epsilon: finiteOrNull(s.epsilon) };
+  return {
+    ...s,
+    epsilon: finiteOrNull(s.epsilon),
+    secureAggregation: secure,
+    mechanism: secure ? ('skellam' as const) : ('gaussian' as const),
+  };
 }
 
 const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : '–');

@@ -4,7 +4,7 @@
  * `secureAggregation.lastRound`. Under secure aggregation the server never sees a client's update, its
  * sample count or its training metrics: the report says only who took part, who survived and who left.
  */
-import { PROTOCOL } from '../core/limits.ts';
+import { PROTOCOL, SECAGG } from '../core/limits.ts';
 import type { SecureRound, SecureRoundOutcome } from '../core/round/secure-round.ts';
 import type { RingParams } from '../core/secagg/ring.ts';
 import type { SecureAggregationSettings } from './config.ts';
@@ -17,6 +17,11 @@ import type { SecureAggregationSettings } from './config.ts';
 export function secureRing(settings: SecureAggregationSettings, shardRows?: readonly number[]): RingParams {
   const largest = shardRows?.length ? Math.max(...shardRows) : 0;
   return { clip: settings.clip, maxWeight: largest > 0 ? largest : PROTOCOL.maxSamplesPerClient };
+}
+
+/** The fewest members a secure round goes on with after the advertisements: SecAgg's floor or the quorum. */
+export function secureMinMembers(quorum: number): number {
+  return Math.max(SECAGG.minMembers, quorum);
 }
 
 /** The last secure round as `/api/status` shows it. */

@@ -59,6 +59,27 @@ describe('pqfed simulate --secure-aggregation', () => {
     }
   });
 
+  it('takes DP with it (the clients add the noise), but not adaptive clipping', () => {
+    const r = resolveSimulation({
+      dataset: 'toniot',
+      data,
+      secureAggregation: true,
+      dpClip: 0.5,
+      dpNoise: 1,
+    });
+    expect(r.config.privacy).toMatchObject({ clipNorm: 0.5, noiseMultiplier: 1 });
+    expect(() =>
+      resolveSimulation({
+        dataset: 'toniot',
+        data,
+        secureAggregation: true,
+        dpClip: 0.5,
+        dpNoise: 1,
+        dpClipQuantile: 0.5,
+      }),
+    ).toThrow(/clipQuantile.*cannot be combined with secureAggregation: adaptive clipping/);
+  });
+
   it('refuses --strategy median --secure-aggregation on the command line: exit 2, one line, no work', async () => {
     const r = await pqfed(
       'simulate',

@@ -11,6 +11,7 @@
 import type { ClientChannels, ClientCrypto, SecureChannel } from '../core/channel.ts';
 import { LIMITS, maxFrameBytes, SECAGG } from '../core/limits.ts';
 import { clipInPlace } from '../core/privacy/clip.ts';
+import type { RandomSource } from '../core/privacy/random-source.ts';
 import {
   type ClientMessage,
   decodeServerFrame,
@@ -79,6 +80,8 @@ export interface ClientOptions {
   log?: (line: string) => void;
   /** Random numbers for the backoff jitter (tests pass a seeded one). */
   random?: () => number;
+  /** The randomness of this client's DP noise share under secure aggregation (default: the CSPRNG; tests seed it). */
+  noiseRandom?: RandomSource;
 }
 
 export class ClientError extends Error {
@@ -410,6 +413,8 @@ export class FederatedClient {
       session,
       round: msg.round,
       noiseVariance: msg.secagg?.noiseVariance,
+      noiseScale: msg.secagg?.noiseScale,
+      ...(this.opts.noiseRandom && { random: this.opts.noiseRandom }),
       send: (payload) => send({ type: 'secagg', round: msg.round, payload }),
       log: (line) => this.log(line),
     });

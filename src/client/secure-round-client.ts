@@ -6,13 +6,14 @@
  * W (the config's `ring.maxWeight`): the server cannot cap a weight it never sees.
  *
  * Distributed DP hook: with `noiseVariance` (ring units², from the round frame's `secagg`), every masked
- * input carries this client's integer Skellam noise share (src/core/privacy/skellam.ts); the weight element
- * stays exact. Refused or stale frames are logged and change nothing; a refusal that shows the server
+ * input carries this client's integer Skellam noise share (src/core/privacy/secure-noise.ts, scaled to the
+ * round's ring when the frame says at which scale it was planned, `noiseScale`); the weight element stays
+ * exact. Refused or stale frames are logged and change nothing; a refusal that shows the server
  * misbehaving aborts the SecAggClient for good (it then answers nothing, never the unmasking phase).
  */
 
 import { cryptoRandomSource, type RandomSource } from '../core/privacy/random-source.ts';
-import { integerNoiseShare } from '../core/privacy/skellam.ts';
+import { secureNoiseHook } from '../core/privacy/secure-noise.ts';
 import { SecAggClient } from '../core/secagg/client.ts';
 import { decodeMessage, encodeMessage } from '../core/secagg/messages.ts';
 import { fromHex } from '../crypto/bytes.ts';
@@ -26,6 +27,8 @@ export interface SecureRoundClientOptions {
   round: number;
   /** Variance of this client's integer noise share (ring units²); undefined: no noise. */
   noiseVariance?: number | undefined;
+  /** The ring scale the variance was planned at (rescaled to the round's own: secure-noise.ts); undefined: as is. */
+  noiseScale?: number | undefined;
   /** Sends one SecAgg message to the server (as a `secagg` frame). */
   send(payload: Uint8Array): Promise<void>;
   log(line: string): void;
@@ -56,11 +59,8 @@ export class SecureRoundClient {
       context: { session: fromHex(options.session), round: options.round },
       ...(variance !== undefined &&
         variance > 0 && {
-          noise: ({ length }) => {
-            const noise = integerNoiseShare(length, variance, source);
-            noise[length - 1] = 0; // the weight element Σ nᵢ stays exact
-            return noise;
-          },
+          // The weight element Σ nᵢ (the last) stays exact; the variance follows the round's scale.
+          noise: secureNoiseHook({ variance, scale: options.noiseScale }, source),
         }),
     });
   }

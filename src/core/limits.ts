@@ -172,6 +172,9 @@ export const PRIVACY = {
   /** Largest variance of one client's integer noise share: σ ≤ 2²⁰, so int32 (±2³¹, the ring SecAgg sums
    * in) holds ±2048 σ and a sample never overflows it in practice. */
   maxIntegerNoiseVariance: 2 ** 40,
+  /** Largest accepted probability that a coordinate of a secure round's noisy sum wraps around the ring
+   * (src/core/privacy/secure-noise.ts): a wrapped coordinate is garbage, not a privacy leak. */
+  maxRingWrapProbability: 1e-9,
   /** Smallest δ accepted (below it the RDP conversion gains nothing a volunteer could tell apart). */
   minDelta: 1e-12,
   /** Largest ε accepted as a target (beyond it "private" means nothing). */

@@ -128,6 +128,8 @@ describe('the round frame of a secure round', () => {
     expect(secure.type === 'round' && secure.secagg).toEqual({});
     const noisy = decodeServerFrame(encodeFrame(roundMsg({ noiseVariance: 123.5 })), OPTS);
     expect(noisy.type === 'round' && noisy.secagg).toEqual({ noiseVariance: 123.5 });
+    const scaled = decodeServerFrame(encodeFrame(roundMsg({ noiseVariance: 9, noiseScale: 1.5e6 })), OPTS);
+    expect(scaled.type === 'round' && scaled.secagg).toEqual({ noiseVariance: 9, noiseScale: 1.5e6 });
   });
 
   it('refuses a secagg field that is not an object, has unknown keys, or a variance out of range', () => {
@@ -139,6 +141,8 @@ describe('the round frame of a secure round', () => {
       { noiseVariance: -1 },
       { noiseVariance: PRIVACY.maxIntegerNoiseVariance * 2 },
       { noiseVariance: 'x' },
+      { noiseVariance: 1, noiseScale: 0 },
+      { noiseVariance: 1, noiseScale: 2 ** 32 },
       { other: 1 },
     ]) {
       const r = refusal(() => decodeServerFrame(encodeFrame(roundMsg(bad as Record<string, unknown>)), OPTS));

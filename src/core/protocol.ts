@@ -110,6 +110,11 @@ export interface SecureRoundInfo {
    * adds before masking (distributed DP, src/core/privacy/skellam.ts); absent: no noise.
    */
   noiseVariance?: number;
+  /**
+   * The ring scale S(m) `noiseVariance` was planned at (src/core/privacy/secure-noise.ts): a member of a round
+   * whose scale is finer (fewer members joined) multiplies the variance by (S/S(m))², so the noise keeps up.
+   */
+  noiseScale?: number;
 }
 
 /** A client's update: the plaintext inside a `sealed-update` envelope, never sent on its own. */
@@ -669,13 +674,20 @@ function secAggPayload(header: Json, payload: Uint8Array): Uint8Array {
 
 function secureRoundInfo(v: unknown): SecureRoundInfo {
   const o = obj(v, 'secagg');
-  const extra = Object.keys(o).filter((k) => k !== 'noiseVariance');
+  const extra = Object.keys(o).filter((k) => k !== 'noiseVariance' && k !== 'noiseScale');
   if (extra.length > 0) {
-    throw new ProtocolError('malformed', `"secagg": expected only "noiseVariance", got ${show(extra[0])}`);
+    throw new ProtocolError(
+      'malformed',
+      `"secagg": expected only "noiseVariance" and "noiseScale", got ${show(extra[0])}`,
+    );
   }
-  return o.noiseVariance === undefined
-    ? {}
-    : { noiseVariance: num(o, 'noiseVariance', 0, PRIVACY.maxIntegerNoiseVariance) };
+  return {
+    ...(o.noiseVariance !== undefined && {
+      noiseVariance: num(o, 'noiseVariance', 0, PRIVACY.maxIntegerNoiseVariance),
+    }),
+    // S = (2³¹ − 1 − n)/(n·W·C) of a ring with at least 2 members: below 2³¹.
+    ...(o.noiseScale !== undefined && { noiseScale: num(o, 'noiseScale', 1e-9, 2 ** 31) }),
+  };
 }
 
 function roundSeal(v: unknown): WireRoundSeal {

@@ -43,6 +43,7 @@ import {
 import type { Evaluation } from '../../core/round/evaluation.ts';
 import { roundFitSettings } from '../../core/round/fit-settings.ts';
 import { admitUpdate, type IntakeRound, type OpenedUpdate, openUpdate } from '../../core/round/intake.ts';
+import { secureGraph } from '../../core/round/secure-round.ts';
 import type { SecureRoundView } from '../../core/round/secure-view.ts';
 import { SecAggError } from '../../core/secagg/errors.ts';
 import { createStrategy, type RoundAggregator } from '../../core/strategies/index.ts';
@@ -57,6 +58,7 @@ import type { ConfigSpec } from './options.ts';
 import { type PortPeer, StoppedError } from './port-socket.ts';
 import type { Refusal, RoundResult } from './results.ts';
 import {
+  inTabSecurePrivacy,
   runSecureRound,
   SecureInbox,
   type SecureRoundEnd,
@@ -94,7 +96,10 @@ export interface RunPlan {
   proxMu: number;
   /** Test hook: flip one byte inside this client's envelope in this round, before the aggregator opens it. */
   tamper: { round: number; client: number } | null;
-  /** Client-level DP with server-side noise (the aggregator's PrivacyLedger); null: off. */
+  /**
+   * Client-level DP (the aggregator's PrivacyLedger); null: off. Without `secure` this side adds Gaussian
+   * noise to the sum; with it the clients add Skellam shares in the ring and this side adds none.
+   */
   privacy: PrivacySettings | null;
   /** Secure aggregation (SecAgg+, secure-federation.ts); null or absent: off. */
   secure?: SecureSettings | null;
@@ -151,9 +156,7 @@ export async function runConfiguration(
   const refusedStrategy = plan.privacy ? privateStrategyProblem(spec.strategy) : null;
   if (refusedStrategy) throw new PrivacyError(`"strategy" ${refusedStrategy}`);
   if (plan.secure) {
-    const problem =
-      secureProblem(spec.strategy, shards.length) ??
-      (plan.privacy ? 'secure aggregation: server-side DP cannot be combined with it yet' : null);
+    const problem = secureProblem(spec.strategy, shards.length);
     if (problem) throw new SecAggError('bad-config', problem);
   }
   const strategy = createStrategy(spec.strategy, { proxMu: plan.proxMu });
@@ -196,6 +199,10 @@ export async function runConfiguration(
         onEvent({ kind: 'budget-stop', round, reason: overBudget });
         break;
       }
+      // DP under SecAgg: the clients add the noise (the plan goes out in the round frame), this side none.
+      // A plan that cannot be kept (adaptive clipping, a ring overflow) throws here, before the round opens.
+      const securePrivacy =
+        plan.secure && privacy ? inTabSecurePrivacy(privacy, active.length, modelSize, plan.secure) : null;
       last = round;
       onEvent({ kind: 'round-start', round });
       const startedAt = performance.now();
@@ -205,7 +212,9 @@ export async function runConfiguration(
       const crypto = await server.openRound({ session, round, version, weights: global });
       cryptoMs += performance.now() - keyedAt;
       strategy.setPopulation?.(active.length); // FedDyn's m
-      const aggregator = beginRound(privacy, strategy, round, global, active.length, active.length);
+      const aggregator = securePrivacy
+        ? strategy.begin(round, global)
+        : beginRound(privacy, strategy, round, global, active.length, active.length);
       const fit = withClipNorm(
         roundFitSettings({ ...plan, learningRateDecay: 'cosine' }, round, strategy.fitConfig(round)),
         privacy,
@@ -218,7 +227,7 @@ export async function runConfiguration(
         deadlineMs: DEADLINE_MS,
         fit,
         seal: crypto.seal,
-        ...(plan.secure && { secagg: {} }),
+        ...(plan.secure && { secagg: securePrivacy?.info ?? {} }),
         weights: global,
       });
       const refused: Refusal[] = [];
@@ -287,9 +296,10 @@ export async function runConfiguration(
             round,
             frame,
             modelSize,
-            settings: plan.secure,
-            maxWeight,
+            ring: securePrivacy?.ring ?? { clip: plan.secure.clip, maxWeight },
+            graph: secureGraph(plan.secure),
             aggregator,
+            ...(securePrivacy && { onRecovered: securePrivacy.onRecovered }),
             deadlineMs: DEADLINE_MS,
             signal,
             onTraining: (c) => onEvent({ kind: 'training', round, client: c.index }),

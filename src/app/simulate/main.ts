@@ -55,6 +55,7 @@ import {
   fmt,
   fmtEpsilon,
   formatRefusals,
+  privacyNote,
   recallTable,
   resultJson,
   roundsCsv,
@@ -101,6 +102,7 @@ const ui = {
   secureSection: el('sim-secagg-section'),
   results: el('sim-results'),
   meta: el('sim-meta'),
+  privacyNote: el('sim-privacy-note'),
   metric: el<HTMLSelectElement>('sim-metric'),
   chartSummary: el('sim-chart-summary'),
   finalBody: el<HTMLTableElement>('sim-final').tBodies[0]!,
@@ -358,6 +360,9 @@ function blankResult(o: SimOptions, state: SimResult['state']): SimResult {
     classes: [],
     majorityBaseline: null,
     configs: o.configs.map(emptyConfig),
+    privacy: o.privacy
+      ? { delta: o.privacy.delta ?? DEFAULT_DELTA, noise: o.secureAggregation ? 'distributed' : 'server' }
+      : null,
     verifiedUpdates: 0,
     refusals: {},
     wallSeconds: 0,
@@ -458,6 +463,8 @@ function renderResults(): void {
   meta.push(`${result.verifiedUpdates} updates verified, refused: ${formatRefusals(result.refusals)}`);
   for (const c of result.configs) if (c.budgetStop) meta.push(`${c.label} stopped early: ${c.budgetStop}`);
   ui.meta.textContent = `${meta.join('; ')}.`;
+  ui.privacyNote.textContent = privacyNote(result);
+  ui.privacyNote.hidden = result.privacy === null || result.state === 'idle';
   ui.json.textContent = resultJson(result);
 }
 

@@ -47,8 +47,8 @@ export interface SimOptions {
   /** Start at once (the URL's `run=1`). */
   autorun: boolean;
   /**
-   * Client-level DP with server-side noise, as `pqfed serve`'s `privacy` key (a clip norm, and a noise
-   * multiplier or a target ε; δ 1e-5 when absent); null: off.
+   * Client-level DP, as `pqfed serve`'s `privacy` key (a clip norm, and a noise multiplier or a target ε;
+   * δ 1e-5 when absent); null: off. The aggregator adds the noise, or with secure aggregation the clients do.
    */
   privacy: PrivacyOptions | null;
   /** Secure aggregation (SecAgg+, the URL's `secagg=1`): the in-tab aggregator sees only the sum. */
@@ -169,7 +169,7 @@ export function privacyProblems(privacy: PrivacyOptions | null, configs: readonl
 
 /** What secure aggregation refuses in these options: strategies that need single updates, too few clients. */
 export function secureAggregationProblems(
-  o: Pick<SimOptions, 'secureAggregation' | 'configs' | 'clients' | 'privacy'>,
+  o: Pick<SimOptions, 'secureAggregation' | 'configs' | 'clients'>,
 ): string[] {
   if (!o.secureAggregation) return [];
   const out = new Set<string>();
@@ -179,7 +179,6 @@ export function secureAggregationProblems(
   }
   const few = secureProblem('fedavg', o.clients);
   if (few) out.add(few);
-  if (o.privacy) out.add('secure aggregation: cannot be combined with server-side DP yet');
   return [...out];
 }
 

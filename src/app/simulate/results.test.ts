@@ -8,6 +8,7 @@ import {
   emptyConfig,
   finalRows,
   formatRefusals,
+  privacyNote,
   type RoundResult,
   recallTable,
   resultJson,
@@ -54,6 +55,7 @@ function result(): SimResult {
     classes: ['normal', 'ddos'],
     majorityBaseline: { class: 'normal', accuracy: 0.25, macroF1: 0.04 },
     configs,
+    privacy: null,
     verifiedUpdates: 0,
     refusals: {},
     wallSeconds: 0,
@@ -117,6 +119,26 @@ describe('results', () => {
     const blank = { ...r, configs: r.configs.map((c) => ({ ...c, rounds: [] })) };
     expect(chartSummary(blank)).toBe('No round has finished yet.');
     expect(formatRefusals({ b: 2, a: 1, c: 0 })).toBe('a 1, b 2');
+  });
+
+  it('says ε at δ and who adds the noise when DP is on, nothing when it is off', () => {
+    const r = result();
+    expect(privacyNote(r)).toBe('');
+    r.configs[0]!.rounds.forEach((x, i) => {
+      x.epsilon = [1.5, 2.25, 3.125][i]!;
+    });
+    r.configs[1]!.rounds.forEach((x) => {
+      x.epsilon = null;
+    });
+    r.privacy = { delta: 1e-5, noise: 'distributed' };
+    const note = privacyNote(r);
+    expect(note).toContain('ε spent at δ = 0.00001');
+    expect(note).toContain('FedAvg α=0.1: ε = 3.125 after round 3; Median IID: ε = ∞ after round 2');
+    expect(note).toContain('The noise is distributed: each client adds its share');
+    expect(note).toContain('never sees an un-noised sum');
+    r.privacy = { delta: 1e-6, noise: 'server' };
+    expect(privacyNote(r)).toContain('The aggregator adds Gaussian noise to the sum');
+    expect(privacyNote(r)).not.toContain('distributed');
   });
 
   it('writes JSON with null for missing figures', () => {

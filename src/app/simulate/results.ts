@@ -72,6 +72,14 @@ export interface Baseline {
   macroF1: number;
 }
 
+/** A run's differential privacy: who adds the noise, and the δ at which ε is spent. */
+export interface PrivacySummary {
+  delta: number;
+  /** 'server': the in-tab aggregator adds Gaussian noise to the sum; 'distributed': each client adds its
+   * Skellam share in the ring before masking (secure aggregation), the aggregator adds none. */
+  noise: 'server' | 'distributed';
+}
+
 export interface SimResult {
   state: RunState;
   error: string | null;
@@ -99,6 +107,8 @@ export interface SimResult {
   /** Predicting the training rows' most frequent class for every held-out row. */
   majorityBaseline: Baseline | null;
   configs: ConfigResult[];
+  /** Differential privacy of the run (null: off). */
+  privacy: PrivacySummary | null;
   verifiedUpdates: number;
   refusals: Record<string, number>;
   wallSeconds: number;
@@ -223,6 +233,31 @@ export function finalRows(result: SimResult): FinalRow[] {
       seconds: c.seconds > 0 ? c.seconds.toFixed(1) : '–',
     };
   });
+}
+
+/**
+ * The page's sentence on differential privacy: ε spent so far at δ (the last round's of each configuration)
+ * and who adds the noise. Empty without DP.
+ */
+export function privacyNote(result: SimResult): string {
+  const p = result.privacy;
+  if (!p) return '';
+  const spent = result.configs
+    .filter((c) => c.rounds.length > 0)
+    .map(
+      (c) => `${c.label}: ε = ${fmtEpsilon(c.rounds.at(-1)!.epsilon)} after round ${c.rounds.at(-1)!.round}`,
+    );
+  const head =
+    `Differential privacy: ε spent at δ = ${p.delta} ` +
+    (spent.length
+      ? `(${spent.join('; ')}; per round in the ε column).`
+      : '(after each round, in the ε column).');
+  const noise =
+    p.noise === 'distributed'
+      ? ' The noise is distributed: each client adds its share of Skellam noise to its update before masking, ' +
+        'the aggregator adds none and never sees an un-noised sum (secure aggregation).'
+      : ' The aggregator adds Gaussian noise to the sum of the clipped updates.';
+  return head + noise;
 }
 
 /** ε with three decimals; '∞' for DP without a finite guarantee (no noise); '–' without DP. */

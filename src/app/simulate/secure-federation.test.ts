@@ -126,7 +126,7 @@ describe('in-tab federation with secure aggregation', () => {
     expect(events.filter((e) => e.kind === 'update' && e.accepted)).toHaveLength(6);
   });
 
-  it('refuses a strategy that needs single updates, too few clients, and DP with it', async () => {
+  it('refuses a strategy that needs single updates and too few clients', async () => {
     expect(secureProblem('median', 5)).toMatch(/compares single client updates/);
     expect(secureProblem('fedavg', 2)).toMatch(/at least 3 clients/);
     expect(secureProblem('fedadam', 3)).toBeNull();
@@ -142,7 +142,7 @@ describe('in-tab federation with secure aggregation', () => {
     ).rejects.toThrow(/secure aggregation: krum compares single client updates/);
   });
 
-  it('is the URL option secagg=1, which refuses robust strategies and too few clients', () => {
+  it('is the URL option secagg=1, which refuses robust strategies and too few clients, and takes DP', () => {
     const on = optionsFromQuery(new URLSearchParams('secagg=1'));
     expect(on.errors).toEqual([]);
     expect(on.options.secureAggregation).toBe(true);
@@ -152,6 +152,11 @@ describe('in-tab federation with secure aggregation', () => {
     expect(bad.errors.join('\n')).toMatch(/median compares single client updates/);
     expect(bad.errors.join('\n')).toMatch(/at least 3 clients, got 2/);
     const dp = optionsFromQuery(new URLSearchParams('secagg=1&dp-clip=1&dp-noise=1'));
-    expect(dp.errors.join('\n')).toMatch(/cannot be combined with server-side DP/);
+    // DP with secure aggregation: the clients add the noise (secure-privacy-federation.test.ts).
+    expect(dp.errors).toEqual([]);
+    expect(dp.options).toMatchObject({
+      secureAggregation: true,
+      privacy: { clipNorm: 1, noiseMultiplier: 1 },
+    });
   });
 });

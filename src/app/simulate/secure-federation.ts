@@ -3,12 +3,17 @@
  * as the aggregator (src/core/round/secure-round.ts), driven over the clients' MessagePorts. Every client
  * gets the round frame (with `secagg`) at once, SecAgg+ runs while they train, and the recovered sum goes to
  * the strategy as one update; no client's update, loss or sample count is seen by this side.
+ * With differential privacy the round frame carries the noise plan of the aggregator's engine
+ * (`inTabSecurePrivacy`): every client adds its Skellam share in the ring before masking, this side adds
+ * none (it never sees an un-noised sum) and the ledger charges the round once the sum is recovered.
  *
  * One reader per client for the whole run (`SecureInbox`) hands every frame to the round that is open, so
  * that a read left waiting at the end of one round never swallows the first frame of the next.
  */
 import type { ServerConnection } from '../../core/channel.ts';
 import { SECAGG } from '../../core/limits.ts';
+import type { PrivacyLedger } from '../../core/privacy/ledger.ts';
+import { type SecureRoundPrivacy, secureRoundPrivacy } from '../../core/privacy/secure-round-privacy.ts';
 import {
   type ClientMessage,
   decodeClientFrame,
@@ -26,6 +31,8 @@ import {
 } from '../../core/round/secure-round.ts';
 import type { SecureRoundView } from '../../core/round/secure-view.ts';
 import { SecAggError } from '../../core/secagg/errors.ts';
+import type { GraphParams } from '../../core/secagg/graph.ts';
+import type { RingParams } from '../../core/secagg/ring.ts';
 import type { RoundAggregator, StrategyName } from '../../core/strategies/strategy.ts';
 import { fromHex } from '../../crypto/bytes.ts';
 import { type PortPeer, StoppedError } from './port-socket.ts';
@@ -48,6 +55,24 @@ export function secureProblem(strategy: StrategyName, clients: number): string |
     return `secure aggregation: needs at least ${SECURE_MIN_CLIENTS} clients, got ${clients}`;
   }
   return null;
+}
+
+/**
+ * DP under secure aggregation for one in-tab round of `members` clients (all of them: q = 1): the
+ * aggregator's engine (src/core/privacy/secure-round-privacy.ts) with the in-tab round's smallest member
+ * count. Throws a PrivacyError when the noise cannot be planned (adaptive clipping, a ring overflow).
+ */
+export function inTabSecurePrivacy(
+  ledger: PrivacyLedger,
+  members: number,
+  modelSize: number,
+  settings: SecureSettings,
+): SecureRoundPrivacy {
+  return secureRoundPrivacy(ledger, members, members, {
+    dimension: modelSize,
+    minMembers: SECURE_MIN_CLIENTS,
+    graph: secureGraph(settings),
+  });
 }
 
 export interface SecureClient {
@@ -107,10 +132,12 @@ export interface SecureRoundRun {
   /** The encoded `round` frame (with `secagg`), sent to every client first. */
   frame: Uint8Array;
   modelSize: number;
-  settings: SecureSettings;
-  /** The weight cap W: the largest shard. */
-  maxWeight: number;
+  /** The ring the members encode in: clip C and weight cap W (the largest shard; 1 under DP). */
+  ring: RingParams;
+  graph: GraphParams;
   aggregator: Pick<RoundAggregator, 'add'>;
+  /** The recovered sum before the strategy gets it (DP: the ledger charges the round, or refuses the sum). */
+  onRecovered?(result: { contributors: readonly string[] }): void;
   deadlineMs: number;
   signal: AbortSignal;
   onTraining(c: SecureClient): void;
@@ -140,8 +167,8 @@ export async function runSecureRound(run: SecureRoundRun): Promise<SecureRoundEn
     session: fromHex(run.session),
     round: run.round,
     vectorLength: run.modelSize,
-    ring: { clip: run.settings.clip, maxWeight: run.maxWeight },
-    graph: secureGraph(run.settings),
+    ring: run.ring,
+    graph: run.graph,
     minMembers: SECURE_MIN_CLIENTS,
     members: run.clients.map((c) => c.id),
     identityOf: (id) => byId.get(id)?.conn.peerIdentity,
@@ -161,6 +188,7 @@ export async function runSecureRound(run: SecureRoundRun): Promise<SecureRoundEn
           : { contributors: [], failure: `${o.reason} in phase ${o.phase}: ${o.message}` },
       ),
     aggregator: run.aggregator,
+    ...(run.onRecovered && { onRecovered: run.onRecovered }),
   });
   run.inbox.current = {
     frame(c, msg) {

@@ -23,6 +23,7 @@ import {
 } from './clip.ts';
 import { cryptoRandomSource, Draws, type RandomSource } from './random-source.ts';
 import { PrivacyError } from './rdp.ts';
+import { planSecureNoise, SecureNoiseError, type SecureNoisePlan } from './secure-noise.ts';
 import { PrivateRound } from './server-noise.ts';
 
 /**
@@ -140,8 +141,9 @@ export interface PrivacyState {
 
 /** What `/api/status` shows under `privacy`. */
 export interface PrivacyStatus {
-  secureAggregation: false;
-  mechanism: 'gaussian';
+  /** True once a secure round was charged: the clients add the noise (Skellam shares), not the server. */
+  secureAggregation: boolean;
+  mechanism: 'gaussian' | 'skellam';
   /** ε spent so far at `delta` (0 before the first aggregate). */
   epsilon: number;
   delta: number;
@@ -162,6 +164,7 @@ export class PrivacyLedger {
   private z: number | null;
   private stopped: string | null;
   private lastQ: number | null = null;
+  private secure = false;
   private readonly draws: Draws;
 
   constructor(
@@ -271,10 +274,64 @@ export class PrivacyLedger {
     });
   }
 
+  /**
+   * The distributed noise of a secure round that selects `selected` of `population` clients
+   * (secure-noise.ts): the ring the members encode in and each one's Skellam share, for the round's z
+   * (configured, or calibrated as for a server-noised round). Null when z = 0 (no noise, ε = ∞). The server
+   * adds no noise in such a round; `chargeSecure` charges it once its sum is recovered.
+   */
+  planSecure(
+    selected: number,
+    population: number,
+    round: { dimension: number; minMembers: number; minSurvivors: number },
+  ): SecureNoisePlan | null {
+    if (this.settings.adaptiveClipping) {
+      throw new SecureNoiseError(
+        'bad-plan',
+        'privacy: adaptive clipping needs the count of unclipped updates, which secure aggregation hides; ' +
+          'use a fixed clip norm with secure aggregation',
+      );
+    }
+    const z = this.noiseMultiplier(samplingRate(selected, population));
+    this.secure = true;
+    if (z === 0) return null;
+    return planSecureNoise({
+      clipNorm: this.clipNorm,
+      noiseMultiplier: z,
+      dimension: round.dimension,
+      members: selected,
+      minMembers: round.minMembers,
+      minSurvivors: round.minSurvivors,
+    });
+  }
+
+  /**
+   * Charges a secure round whose sum came back from `contributors` members: the accountant composes the
+   * plan's effective multiplier at q = selected / population. Throws (and charges nothing) when fewer
+   * contributors than planned are in the sum: its noise would be below the plan.
+   */
+  chargeSecure(
+    plan: SecureNoisePlan | null,
+    selected: number,
+    population: number,
+    contributors: number,
+  ): void {
+    const q = samplingRate(selected, population);
+    if (plan && contributors < plan.minSurvivors) {
+      throw new SecureNoiseError(
+        'too-few-survivors',
+        `privacy: the noise was planned for at least ${plan.minSurvivors} contributors, the sum has ${contributors}`,
+      );
+    }
+    this.accountant.compose(q, plan ? plan.effectiveNoiseMultiplier : 0);
+    this.lastQ = q;
+    this.secure = true;
+  }
+
   status(): PrivacyStatus {
     return {
-      secureAggregation: false,
-      mechanism: 'gaussian',
+      secureAggregation: this.secure,
+      mechanism: this.secure ? 'skellam' : 'gaussian',
       epsilon: this.epsilon,
       delta: this.settings.delta,
       targetEpsilon: this.settings.targetEpsilon,

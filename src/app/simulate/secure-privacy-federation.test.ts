@@ -1,0 +1,221 @@
+/**
+ * Differential privacy under secure aggregation in the in-tab federation: real FederatedClients over
+ * MessagePorts, real cryptography. The round frame carries the aggregator's noise plan
+ * (src/core/privacy/secure-round-privacy.ts), every client adds its Skellam share in the ring before
+ * masking, the in-tab aggregator adds none, the ledger charges the plan's effective multiplier, and the
+ * target ε stops the run before the round that would cross it.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { FederatedClient, type LocalTrainer } from '../../client/client.ts';
+import { RdpAccountant } from '../../core/privacy/accountant.ts';
+import { ADAPTIVE_CLIP_DEFAULTS } from '../../core/privacy/clip.ts';
+import { PrivacyLedger } from '../../core/privacy/ledger.ts';
+import { seededRandomSource } from '../../core/privacy/random-source.ts';
+import { planSecureNoise } from '../../core/privacy/secure-noise.ts';
+import type { FitSettings } from '../../core/protocol.ts';
+import { generateIdentity } from '../../crypto/identity.ts';
+import { pqClientChannels } from '../../crypto/pq-channels.ts';
+import type { EncodedData } from '../../data/features.ts';
+import {
+  type Evaluation,
+  type FederationEnv,
+  type FederationEvent,
+  type RunPlan,
+  runConfiguration,
+} from './federation.ts';
+import { PortPeer, portConnector } from './port-socket.ts';
+import { IN_TAB_SECURE_DEFAULTS, inTabSecurePrivacy } from './secure-federation.ts';
+
+/** d: enough coordinates for a variance estimate (2 rounds × 2,000 noise draws). */
+const D = 2000;
+/** Client k's delta is (k+1)·A everywhere: L2 norm (k+1)·A·√d ≤ 0.68 < C, so clipping leaves it as is. */
+const A = 0.005;
+const C = 1;
+const Z = 1;
+const DELTA = 1e-5;
+
+class FakeTrainer implements LocalTrainer {
+  readonly backend = 'fake';
+  readonly fits: FitSettings[] = [];
+  constructor(
+    private readonly k: number,
+    readonly numSamples: number,
+  ) {}
+  async prepare(): Promise<void> {}
+  async fit(_global: Float32Array, fit: FitSettings, round: number) {
+    this.fits.push(fit);
+    return {
+      delta: new Float32Array(D).fill((this.k + 1) * A),
+      metrics: { loss: 1 / round, seconds: 0.01, samplesPerSec: 100 },
+    };
+  }
+}
+
+const shard = (n: number): EncodedData => ({
+  n,
+  numeric: new Float32Array(n),
+  categorical: new Int32Array(0),
+  label: new Int32Array(n),
+  mos: new Float32Array(n),
+});
+
+const running: FederatedClient[] = [];
+afterEach(() => {
+  for (const c of running.splice(0)) c.stop();
+});
+
+function env(evaluated: Float32Array[], trainers: FakeTrainer[]): FederationEnv {
+  return {
+    identity: generateIdentity(),
+    suite: 'xwing',
+    experiment: { dataset: 'toniot', model: {}, preprocessor: {}, modelSize: D },
+    initialWeights: new Float32Array(D),
+    async evaluate(weights): Promise<Evaluation> {
+      evaluated.push(weights.slice());
+      return {
+        accuracy: 0.5,
+        macroF1: 0.25,
+        mosMAE: 0.1,
+        loss: 1,
+        perClassRecall: {},
+        majorityBaseline: { accuracy: 0.4, macroF1: 0.06 },
+      };
+    },
+    async connect(index, data, serverFingerprint) {
+      const { port1, port2 } = new MessageChannel();
+      const trainer = new FakeTrainer(index, data.n);
+      trainers.push(trainer);
+      const client: FederatedClient = new FederatedClient({
+        url: `in-tab://client-${index}`,
+        name: `test-${index}`,
+        trainer,
+        channels: pqClientChannels({ identity: generateIdentity(), pinnedFingerprint: serverFingerprint }),
+        connect: portConnector(port2 as never, () => client.stop()),
+        // Seeded noise shares: the statistics below are the same on every run.
+        noiseRandom: seededRandomSource(new Uint8Array(32).fill(index + 1)),
+      });
+      running.push(client);
+      void client.run();
+      return new PortPeer(port1 as never);
+    },
+    slots: 2,
+  };
+}
+
+const plan = (o: Partial<RunPlan> = {}): RunPlan => ({
+  rounds: 3,
+  localEpochs: 1,
+  batchSize: 32,
+  learningRate: 0.01,
+  seed: 1,
+  proxMu: 0.01,
+  tamper: null,
+  // z = 1, q = 1: ε ≈ 7.08 after 2 rounds and ≈ 9.01 after 3, so the target 8 allows 2 of the 3 rounds.
+  privacy: { clipNorm: C, noiseMultiplier: Z, targetEpsilon: 8, delta: DELTA, adaptiveClipping: null },
+  secure: IN_TAB_SECURE_DEFAULTS,
+  ...o,
+});
+
+describe('in-tab federation with secure aggregation and differential privacy', () => {
+  it(
+    'the clients add the planned noise, the ledger charges the effective multiplier, the target ε stops the run',
+    { timeout: 120_000 },
+    async () => {
+      const evaluated: Float32Array[] = [];
+      const trainers: FakeTrainer[] = [];
+      const events: FederationEvent[] = [];
+      const rounds = await runConfiguration(
+        env(evaluated, trainers),
+        plan(),
+        { strategy: 'fedavg', partition: { kind: 'iid' } },
+        [shard(10), shard(30), shard(60)],
+        (e) => events.push(e),
+        new AbortController().signal,
+      );
+      expect(rounds.map((r) => [r.round, r.participants, r.outcome])).toEqual([
+        [1, 3, 'aggregated'],
+        [2, 3, 'aggregated'],
+      ]);
+      expect(events.find((e) => e.kind === 'budget-stop')).toMatchObject({
+        round: 3,
+        reason: expect.stringMatching(/^privacy budget: round 3 would take ε from 7\.07\d to 9\.0\d\d/),
+      });
+      // Every client clipped to C (the fit settings carry it).
+      for (const t of trainers) expect(t.fits.map((f) => f.clipNorm)).toEqual([C, C]);
+
+      // The plan the aggregator's engine makes for 3 members (t = 3), computed here independently.
+      const expected = planSecureNoise({
+        clipNorm: C,
+        noiseMultiplier: Z,
+        dimension: D,
+        members: 3,
+        minMembers: 3,
+        minSurvivors: 3,
+      });
+      const engine = inTabSecurePrivacy(
+        new PrivacyLedger(plan().privacy!, () => 3),
+        3,
+        D,
+        IN_TAB_SECURE_DEFAULTS,
+      );
+      expect(engine.plan).toEqual(expected);
+      expect(expected.effectiveNoiseMultiplier).toBeGreaterThan(0.999 * Z);
+
+      // ε after each round is the accountant's for the plan's effective multiplier at q = 1.
+      rounds.forEach((r, i) => {
+        const a = new RdpAccountant();
+        a.compose(1, expected.effectiveNoiseMultiplier, i + 1);
+        expect(r.epsilon).toBeCloseTo(a.epsilon(DELTA), 9);
+        expect(r.epsilon).toBeGreaterThan(0);
+      });
+      expect(rounds[1]!.epsilon!).toBeGreaterThan(rounds[0]!.epsilon!);
+
+      // The recovered mean minus the plain one (weight 1 each: (A + 2A + 3A)/3 = 2A) is the noise: the sum of
+      // 3 shares of variance v (ring units², at scale S) divided by S and by 3, so variance v/(3S²) per
+      // coordinate. FedAvg adds the mean to the global model: round r's mean is evaluated[r] − evaluated[r−1].
+      const residual: number[] = [];
+      for (let r = 0; r < 2; r++) {
+        for (let j = 0; j < D; j++) {
+          const before = r === 0 ? 0 : evaluated[r - 1]![j]!;
+          residual.push(evaluated[r]![j]! - before - 2 * A);
+        }
+      }
+      const n = residual.length;
+      const variance = expected.shareVariance / (3 * expected.scale ** 2);
+      const mean = residual.reduce((s, x) => s + x, 0) / n;
+      const sampleVariance = residual.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1);
+      // Tolerances: the sample variance of 4,000 draws has a relative std of √(2/4000) ≈ 2.2 %: ±10 % is
+      // 4.5 std; the mean's std is √(variance/4000): ±5 of them. Without the shares the residual would be the
+      // ring's rounding alone (< 1e-6), far outside both.
+      expect(sampleVariance / variance).toBeGreaterThan(0.9);
+      expect(sampleVariance / variance).toBeLessThan(1.1);
+      expect(Math.abs(mean)).toBeLessThan(5 * Math.sqrt(variance / n));
+      // The noise has the std of the central mechanism: z·C/3 in the mean, up to the rounding term √d/S.
+      expect(Math.sqrt(variance)).toBeGreaterThan((Z * C) / 3);
+      expect(Math.sqrt(variance)).toBeLessThan(((Z * C) / 3) * 1.01);
+    },
+  );
+
+  it('refuses adaptive clipping with the aggregator’s sentence: SecAgg hides the count it needs', async () => {
+    await expect(
+      runConfiguration(
+        env([], []),
+        plan({
+          privacy: {
+            clipNorm: C,
+            noiseMultiplier: Z,
+            targetEpsilon: null,
+            delta: DELTA,
+            adaptiveClipping: ADAPTIVE_CLIP_DEFAULTS,
+          },
+        }),
+        { strategy: 'fedavg', partition: { kind: 'iid' } },
+        [shard(10), shard(10), shard(10)],
+        () => {},
+        new AbortController().signal,
+      ),
+    ).rejects.toThrow(
+      /adaptive clipping needs the count of unclipped updates, which secure aggregation hides/,
+    );
+  });
+});
