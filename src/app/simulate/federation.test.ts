@@ -1,92 +1,23 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { crossProblems, DEFAULT_EXPERIMENT } from '../../aggregator/config.ts';
-import { FederatedClient, type LocalTrainer } from '../../client/client.ts';
 import { RdpAccountant } from '../../core/privacy/accountant.ts';
 import type { PrivacySettings } from '../../core/privacy/ledger.ts';
-import type { FitSettings } from '../../core/protocol.ts';
-import { generateIdentity } from '../../crypto/identity.ts';
-import { pqClientChannels } from '../../crypto/pq-channels.ts';
-import type { EncodedData } from '../../data/features.ts';
 import {
   bySlot,
-  type Evaluation,
-  type FederationEnv,
   type FederationEvent,
   flipSealedByte,
   type RunPlan,
   refusalReason,
   runConfiguration,
 } from './federation.ts';
-import { PortPeer, portConnector, StoppedError } from './port-socket.ts';
+import { type FakeTrainer, inTabHarness, shard } from './federation-test-support.ts';
+import { StoppedError } from './port-socket.ts';
 
 const MODEL_SIZE = 6;
 
-/** A trainer without tfjs: client k's delta is k+1 everywhere, so the aggregate is easy to predict. */
-class FakeTrainer implements LocalTrainer {
-  readonly backend = 'fake';
-  fits: { round: number; fit: FitSettings }[] = [];
-  constructor(
-    private readonly k: number,
-    readonly numSamples: number,
-  ) {}
-  async prepare(): Promise<void> {}
-  async fit(_global: Float32Array, fit: FitSettings, round: number) {
-    this.fits.push({ round, fit });
-    return {
-      delta: new Float32Array(MODEL_SIZE).fill(this.k + 1),
-      metrics: { loss: 1 / round, seconds: 0.01, samplesPerSec: 100 },
-    };
-  }
-}
-
-const shard = (n: number): EncodedData => ({
-  n,
-  numeric: new Float32Array(n),
-  categorical: new Int32Array(0),
-  label: new Int32Array(n),
-  mos: new Float32Array(n),
-});
-
-const running: FederatedClient[] = [];
-afterEach(() => {
-  for (const c of running.splice(0)) c.stop();
-});
-
-function env(evaluated: Float32Array[], trainers: FakeTrainer[], slots = 2): FederationEnv {
-  return {
-    identity: generateIdentity(),
-    suite: 'xwing',
-    experiment: { dataset: 'toniot', model: {}, preprocessor: {}, modelSize: MODEL_SIZE },
-    initialWeights: new Float32Array(MODEL_SIZE),
-    async evaluate(weights): Promise<Evaluation> {
-      evaluated.push(weights.slice());
-      return {
-        accuracy: 0.5,
-        macroF1: 0.25,
-        mosMAE: 0.1,
-        loss: 1,
-        perClassRecall: { normal: 0.9, ddos: 0.1 },
-        majorityBaseline: { class: 'normal', accuracy: 0.4, macroF1: 0.06 },
-      };
-    },
-    async connect(index, data, serverFingerprint) {
-      const { port1, port2 } = new MessageChannel();
-      const trainer = new FakeTrainer(index, data.n);
-      trainers[index] = trainer;
-      const client: FederatedClient = new FederatedClient({
-        url: `in-tab://client-${index}`,
-        name: `test-${index}`,
-        trainer,
-        channels: pqClientChannels({ identity: generateIdentity(), pinnedFingerprint: serverFingerprint }),
-        connect: portConnector(port2 as never, () => client.stop()),
-      });
-      running.push(client);
-      void client.run();
-      return new PortPeer(port1 as never);
-    },
-    slots,
-  };
-}
+const harness = inTabHarness({ modelSize: MODEL_SIZE });
+const env = harness.env;
+afterEach(harness.stopAll);
 
 const plan = (o: Partial<RunPlan> = {}): RunPlan => ({
   rounds: 2,

@@ -4,86 +4,17 @@
  * real cryptography; the strategy gets only the sum.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { FederatedClient, type LocalTrainer } from '../../client/client.ts';
-import type { FitSettings } from '../../core/protocol.ts';
-import { generateIdentity } from '../../crypto/identity.ts';
-import { pqClientChannels } from '../../crypto/pq-channels.ts';
-import type { EncodedData } from '../../data/features.ts';
-import {
-  type Evaluation,
-  type FederationEnv,
-  type FederationEvent,
-  type RunPlan,
-  runConfiguration,
-} from './federation.ts';
+import { type FederationEvent, type RunPlan, runConfiguration } from './federation.ts';
+import { inTabHarness, shard } from './federation-test-support.ts';
 import { optionsFromQuery, queryFor } from './options.ts';
-import { PortPeer, portConnector } from './port-socket.ts';
 import { secureProblem } from './secure-federation.ts';
 
 const MODEL_SIZE = 6;
 
 /** Client k's delta is k+1 everywhere (inside the clip bound 4), so FedAvg is easy to predict. */
-class FakeTrainer implements LocalTrainer {
-  readonly backend = 'fake';
-  constructor(
-    private readonly k: number,
-    readonly numSamples: number,
-  ) {}
-  async prepare(): Promise<void> {}
-  async fit(_global: Float32Array, _fit: FitSettings, round: number) {
-    return {
-      delta: new Float32Array(MODEL_SIZE).fill(this.k + 1),
-      metrics: { loss: 1 / round, seconds: 0.01, samplesPerSec: 100 },
-    };
-  }
-}
-
-const shard = (n: number): EncodedData => ({
-  n,
-  numeric: new Float32Array(n),
-  categorical: new Int32Array(0),
-  label: new Int32Array(n),
-  mos: new Float32Array(n),
-});
-
-const running: FederatedClient[] = [];
-afterEach(() => {
-  for (const c of running.splice(0)) c.stop();
-});
-
-function env(evaluated: Float32Array[]): FederationEnv {
-  return {
-    identity: generateIdentity(),
-    suite: 'xwing',
-    experiment: { dataset: 'toniot', model: {}, preprocessor: {}, modelSize: MODEL_SIZE },
-    initialWeights: new Float32Array(MODEL_SIZE),
-    async evaluate(weights): Promise<Evaluation> {
-      evaluated.push(weights.slice());
-      return {
-        accuracy: 0.5,
-        macroF1: 0.25,
-        mosMAE: 0.1,
-        loss: 1,
-        perClassRecall: {},
-        majorityBaseline: { accuracy: 0.4, macroF1: 0.06 },
-      };
-    },
-    async connect(index, data, serverFingerprint) {
-      const { port1, port2 } = new MessageChannel();
-      const client: FederatedClient = new FederatedClient({
-        url: `in-tab://client-${index}`,
-        name: `test-${index}`,
-        trainer: new FakeTrainer(index, data.n),
-        channels: pqClientChannels({ identity: generateIdentity(), pinnedFingerprint: serverFingerprint }),
-        connect: portConnector(port2 as never, () => client.stop()),
-      });
-      running.push(client);
-      void client.run();
-      return new PortPeer(port1 as never);
-    },
-    slots: 2,
-  };
-}
+const harness = inTabHarness({ modelSize: MODEL_SIZE });
+const env = harness.env;
+afterEach(harness.stopAll);
 
 const plan = (o: Partial<RunPlan> = {}): RunPlan => ({
   rounds: 2,

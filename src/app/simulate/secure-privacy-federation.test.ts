@@ -6,24 +6,13 @@
  * target ε stops the run before the round that would cross it.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { FederatedClient, type LocalTrainer } from '../../client/client.ts';
 import { RdpAccountant } from '../../core/privacy/accountant.ts';
 import { ADAPTIVE_CLIP_DEFAULTS } from '../../core/privacy/clip.ts';
 import { PrivacyLedger } from '../../core/privacy/ledger.ts';
 import { seededRandomSource } from '../../core/privacy/random-source.ts';
 import { planSecureNoise } from '../../core/privacy/secure-noise.ts';
-import type { FitSettings } from '../../core/protocol.ts';
-import { generateIdentity } from '../../crypto/identity.ts';
-import { pqClientChannels } from '../../crypto/pq-channels.ts';
-import type { EncodedData } from '../../data/features.ts';
-import {
-  type Evaluation,
-  type FederationEnv,
-  type FederationEvent,
-  type RunPlan,
-  runConfiguration,
-} from './federation.ts';
-import { PortPeer, portConnector } from './port-socket.ts';
+import { type FederationEvent, type RunPlan, runConfiguration } from './federation.ts';
+import { type FakeTrainer, inTabHarness, shard } from './federation-test-support.ts';
 import { IN_TAB_SECURE_DEFAULTS, inTabSecurePrivacy } from './secure-federation.ts';
 
 /** d: enough coordinates for a variance estimate (2 rounds × 2,000 noise draws). */
@@ -34,73 +23,14 @@ const C = 1;
 const Z = 1;
 const DELTA = 1e-5;
 
-class FakeTrainer implements LocalTrainer {
-  readonly backend = 'fake';
-  readonly fits: FitSettings[] = [];
-  constructor(
-    private readonly k: number,
-    readonly numSamples: number,
-  ) {}
-  async prepare(): Promise<void> {}
-  async fit(_global: Float32Array, fit: FitSettings, round: number) {
-    this.fits.push(fit);
-    return {
-      delta: new Float32Array(D).fill((this.k + 1) * A),
-      metrics: { loss: 1 / round, seconds: 0.01, samplesPerSec: 100 },
-    };
-  }
-}
-
-const shard = (n: number): EncodedData => ({
-  n,
-  numeric: new Float32Array(n),
-  categorical: new Int32Array(0),
-  label: new Int32Array(n),
-  mos: new Float32Array(n),
+const harness = inTabHarness({
+  modelSize: D,
+  delta: (k) => (k + 1) * A,
+  // Seeded noise shares: the statistics below are the same on every run.
+  noiseRandom: (k) => seededRandomSource(new Uint8Array(32).fill(k + 1)),
 });
-
-const running: FederatedClient[] = [];
-afterEach(() => {
-  for (const c of running.splice(0)) c.stop();
-});
-
-function env(evaluated: Float32Array[], trainers: FakeTrainer[]): FederationEnv {
-  return {
-    identity: generateIdentity(),
-    suite: 'xwing',
-    experiment: { dataset: 'toniot', model: {}, preprocessor: {}, modelSize: D },
-    initialWeights: new Float32Array(D),
-    async evaluate(weights): Promise<Evaluation> {
-      evaluated.push(weights.slice());
-      return {
-        accuracy: 0.5,
-        macroF1: 0.25,
-        mosMAE: 0.1,
-        loss: 1,
-        perClassRecall: {},
-        majorityBaseline: { accuracy: 0.4, macroF1: 0.06 },
-      };
-    },
-    async connect(index, data, serverFingerprint) {
-      const { port1, port2 } = new MessageChannel();
-      const trainer = new FakeTrainer(index, data.n);
-      trainers.push(trainer);
-      const client: FederatedClient = new FederatedClient({
-        url: `in-tab://client-${index}`,
-        name: `test-${index}`,
-        trainer,
-        channels: pqClientChannels({ identity: generateIdentity(), pinnedFingerprint: serverFingerprint }),
-        connect: portConnector(port2 as never, () => client.stop()),
-        // Seeded noise shares: the statistics below are the same on every run.
-        noiseRandom: seededRandomSource(new Uint8Array(32).fill(index + 1)),
-      });
-      running.push(client);
-      void client.run();
-      return new PortPeer(port1 as never);
-    },
-    slots: 2,
-  };
-}
+const env = harness.env;
+afterEach(harness.stopAll);
 
 const plan = (o: Partial<RunPlan> = {}): RunPlan => ({
   rounds: 3,
@@ -141,7 +71,7 @@ describe('in-tab federation with secure aggregation and differential privacy', (
         reason: expect.stringMatching(/^privacy budget: round 3 would take ε from 7\.07\d to 9\.0\d\d/),
       });
       // Every client clipped to C (the fit settings carry it).
-      for (const t of trainers) expect(t.fits.map((f) => f.clipNorm)).toEqual([C, C]);
+      for (const t of trainers) expect(t.fits.map((f) => f.fit.clipNorm)).toEqual([C, C]);
 
       // The plan the aggregator's engine makes for 3 members (t = 3), computed here independently.
       const expected = planSecureNoise({
