@@ -20,8 +20,12 @@ import type { RefusalReason } from '../protocol.ts';
 import { SecAggError, type SecAggRefusal } from '../secagg/errors.ts';
 import { DEFAULT_GRAPH_PARAMS, type GraphParams } from '../secagg/graph.ts';
 import { type ClientMessage, decodeMessage, encodeMessage } from '../secagg/messages.ts';
-import type { RingParams } from '../secagg/ring.ts';
-import { type SecAggResult, SecAggServer, type ServerPhase } from '../secagg/server.ts';
+import {
+  type SecAggResult,
+  SecAggServer,
+  type SecAggServerOptions,
+  type ServerPhase,
+} from '../secagg/server.ts';
 import { secAggRefusal } from '../secagg/strategies.ts';
 import { type RoundAggregator, StrategyError, type StrategyName } from '../strategies/strategy.ts';
 import { type SecureRoundView, secureRoundView } from './secure-view.ts';
@@ -71,18 +75,14 @@ export interface SecureRoundDeadlines {
   closingMs: number;
 }
 
-export interface SecureRoundOptions {
-  /** The session (16 bytes) and round number this run belongs to (inside every SecAgg message). */
-  session: Uint8Array;
-  round: number;
-  /** d: the model size. */
-  vectorLength: number;
-  ring: RingParams;
-  graph?: GraphParams;
+/**
+ * The SecAgg+ server's options (session and round, inside every SecAgg message; vectorLength d, the model
+ * size; ring; graph; seed), and what the round adds around it.
+ */
+export interface SecureRoundOptions
+  extends Pick<SecAggServerOptions, 'session' | 'round' | 'vectorLength' | 'ring' | 'graph' | 'seed'> {
   /** Fewest members the round goes on with after the advertisements (default 3, at least 2). */
   minMembers?: number;
-  /** The round seed of the neighbour graph (default: fresh from the CSPRNG). */
-  seed?: Uint8Array;
   /** The client ids selected for the round: only they may take part. */
   members: readonly string[];
   /** The identity key the client's connection proved (its advertisement must carry the same). */
