@@ -11,99 +11,45 @@
  * - a plain sealed update and bad bytes in a secure round are refused and counted; the round goes on.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RoundRecord } from '../src/aggregator/checkpoint.ts';
-import { encodeFrame, type ServerMessage } from '../src/core/protocol.ts';
-import { SecAggClient } from '../src/core/secagg/client.ts';
-import { decodeMessage, encodeMessage } from '../src/core/secagg/messages.ts';
-import { fromHex } from '../src/crypto/bytes.ts';
+import { encodeFrame } from '../src/core/protocol.ts';
+import { decodeMessage } from '../src/core/secagg/messages.ts';
+import { getStatus, joinRaw, type RawConnection, waitFor, within } from './federation.ts';
 import {
-  getStatus,
-  joinRaw,
-  type RawConnection,
-  rawConnection,
-  smallExperiment,
-  startTestAggregator,
-  type TestAggregator,
-  waitFor,
-  within,
-} from './federation.ts';
+  type Leave,
+  playSecureRound,
+  type SecurePart,
+  SecureRoundBed,
+  seededVector,
+} from './secure-round-driver.ts';
 
-let t: TestAggregator | null = null;
-const raws: RawConnection[] = [];
-afterEach(async () => {
-  for (const c of raws.splice(0)) c.ws.close();
-  await t?.agg.close();
-  t = null;
-});
+const bed = new SecureRoundBed();
+afterEach(() => bed.close());
 
-type Leave = 'before-input' | 'after-input';
-
-/** The message type a SecAgg payload carries (its 4th byte: position in SECAGG_MESSAGE_TYPES + 1). */
-const RELAY = 5;
-const SURVIVORS = 7;
-
-interface SecureMember {
+interface SecureMember extends SecurePart {
   c: RawConnection;
-  update: Float32Array;
-  numSamples: number;
-  leave?: Leave;
   /** Resolves when the member's part of the round is over (done, or it left). */
   done: Promise<void>;
 }
 
 /** A seeded, bounded pseudo-random vector (deltas well inside the clip bound 1). */
 function vector(n: number, seed: number, scale = 0.05): Float32Array {
-  let x = seed * 2654435761;
-  return Float32Array.from({ length: n }, () => {
-    x = (Math.imul(x ^ (x >>> 15), 2246822507) + 0x6d2b79f5) >>> 0;
-    return ((x / 2 ** 32) * 2 - 1) * scale;
-  });
-}
-
-/** Runs `c`'s SecAgg+ part of the next (secure) round, answering with `update`, leaving as told. */
-async function playRound(
-  c: RawConnection,
-  update: Float32Array,
-  numSamples: number,
-  leave?: Leave,
-): Promise<void> {
-  const round = await c.nextOf('round');
-  expect(round.secagg).toEqual({});
-  const { session, clientId } = c.joined();
-  const sa = new SecAggClient({
-    clientId,
-    identity: c.identity,
-    context: { session: fromHex(session), round: round.round },
-  });
-  const send = async (bytes: Uint8Array[]) => {
-    for (const payload of bytes) await c.send(encodeFrame({ type: 'secagg', round: round.round, payload }));
-  };
-  for (;;) {
-    const m: ServerMessage = await c.next();
-    if (m.type === 'ack' || (m.type === 'status' && m.phase === 'finished')) return;
-    if (m.type !== 'secagg') continue;
-    const kind = m.payload[3];
-    if ((leave === 'before-input' && kind === RELAY) || (leave === 'after-input' && kind === SURVIVORS)) {
-      c.ws.close();
-      return;
-    }
-    await send(sa.handleBytes(m.payload));
-    if (sa.phase === 'advertised') await send(sa.setInput(update, numSamples).map((x) => encodeMessage(x)));
-    if (sa.phase === 'done' || sa.phase === 'aborted') return;
-  }
+  return Float32Array.from(seededVector(n, seed), (v) => v * scale);
 }
 
 async function members(n: number, size: number, leave: Map<number, Leave> = new Map()) {
   const out: SecureMember[] = [];
   for (let i = 0; i < n; i++) {
-    const c = await rawConnection(t!.url, t!.spec);
-    raws.push(c);
-    await joinRaw(c, 40 + i * 7, `secure-${i}`);
-    const update = vector(size, i + 1);
     const numSamples = 40 + i * 7;
+    const c = await bed.connect({ numSamples, name: `secure-${i}` });
+    const update = vector(size, i + 1);
     out.push({ c, update, numSamples, leave: leave.get(i), done: Promise.resolve() });
   }
-  for (const m of out) m.done = playRound(m.c, m.update, m.numSamples, m.leave);
+  for (const m of out) {
+    m.done = playSecureRound(m.c, m).then(({ info }) => {
+      // A plain secure round: no noise to add.
+      expect(info).toEqual({});
+    });
+  }
   return out;
 }
 
@@ -138,27 +84,14 @@ function fedAvg(global: Float32Array, ms: SecureMember[]): Float64Array {
   return out;
 }
 
-const SECURE = {
-  rounds: 1,
-  quorum: 2,
-  roundDeadlineSeconds: 60,
-  onQuorumMiss: 'close',
-  secureAggregation: true,
-};
-
 describe('secure aggregation in real rounds', () => {
   it(
     'the aggregator holds only masked vectors uncorrelated with the updates, and recovers the FedAvg sum',
     { timeout: 120_000 },
     async () => {
-      t = await startTestAggregator(
-        await smallExperiment({ ...SECURE, clientsPerRound: { fraction: 1, min: 4, max: 4 } }),
-      );
+      const { t, ended, before } = await bed.start(4);
       const received: { clientId: string; payload: Uint8Array }[] = [];
       t.agg.coordinator.on('secagg', (e: { clientId: string; payload: Uint8Array }) => received.push(e));
-      const ended: RoundRecord[] = [];
-      t.agg.coordinator.on('round-end', (r: RoundRecord) => ended.push(r));
-      const before = t.agg.coordinator.globalWeights();
       const size = before.length;
       expect(size).toBeGreaterThan(1000);
 
@@ -227,12 +160,7 @@ describe('secure aggregation in real rounds', () => {
     '10 clients, 1 leaving before its masked input and 3 after it: the exact sum of the 9 inputs',
     { timeout: 180_000 },
     async () => {
-      t = await startTestAggregator(
-        await smallExperiment({ ...SECURE, clientsPerRound: { fraction: 1, min: 10, max: 10 } }),
-      );
-      const ended: RoundRecord[] = [];
-      t.agg.coordinator.on('round-end', (r: RoundRecord) => ended.push(r));
-      const before = t.agg.coordinator.globalWeights();
+      const { t, ended, before } = await bed.start(10);
       const leave = new Map<number, Leave>([
         [1, 'before-input'],
         [4, 'after-input'],
@@ -268,12 +196,7 @@ describe('secure aggregation in real rounds', () => {
     'more than n − t leaving: the round fails cleanly, is reported like a missed quorum, and keeps the model bit for bit',
     { timeout: 180_000 },
     async () => {
-      t = await startTestAggregator(
-        await smallExperiment({ ...SECURE, clientsPerRound: { fraction: 1, min: 10, max: 10 } }),
-      );
-      const ended: RoundRecord[] = [];
-      t.agg.coordinator.on('round-end', (r: RoundRecord) => ended.push(r));
-      const before = t.agg.coordinator.globalWeights();
+      const { t, ended, before } = await bed.start(10);
       // n = 10, t = 6: five members leave after their masked input, so only 5 can unmask.
       const leave = new Map<number, Leave>([0, 2, 3, 5, 9].map((i) => [i, 'after-input'] as const));
       const ms = await members(10, before.length, leave);
@@ -297,15 +220,10 @@ describe('secure aggregation in real rounds', () => {
     'refuses a plain sealed update and bad SecAgg bytes in a secure round, counts them, and goes on',
     { timeout: 120_000 },
     async () => {
-      t = await startTestAggregator(
-        await smallExperiment({ ...SECURE, clientsPerRound: { fraction: 1, min: 3, max: 3 } }),
-      );
-      const ended: RoundRecord[] = [];
-      t.agg.coordinator.on('round-end', (r: RoundRecord) => ended.push(r));
-      const a = await rawConnection(t.url, t.spec);
-      const b = await rawConnection(t.url, t.spec);
-      const c = await rawConnection(t.url, t.spec);
-      raws.push(a, b, c);
+      const { t } = await bed.start(3);
+      const a = await bed.connect();
+      const b = await bed.connect();
+      const c = await bed.connect();
       const size = (await joinRaw(a)).experiment.modelSize;
       await joinRaw(b);
       await joinRaw(c);
@@ -337,7 +255,7 @@ describe('secure aggregation in real rounds', () => {
       expect(status.refusals['secagg-malformed']).toBe(1);
       expect(status.secureAggregation.phase).toBe('advertise');
       // The admin cannot switch a secure experiment to a strategy that needs single updates.
-      expect(() => t!.agg.coordinator.reconfigure({ strategy: 'krum' })).toThrow(
+      expect(() => t.agg.coordinator.reconfigure({ strategy: 'krum' })).toThrow(
         /cannot run with secureAggregation: krum compares single client updates/,
       );
       expect(t.agg.coordinator.status(null).strategy).toBe('fedavg');
@@ -348,20 +266,12 @@ describe('secure aggregation in real rounds', () => {
     'a new session during a secure round ends it without recording or retrying it',
     { timeout: 60_000 },
     async () => {
-      t = await startTestAggregator(
-        await smallExperiment({
-          ...SECURE,
-          clientsPerRound: { fraction: 1, min: 3, max: 3 },
-        }),
-      );
-      const ended: RoundRecord[] = [];
-      t.agg.coordinator.on('round-end', (r: RoundRecord) => ended.push(r));
-      const cs = await Promise.all([0, 1, 2].map(() => rawConnection(t!.url, t!.spec)));
-      raws.push(...cs);
+      const { t, ended } = await bed.start(3);
+      const cs = await Promise.all([0, 1, 2].map(() => bed.connect()));
       for (const c of cs) await joinRaw(c);
       await cs[0]!.nextOf('round');
       await waitFor(
-        () => t!.agg.coordinator.status(null).secureAggregation.phase === 'advertise',
+        () => t.agg.coordinator.status(null).secureAggregation.phase === 'advertise',
         10_000,
         'the secure round',
       );

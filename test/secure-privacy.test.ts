@@ -7,75 +7,23 @@
  * planned variance, and `/api/status` reports ε as the accountant computes it for the plan's multiplier.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RoundRecord } from '../src/aggregator/checkpoint.ts';
 import { RdpAccountant } from '../src/core/privacy/accountant.ts';
 import { seededRandomSource, testKey } from '../src/core/privacy/random-source.ts';
 import { secureNoiseHook } from '../src/core/privacy/secure-noise.ts';
 import { integerSensitivity } from '../src/core/privacy/skellam.ts';
-import { encodeFrame, type ServerMessage } from '../src/core/protocol.ts';
-import { SecAggClient } from '../src/core/secagg/client.ts';
-import { encodeMessage } from '../src/core/secagg/messages.ts';
-import { fromHex } from '../src/crypto/bytes.ts';
-import {
-  getStatus,
-  joinRaw,
-  type RawConnection,
-  rawConnection,
-  smallExperiment,
-  startTestAggregator,
-  type TestAggregator,
-  waitFor,
-  within,
-} from './federation.ts';
+import { getStatus, type RawConnection, waitFor, within } from './federation.ts';
+import { playSecureRound, SecureRoundBed, seededVector } from './secure-round-driver.ts';
 
-let t: TestAggregator | null = null;
-const raws: RawConnection[] = [];
-afterEach(async () => {
-  for (const c of raws.splice(0)) c.ws.close();
-  await t?.agg.close();
-  t = null;
-});
+const bed = new SecureRoundBed();
+afterEach(() => bed.close());
 
 /** A seeded vector of L2 norm `norm` (inside the clip norm, so clipping changes nothing). */
 function vector(n: number, seed: number, norm: number): Float32Array {
-  let x = seed * 2654435761;
-  const v = Float32Array.from({ length: n }, () => {
-    x = (Math.imul(x ^ (x >>> 15), 2246822507) + 0x6d2b79f5) >>> 0;
-    return (x / 2 ** 32) * 2 - 1;
-  });
+  const v = Float32Array.from(seededVector(n, seed));
   let s = 0;
   for (const a of v) s += a * a;
   const f = norm / Math.sqrt(s);
   return v.map((a) => a * f);
-}
-
-/** One member's part of the next secure round, with its noise share from the round frame. */
-async function playRound(c: RawConnection, update: Float32Array, key: number) {
-  const round = await c.nextOf('round');
-  const info = round.secagg!;
-  const { session, clientId } = c.joined();
-  const sa = new SecAggClient({
-    clientId,
-    identity: c.identity,
-    context: { session: fromHex(session), round: round.round },
-    noise: secureNoiseHook(
-      { variance: info.noiseVariance!, scale: info.noiseScale },
-      seededRandomSource(testKey(key)),
-    ),
-  });
-  const send = async (bytes: Uint8Array[]) => {
-    for (const payload of bytes) await c.send(encodeFrame({ type: 'secagg', round: round.round, payload }));
-  };
-  for (;;) {
-    const m: ServerMessage = await c.next();
-    if (m.type === 'ack' || (m.type === 'status' && m.phase === 'finished')) break;
-    if (m.type !== 'secagg') continue;
-    await send(sa.handleBytes(m.payload));
-    // DP-FedAvg: equal weights (the ring's weight cap is 1).
-    if (sa.phase === 'advertised') await send(sa.setInput(update, 1).map((x) => encodeMessage(x)));
-    if (sa.phase === 'done' || sa.phase === 'aborted') break;
-  }
-  return { fit: round.fit, info };
 }
 
 describe('differential privacy under secure aggregation', () => {
@@ -85,32 +33,30 @@ describe('differential privacy under secure aggregation', () => {
     async () => {
       const C = 0.5;
       const z = 0.8;
-      t = await startTestAggregator(
-        await smallExperiment({
-          rounds: 1,
-          quorum: 2,
-          roundDeadlineSeconds: 60,
-          onQuorumMiss: 'close',
-          secureAggregation: true,
-          privacy: { clipNorm: C, noiseMultiplier: z, delta: 1e-5 },
-          clientsPerRound: { fraction: 1, min: 5, max: 5 },
-        }),
-      );
-      const ended: RoundRecord[] = [];
-      t.agg.coordinator.on('round-end', (r: RoundRecord) => ended.push(r));
-      const before = t.agg.coordinator.globalWeights();
-      const d = before.length;
       const n = 5;
+      const { t, ended, before } = await bed.start(n, {
+        privacy: { clipNorm: C, noiseMultiplier: z, delta: 1e-5 },
+      });
+      const d = before.length;
       const updates = Array.from({ length: n }, (_, i) => vector(d, i + 1, 0.3));
       const cs: RawConnection[] = [];
-      for (let i = 0; i < n; i++) {
-        const c = await rawConnection(t.url, t.spec);
-        raws.push(c);
-        await joinRaw(c, 50 + i, `dp-secure-${i}`);
-        cs.push(c);
-      }
+      for (let i = 0; i < n; i++) cs.push(await bed.connect({ numSamples: 50 + i, name: `dp-secure-${i}` }));
+      // Each member adds its noise share from the round frame; DP-FedAvg: equal weights (the ring's weight
+      // cap is 1).
       const played = await within(
-        Promise.all(cs.map((c, i) => playRound(c, updates[i]!, 300 + i))),
+        Promise.all(
+          cs.map((c, i) =>
+            playSecureRound(c, {
+              update: updates[i]!,
+              numSamples: 1,
+              noise: (info) =>
+                secureNoiseHook(
+                  { variance: info.noiseVariance!, scale: info.noiseScale },
+                  seededRandomSource(testKey(300 + i)),
+                ),
+            }),
+          ),
+        ),
         'the secure round',
         120_000,
       );
