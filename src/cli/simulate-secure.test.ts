@@ -3,43 +3,14 @@
  * running the one FederatedClient over loopback WebSockets) with SecAgg+ in every round, and the refusal of
  * a strategy that needs single updates, before any work.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { TONIOT_TRAIN_TEST } from '../data/schemas/toniot.ts';
-import { syntheticCsv } from '../data/synthetic.ts';
 import { resolveSimulation, type SimulateReport } from './simulate.ts';
-
-const BIN = new URL('../../bin/pqfed.js', import.meta.url).pathname;
-
-function pqfed(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const p = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    p.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => p.kill('SIGKILL'), 280_000);
-    p.on('error', fail);
-    p.on('close', (code) => {
-      clearTimeout(timer);
-      done({ code, stdout, stderr });
-    });
-  });
-}
+import { pqfed, syntheticRows } from './simulate-test-support.ts';
 
 let data: string;
 
 beforeAll(() => {
-  const dir = mkdtempSync(join(tmpdir(), 'pqfed-sim-secure-'));
-  data = join(dir, 'rows.csv');
-  writeFileSync(data, syntheticCsv(TONIOT_TRAIN_TEST, 240, 5));
+  data = syntheticRows('pqfed-sim-secure-').data;
 });
 
 describe('pqfed simulate --secure-aggregation', () => {
