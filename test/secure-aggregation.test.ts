@@ -13,6 +13,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeFrame } from '../src/core/protocol.ts';
 import { decodeMessage } from '../src/core/secagg/messages.ts';
+import { pearson } from '../src/core/secagg/test-support.ts';
 import { getStatus, joinRaw, type RawConnection, waitFor, within } from './federation.ts';
 import {
   type Leave,
@@ -51,29 +52,6 @@ async function members(n: number, size: number, leave: Map<number, Leave> = new 
     });
   }
   return out;
-}
-
-function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const n = Math.min(a.length, b.length);
-  let ma = 0;
-  let mb = 0;
-  for (let i = 0; i < n; i++) {
-    ma += a[i]!;
-    mb += b[i]!;
-  }
-  ma /= n;
-  mb /= n;
-  let sab = 0;
-  let saa = 0;
-  let sbb = 0;
-  for (let i = 0; i < n; i++) {
-    const x = a[i]! - ma;
-    const y = b[i]! - mb;
-    sab += x * y;
-    saa += x * x;
-    sbb += y * y;
-  }
-  return sab / Math.sqrt(saa * sbb);
 }
 
 /** FedAvg of `ms`' updates (clip 1), added to `global`, in float64. */

@@ -11,33 +11,13 @@ import { SecAggClient } from '../secagg/client.ts';
 import { SecAggError } from '../secagg/errors.ts';
 import { decodeMessage, encodeMessage } from '../secagg/messages.ts';
 import { makeMembers, plainWeightedSum, type SimulatedMember, simulateRound } from '../secagg/simulation.ts';
+import { pearson } from '../secagg/test-support.ts';
 import { SecureRound, type SecureRoundOutcome } from './secure-round.ts';
 import { secureRoundView } from './secure-view.ts';
 
 const RING = { clip: 1, maxWeight: 500 };
 const GRAPH = { sigma: 40, eta: 30, gamma: 0.05, delta: 0.2 };
 const SESSION = new Uint8Array(16).fill(9);
-
-function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const n = a.length;
-  let ma = 0;
-  let mb = 0;
-  for (let i = 0; i < n; i++) {
-    ma += a[i]!;
-    mb += b[i]!;
-  }
-  ma /= n;
-  mb /= n;
-  let c = 0;
-  let va = 0;
-  let vb = 0;
-  for (let i = 0; i < n; i++) {
-    c += (a[i]! - ma) * (b[i]! - mb);
-    va += (a[i]! - ma) ** 2;
-    vb += (b[i]! - mb) ** 2;
-  }
-  return c / Math.sqrt(va * vb);
-}
 
 /** One in-process round; the masked inputs the server received, by sender. */
 function recordedRound(members: SimulatedMember[]) {

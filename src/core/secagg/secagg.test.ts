@@ -19,6 +19,7 @@ import {
 import { decodeSum, encodeUpdate, ringScale } from './ring.ts';
 import { type Outgoing, SecAggServer } from './server.ts';
 import { makeMembers, plainWeightedSum, type SimulatedMember, simulateRound } from './simulation.ts';
+import { pearson } from './test-support.ts';
 
 const RING = { clip: 1, maxWeight: 1000 };
 /** Tolerates 40% dropouts: with 10 members the graph is complete, t = 6. */
@@ -46,27 +47,6 @@ function ringSum(members: SimulatedMember[], n: number) {
     for (let j = 0; j < v.length; j++) sum[j] = (sum[j]! + v[j]!) >>> 0;
   }
   return decodeSum(sum, scale);
-}
-
-function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const n = a.length;
-  let ma = 0;
-  let mb = 0;
-  for (let i = 0; i < n; i++) {
-    ma += a[i]!;
-    mb += b[i]!;
-  }
-  ma /= n;
-  mb /= n;
-  let sab = 0;
-  let saa = 0;
-  let sbb = 0;
-  for (let i = 0; i < n; i++) {
-    sab += (a[i]! - ma) * (b[i]! - mb);
-    saa += (a[i]! - ma) ** 2;
-    sbb += (b[i]! - mb) ** 2;
-  }
-  return sab / Math.sqrt(saa * sbb);
 }
 
 const members10 = makeMembers(10, 2000);
