@@ -11,7 +11,7 @@ import type { FitSettings } from '../../core/protocol.ts';
 import { generateIdentity } from '../../crypto/identity.ts';
 import { pqClientChannels } from '../../crypto/pq-channels.ts';
 import type { EncodedData } from '../../data/features.ts';
-import type { Evaluation, FederationEnv } from './federation.ts';
+import type { Evaluation, FederationEnv, RunPlan } from './federation.ts';
 import { PortPeer, portConnector } from './port-socket.ts';
 
 /** A trainer without tfjs: client k's delta is `value(k)` on every coordinate; it records every fit. */
@@ -41,6 +41,19 @@ export const shard = (n: number): EncodedData => ({
   categorical: new Int32Array(0),
   label: new Int32Array(n),
   mos: new Float32Array(n),
+});
+
+/** A run plan: 2 rounds, one local epoch, no tampering, no privacy, unless `o` says otherwise. */
+export const runPlan = (o: Partial<RunPlan> = {}): RunPlan => ({
+  rounds: 2,
+  localEpochs: 1,
+  batchSize: 32,
+  learningRate: 0.01,
+  seed: 1,
+  proxMu: 0.01,
+  tamper: null,
+  privacy: null,
+  ...o,
 });
 
 /** What every evaluation returns. */

@@ -6,11 +6,10 @@ import {
   bySlot,
   type FederationEvent,
   flipSealedByte,
-  type RunPlan,
   refusalReason,
   runConfiguration,
 } from './federation.ts';
-import { type FakeTrainer, inTabHarness, shard } from './federation-test-support.ts';
+import { type FakeTrainer, inTabHarness, runPlan, shard } from './federation-test-support.ts';
 import { StoppedError } from './port-socket.ts';
 
 const MODEL_SIZE = 6;
@@ -19,17 +18,7 @@ const harness = inTabHarness({ modelSize: MODEL_SIZE });
 const env = harness.env;
 afterEach(harness.stopAll);
 
-const plan = (o: Partial<RunPlan> = {}): RunPlan => ({
-  rounds: 2,
-  localEpochs: 1,
-  batchSize: 32,
-  learningRate: 0.01,
-  seed: 1,
-  proxMu: 0.01,
-  tamper: null,
-  privacy: null,
-  ...o,
-});
+const plan = runPlan;
 
 describe('in-tab federation (aggregator side, real cryptography, in-process clients)', () => {
   it('runs R rounds of FedAvg over the handshake and sealed envelopes', async () => {

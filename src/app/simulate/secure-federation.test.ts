@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { type FederationEvent, type RunPlan, runConfiguration } from './federation.ts';
-import { inTabHarness, shard } from './federation-test-support.ts';
+import { inTabHarness, runPlan, shard } from './federation-test-support.ts';
 import { optionsFromQuery, queryFor } from './options.ts';
 import { secureProblem } from './secure-federation.ts';
 
@@ -16,18 +16,8 @@ const harness = inTabHarness({ modelSize: MODEL_SIZE });
 const env = harness.env;
 afterEach(harness.stopAll);
 
-const plan = (o: Partial<RunPlan> = {}): RunPlan => ({
-  rounds: 2,
-  localEpochs: 1,
-  batchSize: 32,
-  learningRate: 0.01,
-  seed: 1,
-  proxMu: 0.01,
-  tamper: null,
-  privacy: null,
-  secure: { clip: 4, dropoutFraction: 0.2 },
-  ...o,
-});
+const plan = (o: Partial<RunPlan> = {}): RunPlan =>
+  runPlan({ secure: { clip: 4, dropoutFraction: 0.2 }, ...o });
 
 describe('in-tab federation with secure aggregation', () => {
   it('runs FedAvg rounds on the recovered sum of every client', { timeout: 60_000 }, async () => {

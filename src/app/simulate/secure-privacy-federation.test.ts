@@ -12,7 +12,7 @@ import { PrivacyLedger } from '../../core/privacy/ledger.ts';
 import { seededRandomSource } from '../../core/privacy/random-source.ts';
 import { planSecureNoise } from '../../core/privacy/secure-noise.ts';
 import { type FederationEvent, type RunPlan, runConfiguration } from './federation.ts';
-import { type FakeTrainer, inTabHarness, shard } from './federation-test-support.ts';
+import { type FakeTrainer, inTabHarness, runPlan, shard } from './federation-test-support.ts';
 import { IN_TAB_SECURE_DEFAULTS, inTabSecurePrivacy } from './secure-federation.ts';
 
 /** d: enough coordinates for a variance estimate (2 rounds × 2,000 noise draws). */
@@ -32,19 +32,14 @@ const harness = inTabHarness({
 const env = harness.env;
 afterEach(harness.stopAll);
 
-const plan = (o: Partial<RunPlan> = {}): RunPlan => ({
-  rounds: 3,
-  localEpochs: 1,
-  batchSize: 32,
-  learningRate: 0.01,
-  seed: 1,
-  proxMu: 0.01,
-  tamper: null,
-  // z = 1, q = 1: ε ≈ 7.08 after 2 rounds and ≈ 9.01 after 3, so the target 8 allows 2 of the 3 rounds.
-  privacy: { clipNorm: C, noiseMultiplier: Z, targetEpsilon: 8, delta: DELTA, adaptiveClipping: null },
-  secure: IN_TAB_SECURE_DEFAULTS,
-  ...o,
-});
+const plan = (o: Partial<RunPlan> = {}): RunPlan =>
+  runPlan({
+    rounds: 3,
+    // z = 1, q = 1: ε ≈ 7.08 after 2 rounds and ≈ 9.01 after 3, so the target 8 allows 2 of the 3 rounds.
+    privacy: { clipNorm: C, noiseMultiplier: Z, targetEpsilon: 8, delta: DELTA, adaptiveClipping: null },
+    secure: IN_TAB_SECURE_DEFAULTS,
+    ...o,
+  });
 
 describe('in-tab federation with secure aggregation and differential privacy', () => {
   it(
