@@ -148,16 +148,18 @@ async function runBench(
     }
   }
 
+  // The fused engine's measurement, one thread and two.
+  const engineRun = {
+    seconds: plan.seconds,
+    ...(plan.wasmSteps !== undefined && { steps: plan.wasmSteps }),
+    warmup: 2,
+    minSteps: 3,
+    progress: say,
+  };
   if (parts.only) skipped.fused = notRun;
   else
     try {
-      const figures = await measureEngine(plan.batches, {
-        seconds: plan.seconds,
-        ...(plan.wasmSteps !== undefined && { steps: plan.wasmSteps }),
-        warmup: 2,
-        minSteps: 3,
-        progress: say,
-      });
+      const figures = await measureEngine(plan.batches, engineRun);
       training.push(...figures.map((f) => ({ ...f, samplesPerSec: r1(f.samplesPerSec) })));
     } catch (e) {
       skipped.fused = oneLine(e);
@@ -170,13 +172,7 @@ async function runBench(
       // a step splits at the engine's 32-row chunks: a batch under 64 rows would run on one thread
       const figures = await measureEngine(
         [...new Set(plan.batches.map((b) => Math.max(b, 2 * ENGINE_CHUNK)))],
-        {
-          seconds: plan.seconds,
-          ...(plan.wasmSteps !== undefined && { steps: plan.wasmSteps }),
-          warmup: 2,
-          minSteps: 3,
-          progress: say,
-        },
+        engineRun,
         2,
       );
       training.push(...figures.map((f) => ({ ...f, samplesPerSec: r1(f.samplesPerSec) })));
