@@ -7,17 +7,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { SECAGG } from '../limits.ts';
-import { SecAggClient } from '../secagg/client.ts';
 import { SecAggError } from '../secagg/errors.ts';
-import { decodeMessage, encodeMessage } from '../secagg/messages.ts';
+import { decodeMessage } from '../secagg/messages.ts';
 import { makeMembers, plainWeightedSum, type SimulatedMember, simulateRound } from '../secagg/simulation.ts';
 import { pearson } from '../secagg/test-support.ts';
-import { SecureRound, type SecureRoundOutcome } from './secure-round.ts';
+import { GRAPH, harness, RING } from './secure-round-test-support.ts';
 import { secureRoundView } from './secure-view.ts';
-
-const RING = { clip: 1, maxWeight: 500 };
-const GRAPH = { sigma: 40, eta: 30, gamma: 0.05, delta: 0.2 };
-const SESSION = new Uint8Array(16).fill(9);
 
 /** One in-process round; the masked inputs the server received, by sender. */
 function recordedRound(members: SimulatedMember[]) {
@@ -93,57 +88,14 @@ describe('secureRoundView', () => {
   });
 });
 
-/** A SecureRound driven to its end by real clients over a queue (no deadlines reached). */
+/** A SecureRound (round 2) driven to its end by real clients over a queue (no deadlines reached). */
 function runRound(members: SimulatedMember[], withInput: ReadonlySet<string>) {
-  const queue: { to: string; bytes: Uint8Array }[] = [];
-  const outcomes: SecureRoundOutcome[] = [];
-  const received: Uint32Array[] = [];
-  const timers = { set: () => 0, clear: () => {} };
-  const round = new SecureRound({
-    session: SESSION,
-    round: 2,
-    vectorLength: members[0]!.update.length,
-    ring: RING,
-    graph: GRAPH,
-    members: members.map((m) => m.clientId),
-    identityOf: (id) => members.find((m) => m.clientId === id)?.identity.publicKey,
-    timers,
-    deadlines: { advertiseMs: 1000, shareMs: 2000, inputMs: 3000, closingMs: 500 },
-    send: (to, bytes) => queue.push({ to, bytes }),
-    onEnd: (o) => outcomes.push(o),
-    aggregator: { add: () => {} },
-  });
-  const clients = new Map(
-    members.map((m) => [
-      m.clientId,
-      new SecAggClient({
-        clientId: m.clientId,
-        identity: m.identity,
-        context: { session: SESSION, round: 2 },
-      }),
-    ]),
-  );
-  const take = (from: string, out: Uint8Array[]) => {
-    for (const bytes of out) {
-      const m = decodeMessage(bytes);
-      if (m.type === 'masked-input') received.push(m.vector);
-      expect(round.receive(from, bytes)).toEqual({ accepted: true });
-    }
-  };
-  const pump = () => {
-    while (queue.length) {
-      const { to, bytes } = queue.shift()!;
-      take(to, clients.get(to)!.handleBytes(bytes));
-    }
-  };
-  round.start();
-  pump();
-  for (const m of members) {
-    if (!withInput.has(m.clientId)) continue;
-    take(m.clientId, clients.get(m.clientId)!.setInput(m.update, m.numSamples).map(encodeMessage));
-    pump();
-  }
-  return { round, outcomes, received };
+  const noInput = new Set(members.map((m) => m.clientId).filter((id) => !withInput.has(id)));
+  const h = harness(members, new Map(), { noInput, round: 2 });
+  h.round.start();
+  h.pump();
+  h.inputs();
+  return h;
 }
 
 describe('SecureRound.view', () => {
