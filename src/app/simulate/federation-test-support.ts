@@ -11,7 +11,14 @@ import type { FitSettings } from '../../core/protocol.ts';
 import { generateIdentity } from '../../crypto/identity.ts';
 import { pqClientChannels } from '../../crypto/pq-channels.ts';
 import type { EncodedData } from '../../data/features.ts';
-import type { Evaluation, FederationEnv, RunPlan } from './federation.ts';
+import {
+  type Evaluation,
+  type FederationEnv,
+  type FederationEvent,
+  type RunPlan,
+  runConfiguration,
+} from './federation.ts';
+import type { ConfigSpec } from './options.ts';
 import { PortPeer, portConnector } from './port-socket.ts';
 
 /** A trainer without tfjs: client k's delta is `value(k)` on every coordinate; it records every fit. */
@@ -76,45 +83,77 @@ export interface HarnessOptions {
   noiseRandom?: (k: number) => RandomSource;
 }
 
+/** How `run` runs a configuration: FedAvg on IID shards of 10, 30 and 60 samples unless told otherwise. */
+export interface RunSetup {
+  spec?: ConfigSpec;
+  /** Each client's sample count. */
+  samples?: readonly number[];
+  slots?: number;
+  /** Called with every event (after it is recorded). */
+  onEvent?: (e: FederationEvent) => void;
+  signal?: AbortSignal;
+}
+
 /**
  * The harness: `env` builds a FederationEnv that pushes each evaluated model onto `evaluated`, puts client
- * k's trainer at `trainers[k]` and runs the clients in `slots` slots; `stopAll` stops every client started so far (call it after each test).
+ * k's trainer at `trainers[k]` and runs the clients in `slots` slots; `run` runs a plan in one; `stopAll`
+ * stops every client started so far (call it after each test).
  */
 export function inTabHarness(options: HarnessOptions) {
   const { modelSize, delta = (k) => k + 1, noiseRandom } = options;
   const running: FederatedClient[] = [];
+  function env(
+    evaluated: Float32Array[],
+    trainers: FakeTrainer[] = [],
+    slots = options.slots ?? 2,
+  ): FederationEnv {
+    return {
+      identity: generateIdentity(),
+      suite: 'xwing',
+      experiment: { dataset: 'toniot', model: {}, preprocessor: {}, modelSize },
+      initialWeights: new Float32Array(modelSize),
+      async evaluate(weights): Promise<Evaluation> {
+        evaluated.push(weights.slice());
+        return structuredClone(EVALUATION);
+      },
+      async connect(index, data, serverFingerprint) {
+        const { port1, port2 } = new MessageChannel();
+        const trainer = new FakeTrainer(index, data.n, modelSize, delta);
+        trainers[index] = trainer;
+        const client: FederatedClient = new FederatedClient({
+          url: `in-tab://client-${index}`,
+          name: `test-${index}`,
+          trainer,
+          channels: pqClientChannels({ identity: generateIdentity(), pinnedFingerprint: serverFingerprint }),
+          connect: portConnector(port2 as never, () => client.stop()),
+          ...(noiseRandom && { noiseRandom: noiseRandom(index) }),
+        });
+        running.push(client);
+        void client.run();
+        return new PortPeer(port1 as never);
+      },
+      slots,
+    };
+  }
   return {
-    env(evaluated: Float32Array[], trainers: FakeTrainer[] = [], slots = options.slots ?? 2): FederationEnv {
-      return {
-        identity: generateIdentity(),
-        suite: 'xwing',
-        experiment: { dataset: 'toniot', model: {}, preprocessor: {}, modelSize },
-        initialWeights: new Float32Array(modelSize),
-        async evaluate(weights): Promise<Evaluation> {
-          evaluated.push(weights.slice());
-          return structuredClone(EVALUATION);
+    env,
+    /** Runs `plan` through runConfiguration in a fresh env: its rounds, and what it evaluated, trained and said. */
+    async run(plan: RunPlan, setup: RunSetup = {}) {
+      const evaluated: Float32Array[] = [];
+      const trainers: FakeTrainer[] = [];
+      const events: FederationEvent[] = [];
+      const rounds = await runConfiguration(
+        env(evaluated, trainers, setup.slots),
+        plan,
+        setup.spec ?? { strategy: 'fedavg', partition: { kind: 'iid' } },
+        (setup.samples ?? [10, 30, 60]).map((n) => shard(n)),
+        (e) => {
+          events.push(e);
+          setup.onEvent?.(e);
         },
-        async connect(index, data, serverFingerprint) {
-          const { port1, port2 } = new MessageChannel();
-          const trainer = new FakeTrainer(index, data.n, modelSize, delta);
-          trainers[index] = trainer;
-          const client: FederatedClient = new FederatedClient({
-            url: `in-tab://client-${index}`,
-            name: `test-${index}`,
-            trainer,
-            channels: pqClientChannels({
-              identity: generateIdentity(),
-              pinnedFingerprint: serverFingerprint,
-            }),
-            connect: portConnector(port2 as never, () => client.stop()),
-            ...(noiseRandom && { noiseRandom: noiseRandom(index) }),
-          });
-          running.push(client);
-          void client.run();
-          return new PortPeer(port1 as never);
-        },
-        slots,
-      };
+        setup.signal ?? new AbortController().signal,
+      );
+      return { rounds, evaluated, trainers, events };
     },
     stopAll(): void {
       for (const c of running.splice(0)) c.stop();

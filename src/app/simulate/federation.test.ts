@@ -2,37 +2,20 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { crossProblems, DEFAULT_EXPERIMENT } from '../../aggregator/config.ts';
 import { RdpAccountant } from '../../core/privacy/accountant.ts';
 import type { PrivacySettings } from '../../core/privacy/ledger.ts';
-import {
-  bySlot,
-  type FederationEvent,
-  flipSealedByte,
-  refusalReason,
-  runConfiguration,
-} from './federation.ts';
-import { type FakeTrainer, inTabHarness, runPlan, shard } from './federation-test-support.ts';
+import { bySlot, flipSealedByte, refusalReason } from './federation.ts';
+import { inTabHarness, runPlan } from './federation-test-support.ts';
 import { StoppedError } from './port-socket.ts';
 
 const MODEL_SIZE = 6;
 
 const harness = inTabHarness({ modelSize: MODEL_SIZE });
-const env = harness.env;
 afterEach(harness.stopAll);
 
 const plan = runPlan;
 
 describe('in-tab federation (aggregator side, real cryptography, in-process clients)', () => {
   it('runs R rounds of FedAvg over the handshake and sealed envelopes', async () => {
-    const evaluated: Float32Array[] = [];
-    const trainers: FakeTrainer[] = [];
-    const events: FederationEvent[] = [];
-    const rounds = await runConfiguration(
-      env(evaluated, trainers),
-      plan(),
-      { strategy: 'fedavg', partition: { kind: 'iid' } },
-      [shard(10), shard(30), shard(60)],
-      (e) => events.push(e),
-      new AbortController().signal,
-    );
+    const { rounds, evaluated, trainers, events } = await harness.run(plan());
     expect(rounds.map((r) => [r.round, r.selected, r.participants, r.outcome])).toEqual([
       [1, 3, 3, 'aggregated'],
       [2, 3, 3, 'aggregated'],
@@ -56,16 +39,10 @@ describe('in-tab federation (aggregator side, real cryptography, in-process clie
   });
 
   it('refuses a tampered envelope: that round aggregates the others only', async () => {
-    const evaluated: Float32Array[] = [];
-    const trainers: FakeTrainer[] = [];
-    const rounds = await runConfiguration(
-      env(evaluated, trainers),
-      plan({ rounds: 3, tamper: { round: 2, client: 1 } }),
-      { strategy: 'median', partition: { kind: 'dirichlet', alpha: 0.5 } },
-      [shard(5), shard(5), shard(5), shard(5)],
-      () => {},
-      new AbortController().signal,
-    );
+    const { rounds, evaluated } = await harness.run(plan({ rounds: 3, tamper: { round: 2, client: 1 } }), {
+      spec: { strategy: 'median', partition: { kind: 'dirichlet', alpha: 0.5 } },
+      samples: [5, 5, 5, 5],
+    });
     expect(rounds.map((r) => r.participants)).toEqual([4, 3, 4]);
     expect(rounds[1]!.refused).toHaveLength(1);
     expect(rounds[1]!.refused[0]).toMatchObject({ client: 'sim-2', reason: 'tampered' });
@@ -74,15 +51,10 @@ describe('in-tab federation (aggregator side, real cryptography, in-process clie
   });
 
   it('closes a round with no valid update unchanged, and stops when asked', async () => {
-    const evaluated: Float32Array[] = [];
-    const rounds = await runConfiguration(
-      env(evaluated, [], 1),
-      plan({ rounds: 2, tamper: { round: 1, client: 0 } }),
-      { strategy: 'fedavg', partition: { kind: 'iid' } },
-      [shard(4)],
-      () => {},
-      new AbortController().signal,
-    );
+    const { rounds, evaluated } = await harness.run(plan({ rounds: 2, tamper: { round: 1, client: 0 } }), {
+      samples: [4],
+      slots: 1,
+    });
     expect(rounds.map((r) => [r.participants, r.outcome, r.accuracy, r.perClassRecall])).toEqual([
       [0, 'closed', null, null],
       [1, 'aggregated', 0.5, { normal: 0.9, ddos: 0.1 }],
@@ -91,16 +63,13 @@ describe('in-tab federation (aggregator side, real cryptography, in-process clie
     expect(Array.from(evaluated[0]!)).toEqual(new Array(MODEL_SIZE).fill(1));
 
     const stop = new AbortController();
-    const run = runConfiguration(
-      env([], []),
-      plan({ rounds: 5 }),
-      { strategy: 'fedavg', partition: { kind: 'iid' } },
-      [shard(4), shard(4)],
-      (e) => {
+    const run = harness.run(plan({ rounds: 5 }), {
+      samples: [4, 4],
+      onEvent: (e) => {
         if (e.kind === 'round-end' && e.result.round === 1) stop.abort();
       },
-      stop.signal,
-    );
+      signal: stop.signal,
+    });
     await expect(run).rejects.toBeInstanceOf(StoppedError);
   });
 });
@@ -119,16 +88,9 @@ describe('in-tab federation with the server optimisers (state across rounds)', (
     //   h1 = −0.01·6/3 = −0.02 → w1 = 0 + 2 − h1/α = 4;  h2 = −0.04 → w2 = 4 + 2 + 4 = 10.
     ['feddyn', [4, 10]],
   ] as const)('%s carries its server state from round to round', async (strategy, expected) => {
-    const evaluated: Float32Array[] = [];
-    const trainers: FakeTrainer[] = [];
-    const rounds = await runConfiguration(
-      env(evaluated, trainers),
-      plan(),
-      { strategy, partition: { kind: 'iid' } },
-      [shard(10), shard(30), shard(60)],
-      () => {},
-      new AbortController().signal,
-    );
+    const { rounds, evaluated, trainers } = await harness.run(plan(), {
+      spec: { strategy, partition: { kind: 'iid' } },
+    });
     expect(rounds.map((r) => r.outcome)).toEqual(['aggregated', 'aggregated']);
     expected.forEach((x, i) => {
       for (const w of evaluated[i]!) expect(w).toBeCloseTo(x, 6);
@@ -157,17 +119,10 @@ describe("in-tab federation with client-level DP (the aggregator's PrivacyLedger
     a.compose(1, z, rounds);
     return a.epsilon(delta);
   };
-  const fedavg = { strategy: 'fedavg', partition: { kind: 'iid' } } as const;
 
   it('sends the clip norm, reports ε after every round, growing, equal to the accountant', async () => {
-    const trainers: FakeTrainer[] = [];
-    const rounds = await runConfiguration(
-      env([], trainers),
+    const { rounds, trainers } = await harness.run(
       plan({ rounds: 3, privacy: dp({ noiseMultiplier: 1.2 }) }),
-      fedavg,
-      [shard(10), shard(30), shard(60)],
-      () => {},
-      new AbortController().signal,
     );
     const eps = rounds.map((r) => r.epsilon);
     expect(eps).toHaveLength(3);
@@ -180,15 +135,7 @@ describe("in-tab federation with client-level DP (the aggregator's PrivacyLedger
   });
 
   it('aggregates the clipped updates through the ledger (no noise: the plain mean of clipped deltas)', async () => {
-    const evaluated: Float32Array[] = [];
-    const rounds = await runConfiguration(
-      env(evaluated, []),
-      plan({ rounds: 1, privacy: dp({ noiseMultiplier: 0 }) }),
-      fedavg,
-      [shard(10), shard(30), shard(60)],
-      () => {},
-      new AbortController().signal,
-    );
+    const { rounds, evaluated } = await harness.run(plan({ rounds: 1, privacy: dp({ noiseMultiplier: 0 }) }));
     // Every delta (k+1 on 6 coordinates) is clipped to norm 1: 1/√6 each, unweighted mean 1/√6; without
     // noise there is no finite ε.
     for (const w of evaluated[0]!) expect(w).toBeCloseTo(1 / Math.sqrt(MODEL_SIZE), 5);
@@ -197,14 +144,9 @@ describe("in-tab federation with client-level DP (the aggregator's PrivacyLedger
 
   it('stops before the round that would cross the target ε, and says why', async () => {
     const target = (epsilonAfter(2, 1) + epsilonAfter(3, 1)) / 2;
-    const events: FederationEvent[] = [];
-    const rounds = await runConfiguration(
-      env([], []),
+    const { rounds, events } = await harness.run(
       plan({ rounds: 5, privacy: dp({ targetEpsilon: target }) }),
-      fedavg,
-      [shard(10), shard(10)],
-      (e) => events.push(e),
-      new AbortController().signal,
+      { samples: [10, 10] },
     );
     expect(rounds.map((r) => r.round)).toEqual([1, 2]);
     expect(rounds[1]!.epsilon!).toBeLessThanOrEqual(target);
@@ -230,14 +172,10 @@ describe("in-tab federation with client-level DP (the aggregator's PrivacyLedger
     }).find((p) => p.path[0] === 'strategy');
     expect(check).toBeDefined();
     await expect(
-      runConfiguration(
-        env([], []),
-        plan({ privacy: dp() }),
-        { strategy, partition: { kind: 'iid' } },
-        [shard(4), shard(4)],
-        () => {},
-        new AbortController().signal,
-      ),
+      harness.run(plan({ privacy: dp() }), {
+        spec: { strategy, partition: { kind: 'iid' } },
+        samples: [4, 4],
+      }),
     ).rejects.toThrow(`"strategy" ${check!.message}`);
   });
 });

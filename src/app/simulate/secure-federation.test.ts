@@ -4,8 +4,8 @@
  * real cryptography; the strategy gets only the sum.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { type FederationEvent, type RunPlan, runConfiguration } from './federation.ts';
-import { inTabHarness, runPlan, shard } from './federation-test-support.ts';
+import type { RunPlan } from './federation.ts';
+import { inTabHarness, runPlan } from './federation-test-support.ts';
 import { optionsFromQuery, queryFor } from './options.ts';
 import { secureProblem } from './secure-federation.ts';
 
@@ -13,7 +13,6 @@ const MODEL_SIZE = 6;
 
 /** Client k's delta is k+1 everywhere (inside the clip bound 4), so FedAvg is easy to predict. */
 const harness = inTabHarness({ modelSize: MODEL_SIZE });
-const env = harness.env;
 afterEach(harness.stopAll);
 
 const plan = (o: Partial<RunPlan> = {}): RunPlan =>
@@ -21,16 +20,7 @@ const plan = (o: Partial<RunPlan> = {}): RunPlan =>
 
 describe('in-tab federation with secure aggregation', () => {
   it('runs FedAvg rounds on the recovered sum of every client', { timeout: 60_000 }, async () => {
-    const evaluated: Float32Array[] = [];
-    const events: FederationEvent[] = [];
-    const rounds = await runConfiguration(
-      env(evaluated),
-      plan(),
-      { strategy: 'fedavg', partition: { kind: 'iid' } },
-      [shard(10), shard(30), shard(60)],
-      (e) => events.push(e),
-      new AbortController().signal,
-    );
+    const { rounds, evaluated, events } = await harness.run(plan());
     expect(rounds.map((r) => [r.round, r.selected, r.participants, r.outcome])).toEqual([
       [1, 3, 3, 'aggregated'],
       [2, 3, 3, 'aggregated'],
@@ -52,14 +42,7 @@ describe('in-tab federation with secure aggregation', () => {
     expect(secureProblem('fedavg', 2)).toMatch(/at least 3 clients/);
     expect(secureProblem('fedadam', 3)).toBeNull();
     await expect(
-      runConfiguration(
-        env([]),
-        plan(),
-        { strategy: 'krum', partition: { kind: 'iid' } },
-        [shard(10), shard(10), shard(10)],
-        () => {},
-        new AbortController().signal,
-      ),
+      harness.run(plan(), { spec: { strategy: 'krum', partition: { kind: 'iid' } }, samples: [10, 10, 10] }),
     ).rejects.toThrow(/secure aggregation: krum compares single client updates/);
   });
 

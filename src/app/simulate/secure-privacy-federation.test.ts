@@ -11,8 +11,8 @@ import { ADAPTIVE_CLIP_DEFAULTS } from '../../core/privacy/clip.ts';
 import { PrivacyLedger } from '../../core/privacy/ledger.ts';
 import { seededRandomSource } from '../../core/privacy/random-source.ts';
 import { planSecureNoise } from '../../core/privacy/secure-noise.ts';
-import { type FederationEvent, type RunPlan, runConfiguration } from './federation.ts';
-import { type FakeTrainer, inTabHarness, runPlan, shard } from './federation-test-support.ts';
+import type { RunPlan } from './federation.ts';
+import { inTabHarness, runPlan } from './federation-test-support.ts';
 import { IN_TAB_SECURE_DEFAULTS, inTabSecurePrivacy } from './secure-federation.ts';
 
 /** d: enough coordinates for a variance estimate (2 rounds × 2,000 noise draws). */
@@ -29,7 +29,6 @@ const harness = inTabHarness({
   // Seeded noise shares: the statistics below are the same on every run.
   noiseRandom: (k) => seededRandomSource(new Uint8Array(32).fill(k + 1)),
 });
-const env = harness.env;
 afterEach(harness.stopAll);
 
 const plan = (o: Partial<RunPlan> = {}): RunPlan =>
@@ -46,17 +45,7 @@ describe('in-tab federation with secure aggregation and differential privacy', (
     'the clients add the planned noise, the ledger charges the effective multiplier, the target ε stops the run',
     { timeout: 120_000 },
     async () => {
-      const evaluated: Float32Array[] = [];
-      const trainers: FakeTrainer[] = [];
-      const events: FederationEvent[] = [];
-      const rounds = await runConfiguration(
-        env(evaluated, trainers),
-        plan(),
-        { strategy: 'fedavg', partition: { kind: 'iid' } },
-        [shard(10), shard(30), shard(60)],
-        (e) => events.push(e),
-        new AbortController().signal,
-      );
+      const { rounds, evaluated, trainers, events } = await harness.run(plan());
       expect(rounds.map((r) => [r.round, r.participants, r.outcome])).toEqual([
         [1, 3, 'aggregated'],
         [2, 3, 'aggregated'],
@@ -123,8 +112,7 @@ describe('in-tab federation with secure aggregation and differential privacy', (
 
   it('refuses adaptive clipping with the aggregator’s sentence: SecAgg hides the count it needs', async () => {
     await expect(
-      runConfiguration(
-        env([], []),
+      harness.run(
         plan({
           privacy: {
             clipNorm: C,
@@ -134,10 +122,7 @@ describe('in-tab federation with secure aggregation and differential privacy', (
             adaptiveClipping: ADAPTIVE_CLIP_DEFAULTS,
           },
         }),
-        { strategy: 'fedavg', partition: { kind: 'iid' } },
-        [shard(10), shard(10), shard(10)],
-        () => {},
-        new AbortController().signal,
+        { samples: [10, 10, 10] },
       ),
     ).rejects.toThrow(
       /adaptive clipping needs the count of unclipped updates, which secure aggregation hides/,
