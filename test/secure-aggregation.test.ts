@@ -14,7 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { encodeFrame } from '../src/core/protocol.ts';
 import { decodeMessage } from '../src/core/secagg/messages.ts';
 import { pearson } from '../src/core/secagg/test-support.ts';
-import { getStatus, joinRaw, type RawConnection, waitFor, within } from './federation.ts';
+import { answerRound, getStatus, joinRaw, type RawConnection, waitFor, within } from './federation.ts';
 import {
   type Leave,
   playSecureRound,
@@ -206,24 +206,11 @@ describe('secure aggregation in real rounds', () => {
       await joinRaw(b);
       await joinRaw(c);
       // `a` first misbehaves, in its own copy of the round: a plain sealed update, then garbage bytes.
-      const round = await a.nextOf('round');
-      await a.sendUpdate(
-        round,
-        encodeFrame({
-          type: 'update',
-          round: round.round,
-          baseVersion: round.version,
-          numSamples: 50,
-          metrics: { loss: 1, seconds: 1, samplesPerSec: 1 },
-          delta: new Float32Array(size).fill(0.01),
-        }),
-      );
+      const round = await answerRound(a, size, { fill: 0.01 });
       const r1 = await a.nextOf('refused');
       expect(r1.reason).toBe('wrong-context');
       expect(r1.message).toMatch(/secure round/);
-      await a.send(
-        encodeFrame({ type: 'secagg', round: round.round, payload: Uint8Array.of(0x53, 0x41, 9, 9) }),
-      );
+      await a.send(encodeFrame({ type: 'secagg', round, payload: Uint8Array.of(0x53, 0x41, 9, 9) }));
       const r2 = await a.nextOf('refused');
       expect(r2.reason).toBe('malformed');
       // The round goes on without `a` (it never advertises): b and c cannot make a secure round of 2

@@ -52,6 +52,8 @@ export interface Harness {
   pump(): void;
   /** Sends every member's input that has not gone yet. */
   inputs(): void;
+  /** Starts the round and plays it as far as the members take it: start, pump, inputs, pump. */
+  play(): void;
   /** The members whose masked input the round took (its `onInput`), in order. */
   taken: string[];
   /** The masked input vectors the round received, in order. */
@@ -140,5 +142,11 @@ export function harness(
       pump();
     }
   };
-  return { round, timers, outcomes, added, pump, inputs, taken, received };
+  const play = () => {
+    round.start();
+    pump();
+    inputs();
+    pump();
+  };
+  return { round, timers, outcomes, added, pump, inputs, play, taken, received };
 }

@@ -24,10 +24,7 @@ describe('SecureRound', () => {
     let recovered = 0;
     const h2 = harness(members, new Map(), { onRecovered: () => recovered++ });
     for (const x of [h, h2]) {
-      x.round.start();
-      x.pump();
-      x.inputs();
-      x.pump();
+      x.play();
     }
     expect(h.outcomes).toHaveLength(1);
     const o = h.outcomes[0]!;
@@ -60,10 +57,7 @@ describe('SecureRound', () => {
       [members[9]!.clientId, 'after-input'],
     ]);
     const h = harness(members, leave);
-    h.round.start();
-    h.pump();
-    h.inputs();
-    h.pump();
+    h.play();
     const o = h.outcomes[0]!;
     if (!o.ok) throw new Error(`round failed: ${o.message}`);
     expect(h.round.degree).toMatchObject({ n: 10, t: 6, complete: true });
@@ -86,10 +80,7 @@ describe('SecureRound', () => {
       [1, 3, 5, 6, 8].map((i) => [members[i]!.clientId, 'after-input'] as const),
     );
     const h = harness(members, leave);
-    h.round.start();
-    h.pump();
-    h.inputs();
-    h.pump();
+    h.play();
     expect(h.outcomes).toHaveLength(1);
     const o = h.outcomes[0]!;
     expect(o.ok).toBe(false);
@@ -130,10 +121,7 @@ describe('SecureRound', () => {
     const members = makeMembers(4, 40);
     const silentInput = new Set([members[1]!.clientId]);
     const h = harness(members, new Map(), { noInput: silentInput });
-    h.round.start();
-    h.pump();
-    h.inputs();
-    h.pump();
+    h.play();
     expect(h.round.phase).toBe('input');
     h.timers.advance(9_999);
     expect(h.round.phase).toBe('input');
@@ -206,10 +194,7 @@ describe('SecureRound', () => {
   it('FedProx, FedAvgM, FedAdam, FedYogi and FedAdagrad step on the one summed update as on the single updates', () => {
     const members = makeMembers(4, 120, { maxSamples: 300 });
     const h = harness(members);
-    h.round.start();
-    h.pump();
-    h.inputs();
-    h.pump();
+    h.play();
     const o = h.outcomes[0]!;
     if (!o.ok) throw new Error(`round failed: ${o.message}`);
     const global = Float32Array.from({ length: 120 }, (_, j) => Math.sin(j) / 10);

@@ -92,9 +92,7 @@ describe('secureRoundView', () => {
 function runRound(members: SimulatedMember[], withInput: ReadonlySet<string>) {
   const noInput = new Set(members.map((m) => m.clientId).filter((id) => !withInput.has(id)));
   const h = harness(members, new Map(), { noInput, round: 2 });
-  h.round.start();
-  h.pump();
-  h.inputs();
+  h.play();
   return h;
 }
 
