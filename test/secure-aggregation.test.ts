@@ -330,4 +330,38 @@ describe('secure aggregation in real rounds', () => {
       expect(t.agg.coordinator.status(null).strategy).toBe('fedavg');
     },
   );
+
+  it(
+    'a new session during a secure round ends it without recording or retrying it',
+    { timeout: 60_000 },
+    async () => {
+      t = await startTestAggregator(
+        await smallExperiment({
+          ...SECURE,
+          clientsPerRound: { fraction: 1, min: 3, max: 3 },
+        }),
+      );
+      const ended: RoundRecord[] = [];
+      t.agg.coordinator.on('round-end', (r: RoundRecord) => ended.push(r));
+      const cs = await Promise.all([0, 1, 2].map(() => rawConnection(t!.url, t!.spec)));
+      raws.push(...cs);
+      for (const c of cs) await joinRaw(c);
+      await cs[0]!.nextOf('round');
+      await waitFor(
+        () => t!.agg.coordinator.status(null).secureAggregation.phase === 'advertise',
+        10_000,
+        'the secure round',
+      );
+      const { previous, session } = t.agg.coordinator.newSession();
+      expect(session).not.toBe(previous);
+      await new Promise((ok) => setTimeout(ok, 600));
+      const s = t.agg.coordinator.status(null);
+      expect(ended).toEqual([]);
+      expect(s.history).toEqual([]);
+      expect(s.round).toBe(0);
+      expect(s.secureAggregation.lastRound).toMatchObject({ outcome: 'failed' });
+      expect(s.secureAggregation.lastRound!.failure).toMatch(/^aborted/);
+      expect(s.refusals['secagg-round-failed']).toBeUndefined();
+    },
+  );
 });

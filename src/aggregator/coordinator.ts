@@ -39,6 +39,7 @@ import {
   type Phase,
   REFUSAL_REASONS,
   type RefusalReason,
+  type SecureRoundInfo,
   type ServerMessage,
 } from '../core/protocol.ts';
 import { Rng } from '../core/random.ts';
@@ -674,11 +675,25 @@ export class Coordinator extends EventEmitter {
         });
       },
       onEnd: (outcome) => this.onSecureEnd(r, outcome),
+      onInput: (id) => {
+        const c = this.clients.get(id);
+        if (c) c.state = 'submitted';
+        this.emit('update', { clientId: id, round: r.round });
+      },
       aggregator: r.aggregator,
       ...(r.securePrivacy && { onRecovered: r.securePrivacy.onRecovered }),
     });
     r.secure = secure;
     return secure;
+  }
+
+  /**
+   * What the round frame of a secure round tells its clients (protocol.ts `SecureRoundInfo`): with DP each
+   * member's Skellam share (`noiseVariance`, ring units², planned at ring scale `noiseScale`); else nothing
+   * beyond "secure".
+   */
+  private secureRoundInfo(r: OpenRound): SecureRoundInfo {
+    return r.securePrivacy?.info ?? {};
   }
 
   /** The secure round ended: its contributors are the round's updates (or none: a missed quorum). */
@@ -827,7 +842,7 @@ export class Coordinator extends EventEmitter {
           deadlineMs: Math.max(0, r.deadlineAt - Date.now()),
           fit: fitSettings,
           seal: crypto.seal,
-          ...(secure && { secagg: r.securePrivacy?.info ?? {} }),
+          ...(secure && { secagg: this.secureRoundInfo(r) }),
           weights,
         });
         // The round frames go out first: a client runs SecAgg+ only for a round it has.
@@ -1143,10 +1158,12 @@ export class Coordinator extends EventEmitter {
     if (this.evaluating) throw new SessionBusyError('a round is being evaluated; try again in a few seconds');
     const previous = this.session;
     if (this.current) {
-      clearTimeout(this.current.timer);
-      this.current.crypto?.close();
-      this.current.secure?.abort('a new session started');
+      const r = this.current;
+      clearTimeout(r.timer);
+      r.crypto?.close();
+      // Not the open round any more before its secure part ends: that end closes nothing.
       this.current = null;
+      r.secure?.abort('a new session started');
     }
     const archived = this.opts.dataDir
       ? archiveSession(this.opts.dataDir, {
@@ -1189,9 +1206,10 @@ export class Coordinator extends EventEmitter {
   close(): void {
     this.closed = true;
     this.store.close();
-    if (this.current) clearTimeout(this.current.timer);
-    this.current?.secure?.abort('the aggregator closed');
+    const r = this.current;
+    if (r) clearTimeout(r.timer);
     this.current = null;
+    r?.secure?.abort('the aggregator closed');
   }
 
   /** Resolves when no round evaluation is running. */

@@ -123,5 +123,7 @@ describe('pqfed simulate --secure-aggregation', () => {
     for (const x of rep.rounds) expect(Number.isFinite(x.macroF1)).toBe(true);
     expect(rep.privacy).toMatchObject({ secureAggregation: true });
     expect(r.stderr).toMatch(/round 2: secure sum of [3-4] updates recovered/);
+    // Progress counts the masked inputs as the round's updates.
+    expect(r.stderr).toMatch(/simulate: round 2\/2: update [1-4] of [3-4] received/);
   });
 });

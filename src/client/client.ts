@@ -148,6 +148,8 @@ export class FederatedClient {
   private preparedFor = '';
   private readonly backoff: { initialMs: number; maxMs: number; factor: number };
   private readonly random: () => number;
+  /** The training of a secure round, which runs beside the frame loop (never two trainings at once). */
+  private training: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: ClientOptions) {
     this.clientId = opts.clientId;
@@ -332,6 +334,7 @@ export class FederatedClient {
               secure = this.secureRound(msg, crypto, clientId, session, send);
               break;
             }
+            await this.training; // a secure round's training still running
             const { delta, metrics } = await t.fit(msg.weights, msg.fit, msg.round);
             if (msg.fit.clipNorm !== undefined) clipInPlace(delta, msg.fit.clipNorm);
             if (ws.readyState !== 1) return welcomed;
@@ -411,7 +414,11 @@ export class FederatedClient {
       send: (payload) => send({ type: 'secagg', round: msg.round, payload }),
       log: (line) => this.log(line),
     });
-    void (async () => {
+    // One training at a time: a newer round (a retry) trains after the one still running.
+    const previous = this.training;
+    const run = (async () => {
+      await previous;
+      if (secure.closed) return;
       try {
         const { delta } = await t.fit(msg.weights, msg.fit, msg.round);
         if (msg.fit.clipNorm !== undefined) clipInPlace(delta, msg.fit.clipNorm);
@@ -422,6 +429,7 @@ export class FederatedClient {
         secure.close();
       }
     })();
+    this.training = run;
     return secure;
   }
 }

@@ -46,7 +46,7 @@ export class SecureRoundClient {
   private maxWeight: number | null = null;
   private pending: { update: Float32Array; numSamples: number } | null = null;
   private inputGiven = false;
-  private closed = false;
+  private stopped = false;
 
   constructor(options: SecureRoundClientOptions) {
     this.options = options;
@@ -72,7 +72,7 @@ export class SecureRoundClient {
 
   /** One `secagg` frame's payload from the server: answered, or logged and dropped. */
   async receive(payload: Uint8Array): Promise<void> {
-    if (this.closed) return;
+    if (this.stopped) return;
     let out: Uint8Array[];
     try {
       out = this.sa.handleBytes(payload);
@@ -100,11 +100,16 @@ export class SecureRoundClient {
 
   /** Stops answering (a newer round began, or the connection is going). */
   close(): void {
-    this.closed = true;
+    this.stopped = true;
+  }
+
+  /** True once closed: it answers nothing more, and its round needs no training any more. */
+  get closed(): boolean {
+    return this.stopped;
   }
 
   private async flushInput(): Promise<void> {
-    if (this.closed || !this.pending || this.maxWeight === null) return;
+    if (this.stopped || !this.pending || this.maxWeight === null) return;
     const { update, numSamples } = this.pending;
     this.pending = null;
     this.inputGiven = true;

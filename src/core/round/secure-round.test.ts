@@ -53,6 +53,8 @@ interface Harness {
   pump(): void;
   /** Sends every member's input that has not gone yet. */
   inputs(): void;
+  /** The members whose masked input the round took (its `onInput`), in order. */
+  taken: string[];
 }
 
 function harness(
@@ -63,6 +65,7 @@ function harness(
   const timers = new FakeTimers();
   const outcomes: SecureRoundOutcome[] = [];
   const added: ClientUpdate[] = [];
+  const taken: string[] = [];
   const queue: { to: string; bytes: Uint8Array }[] = [];
   const clients = new Map(
     members.map((m) => [
@@ -88,6 +91,7 @@ function harness(
       send: (to, bytes) => queue.push({ to, bytes }),
       onEnd: (o) => outcomes.push(o),
       aggregator: { add: (u) => added.push(u) },
+      onInput: (id) => taken.push(id),
       ...(extra.onRecovered && { onRecovered: extra.onRecovered }),
     },
     () => timers.now,
@@ -125,7 +129,7 @@ function harness(
       pump();
     }
   };
-  return { round, timers, outcomes, added, pump, inputs };
+  return { round, timers, outcomes, added, pump, inputs, taken };
 }
 
 function fedAvgOf(members: SimulatedMember[], global: Float32Array, clip: number): Float32Array {
@@ -183,6 +187,8 @@ describe('SecureRound', () => {
     const o = h.outcomes[0]!;
     if (!o.ok) throw new Error(`round failed: ${o.message}`);
     expect(h.round.degree).toMatchObject({ n: 10, t: 6, complete: true });
+    expect(h.taken).toHaveLength(9);
+    expect(h.taken).not.toContain(members[2]!.clientId);
     const inSum = members.filter((m) => leave.get(m.clientId) !== 'before-input');
     expect(o.result.contributors.sort()).toEqual(inSum.map((m) => m.clientId).sort());
     expect(o.result.dropped).toEqual([members[2]!.clientId]);

@@ -99,12 +99,14 @@ export interface SecureRoundOptions {
    * StrategyError to refuse it, which fails the round like a refused aggregate.
    */
   onRecovered?(result: SecAggResult): void;
+  /** Called when a member's masked input was taken (progress: "k of n inputs received"). */
+  onInput?(clientId: string): void;
 }
 
 /** How a secure round ended. */
 export type SecureRoundOutcome =
   | { ok: true; result: SecAggResult }
-  | { ok: false; phase: ServerPhase; reason: SecAggRefusal | 'aggregation'; message: string };
+  | { ok: false; phase: ServerPhase; reason: SecAggRefusal | 'aggregation' | 'aborted'; message: string };
 
 /** One message the round took, or why not. */
 export type SecureIntake =
@@ -244,6 +246,7 @@ export class SecureRound {
       throw e;
     }
     if (type === 'advertise') this.advertised.add(clientId);
+    if (type === 'masked-input') this.options.onInput?.(clientId);
     this.maybeAdvance();
     return { accepted: true };
   }
@@ -258,7 +261,7 @@ export class SecureRound {
   /** Ends the round now without a sum (an admin stop, a new session). */
   abort(why: string): void {
     if (this.ended) return;
-    this.end({ ok: false, phase: this.server.phase, reason: 'too-many-dropouts', message: why });
+    this.end({ ok: false, phase: this.server.phase, reason: 'aborted', message: why });
   }
 
   /** Members the current phase still waits for (connected ones). */

@@ -135,7 +135,9 @@ export class SecAggServer {
   private degree?: Degree;
   private graph?: NeighbourGraph;
   private readonly shared = new Map<number, Stored>();
-  private readonly inputs = new Map<number, Uint32Array>();
+  /** Members whose masked input arrived; their vectors are folded into `inputSum` at once (O(d) memory, not O(n·d)). */
+  private readonly inputs = new Set<number>();
+  private inputSum: Uint32Array | null = null;
   private survivors: Uint8Array = new Uint8Array(0);
   private readonly consistency = new Map<number, Uint8Array>();
   private readonly unmasked = new Map<number, UnmaskMessage['shares']>();
@@ -417,7 +419,10 @@ export class SecAggServer {
         `server: the masked input of member ${index} is not signed by its identity key`,
       );
     }
-    this.inputs.set(index, m.vector);
+    this.inputSum ??= new Uint32Array(m.vector.length);
+    const sum = this.inputSum;
+    for (let j = 0; j < sum.length; j++) sum[j] = (sum[j]! + m.vector[j]!) >>> 0;
+    this.inputs.add(index);
   }
 
   private onConsistency(from: string, m: ConsistencyMessage): void {
@@ -612,10 +617,7 @@ export class SecAggServer {
       }
       return { m, secretKey: pair.secretKey };
     });
-    for (const i of survivorList) {
-      const v = this.inputs.get(i)!;
-      for (let j = 0; j < length; j++) sum[j] = (sum[j]! + v[j]!) >>> 0;
-    }
+    if (this.inputSum) sum.set(this.inputSum);
     selfSeeds.forEach((b) => {
       applyMask(sum, b, 'self', -1);
     });
