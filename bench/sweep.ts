@@ -314,5 +314,5 @@ const md =
 writeFileSync(join(out, `${name}.md`), md);
 process.stdout.write(md);
 say(
-  `${plan.federated.length + plan.centralized.length} runs in ${((Date.now() - t0) / 1000).toFixed(0)} s; wrote ${out}/${name}.{json,md}`,
+  `${variants.length * plan.federated.length + centralRuns.length} runs in ${((Date.now() - t0) / 1000).toFixed(0)} s; wrote ${out}/${name}.{json,md}`,
 );

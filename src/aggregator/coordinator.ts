@@ -39,6 +39,7 @@ import {
   type Phase,
   REFUSAL_REASONS,
   type RefusalReason,
+  type SecureRoundInfo,
   type ServerMessage,
 } from '../core/protocol.ts';
 import { Rng } from '../core/random.ts';
@@ -689,6 +690,15 @@ export class Coordinator extends EventEmitter {
     return secure;
   }
 
+  /**
+   * What the round frame of a secure round tells its clients (protocol.ts `SecureRoundInfo`): with DP each
+   * member's Skellam share (`noiseVariance`, ring units², planned at ring scale `noiseScale`); else nothing
+   * beyond "secure".
+   */
+  private secureRoundInfo(r: OpenRound): SecureRoundInfo {
+    return r.securePrivacy?.info ?? {};
+  }
+
   /** The secure round ended: its contributors are the round's updates (or none: a missed quorum). */
   private onSecureEnd(r: OpenRound, outcome: SecureRoundOutcome): void {
     this.lastSecure = secureRoundReport(r.round, r.selected.size, r.secure!, outcome);
@@ -836,7 +846,7 @@ export class Coordinator extends EventEmitter {
           deadlineMs: Math.max(0, r.deadlineAt - Date.now()),
           fit: fitSettings,
           seal: crypto.seal,
-          ...(secure && { secagg: r.securePrivacy?.info ?? {} }),
+          ...(secure && { secagg: this.secureRoundInfo(r) }),
           weights,
         });
         // The round frames go out first: a client runs SecAgg+ only for a round it has.

@@ -36,6 +36,10 @@ export interface SecureRoundPrivacy {
  * members: the smallest SecAgg threshold t over those member counts (src/core/secagg/graph.ts).
  */
 export function fewestSurvivors(minMembers: number, members: number, graph: GraphParams): number {
+  // Up to a few hundred ms for thousands of members: rounds of one experiment ask the same again.
+  const key = `${minMembers}/${members}/${graph.sigma}/${graph.eta}/${graph.gamma}/${graph.delta}`;
+  const known = FEWEST.get(key);
+  if (known !== undefined) return known;
   let fewest = Number.POSITIVE_INFINITY;
   for (let n = Math.max(2, minMembers); n <= members; n++)
     fewest = Math.min(fewest, secAggDegree(n, graph).t);
@@ -44,8 +48,12 @@ export function fewestSurvivors(minMembers: number, members: number, graph: Grap
       `secure round: expected 2 ≤ minMembers ≤ members, got ${minMembers} and ${members}`,
     );
   }
+  if (FEWEST.size >= 64) FEWEST.clear();
+  FEWEST.set(key, fewest);
   return fewest;
 }
+
+const FEWEST = new Map<string, number>();
 
 /**
  * The privacy side of a secure round that selects `selected` of `population` clients. Throws a PrivacyError
