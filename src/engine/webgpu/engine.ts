@@ -1,7 +1,7 @@
 /// <reference types="@webgpu/types" />
 /**
  * The fused WebGPU training engine: one PQFed model (any `ModelConfig`) trained with hand-written WGSL in
- * three dispatches per step (kernels.ts) instead of tfjs's hundreds. Weights live in one GPU buffer in the
+ * four dispatches per step (kernels.ts) instead of tfjs's hundreds. Weights live in one GPU buffer in the
  * flat `paramSpecs` layout (the wire format), so `getWeights()` is what the aggregator takes.
  *
  * Semantics match `MultiTaskModel.loss` + tfjs's Adam (β1 0.9, β2 0.999, ε 1e-7, bias correction with the
