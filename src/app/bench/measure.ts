@@ -98,11 +98,8 @@ export interface TrainingMeasurement {
   params: number;
 }
 
-/** Training speed of the default model on the active backend (see the module comment). */
-export async function measureTraining(
-  opts: TrainingRunOptions,
-  onProgress: (p: TrainingProgress) => void = () => {},
-): Promise<TrainingMeasurement> {
+/** What both measurements start from: the step counts, the synthetic rows, the model config, the order. */
+async function prepareRun(opts: TrainingRunOptions, onProgress: (p: TrainingProgress) => void) {
   const seed = opts.seed ?? 1;
   const warmup = Math.max(1, Math.floor(opts.warmup));
   const maxSteps = Math.max(1, Math.floor(opts.steps));
@@ -112,6 +109,15 @@ export async function measureTraining(
   const config = modelConfigFor(pre);
   const order = Int32Array.from({ length: data.n }, (_, i) => i);
   const batches = Math.floor(data.n / opts.batchSize);
+  return { seed, warmup, maxSteps, data, config, order, batches };
+}
+
+/** Training speed of the default model on the active backend (see the module comment). */
+export async function measureTraining(
+  opts: TrainingRunOptions,
+  onProgress: (p: TrainingProgress) => void = () => {},
+): Promise<TrainingMeasurement> {
+  const { seed, warmup, maxSteps, data, config, order, batches } = await prepareRun(opts, onProgress);
   let peak = tf.memory().numBytes;
   const sample = () => {
     peak = Math.max(peak, tf.memory().numBytes);
@@ -196,15 +202,7 @@ export async function measureFusedTraining(
   opts: TrainingRunOptions,
   onProgress: (p: TrainingProgress) => void = () => {},
 ): Promise<TrainingMeasurement> {
-  const seed = opts.seed ?? 1;
-  const warmup = Math.max(1, Math.floor(opts.warmup));
-  const maxSteps = Math.max(1, Math.floor(opts.steps));
-  onProgress({ phase: 'data', step: 0, steps: warmup });
-  const { pre, data } = await syntheticTrainingData('toniot', Math.max(opts.rows, opts.batchSize), seed);
-  if (data.n < opts.batchSize) throw new RangeError(`benchmark: ${data.n} rows < batch ${opts.batchSize}`);
-  const config = modelConfigFor(pre);
-  const order = Int32Array.from({ length: data.n }, (_, i) => i);
-  const batches = Math.floor(data.n / opts.batchSize);
+  const { seed, warmup, maxSteps, data, config, order, batches } = await prepareRun(opts, onProgress);
   const t0 = performance.now();
   const threads = opts.threads ?? 1;
   const w = initWeights(config, seed).weights;
